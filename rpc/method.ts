@@ -1,0 +1,143 @@
+/**
+ * The method table contract: what a handler is, what it is given, and the structural shapes of
+ * the services (pool, plan, config, store) the RPC layer consumes from the other folders.
+ *
+ * The service shapes are structural on purpose: `pool/`, `config/` and `store/` export the real
+ * classes, and anything that satisfies these shapes can be handed to the RPC layer (tests use
+ * tiny real pools).
+ *
+ * @module
+ */
+
+/** A block of pool memory, viewed (never transferred) until released. */
+export interface LeaseLike {
+  /** The block view. Never detach or transfer it (DESIGN invariant 4). */
+  readonly bytes: Uint8Array;
+  /** Returns the block to the pool; a second call throws. */
+  release(): void;
+}
+
+/** Statistics of one pool class, as `system.pool` reports them. */
+export interface PoolClassStatsLike {
+  readonly blockSizeBytes: number;
+  readonly blocksTotal: number;
+  readonly blocksInUse: number;
+  readonly blocksInUseHighWatermark: number;
+  readonly allocTotal: number;
+  readonly allocFailuresTotal: number;
+  readonly bytesRequestedInUse: number;
+}
+
+/** Statistics of the whole pool. */
+export interface PoolStatsLike {
+  readonly regionBytes: number;
+  readonly classes: readonly PoolClassStatsLike[];
+}
+
+/** The slab pool as the RPC layer uses it. */
+export interface PoolLike {
+  /** A block of at least `sizeBytes`, or null when the fitting class is exhausted. */
+  tryAcquire(sizeBytes: number): LeaseLike | null;
+  /** Blocks currently leased, over all classes. */
+  inUseCount(): number;
+  /** Per-class counters. */
+  stats(): PoolStatsLike;
+}
+
+/** One class of the boot plan. */
+export interface PoolPlanClassLike {
+  readonly blockSizeBytes: number;
+  readonly blockCount: number;
+}
+
+/** The boot plan as the RPC layer reads it. */
+export interface PoolPlanLike {
+  readonly classes: readonly PoolPlanClassLike[];
+  readonly totalBytes: number;
+  readonly maxPropertiesPerOverlap: number;
+  readonly messageBytesMax: number;
+  readonly profile?: string;
+}
+
+/** The configuration fields the RPC layer reads. */
+export interface RpcConfigLike {
+  readonly rpcTimeoutMsMax: number;
+}
+
+/** The store as the RPC layer sees it: opaque, plus an optional health probe for /readyz. */
+export interface StoreLike {
+  ping?(): Promise<void> | void;
+  close?(): Promise<void> | void;
+}
+
+/** The frozen method set, as handlers see it (for `system.methods`). */
+export interface RegistryView {
+  /** Every method in id order. */
+  readonly methods: readonly MethodSpec<unknown, unknown>[];
+}
+
+/** Everything a handler may use. Built once at boot, frozen. */
+export interface Services {
+  readonly store: StoreLike | null;
+  readonly pool: PoolLike;
+  readonly plan: PoolPlanLike;
+  readonly config: RpcConfigLike;
+  readonly registry: RegistryView;
+}
+
+/** What a handler receives besides its params. */
+export interface HandlerContext {
+  /** Aborted on client disconnect or deadline. */
+  readonly signal: AbortSignal;
+  /** Date.now()-based absolute deadline. */
+  readonly deadlineAtMs: number;
+  readonly services: Services;
+}
+
+/**
+ * Binary and JSON forms of one schema struct (the codec's generated `StructCodec<T>` satisfies
+ * this; the RPC layer only needs the JSON half and an encode/decode pair for the params and
+ * result pointers of the envelope).
+ */
+export interface StructCodecLike<T> {
+  /** Converts the JSON form (e.g. a parsed request body) to the TS value; throws on bad input. */
+  fromJson(value: unknown): T;
+  /** Converts the TS value to its JSON form. */
+  toJson(value: T): unknown;
+}
+
+/** One RPC method: name, limits, codecs and the handler. */
+export interface MethodSpec<P, R> {
+  /** The wire name, e.g. `"worknode.create"` (ASCII, at most 64 bytes). */
+  readonly name: string;
+  /** Whether the method needs a write-scope token. */
+  readonly mutating: boolean;
+  /** The largest request body this method accepts under the boot plan. */
+  readonly requestBytesMax: (plan: PoolPlanLike) => number;
+  readonly params: StructCodecLike<P>;
+  readonly result: StructCodecLike<R>;
+  readonly handle: (params: P, ctx: HandlerContext) => R | Promise<R>;
+}
+
+/** A method of any params/result types, as the table stores it. */
+// deno-lint-ignore no-explicit-any
+export type AnyMethodSpec = MethodSpec<any, any>;
+
+/**
+ * Defines a method with its types inferred; a no-op at run time that freezes the spec.
+ *
+ * @example
+ * ```ts
+ * const ping = defineMethod({
+ *   name: "system.ping",
+ *   mutating: false,
+ *   requestBytesMax: () => 64,
+ *   params: emptyCodec,
+ *   result: emptyCodec,
+ *   handle: () => ({}),
+ * });
+ * ```
+ */
+export function defineMethod<P, R>(spec: MethodSpec<P, R>): MethodSpec<P, R> {
+  return Object.freeze({ ...spec });
+}
