@@ -1,0 +1,58 @@
+/**
+ * The store's public face: the `Store` contract and `openStore`, which picks the implementation
+ * from the `--store` flag (`sqlite` or empty: embedded SQLite in the data directory;
+ * `postgres://...`: PostgreSQL).
+ *
+ * @module
+ */
+
+import { openSqliteStore } from "./sqlite.ts";
+import { openPostgresStore } from "./postgres.ts";
+import type { Store } from "./types.ts";
+
+export type * from "./types.ts";
+export { openSqliteStore, SQLITE_FILE_NAME, SqliteStore } from "./sqlite.ts";
+export { openPostgresStore, PostgresStore } from "./postgres.ts";
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /** Where the SQLite file lives (ignored for PostgreSQL). */
+  readonly dataDir: string;
+  /** PostgreSQL schema (default `public`). */
+  readonly schema?: string;
+}
+
+/**
+ * Opens the store named by `spec`: `""` or `"sqlite"` for SQLite under `dataDir`, or a
+ * `postgres://` / `postgresql://` URL. Migrations are applied before it resolves.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore("sqlite", { dataDir: "./data" });
+ * await store.ping();
+ * await store.close();
+ * ```
+ */
+export function openStore(spec: string, options: OpenStoreOptions): Promise<Store> {
+  if (spec === "" || spec === "sqlite") return openSqliteStore(options.dataDir);
+  if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) {
+    return openPostgresStore(spec, { schema: options.schema });
+  }
+  throw new TypeError(
+    `Cannot open store: ${JSON.stringify(spec)} is neither "sqlite" nor a postgres:// URL`,
+  );
+}
+
+/**
+ * Returns whether `value` looks like a `Store` (for code that receives the store untyped).
+ *
+ * @example
+ * ```ts
+ * isStore(await openStore("", { dataDir: "./data" })); // true
+ * ```
+ */
+export function isStore(value: unknown): value is Store {
+  const v = value as Partial<Store> | null;
+  return v !== null && typeof v === "object" && typeof v.get === "function" &&
+    typeof v.glue === "function" && (v.kind === "sqlite" || v.kind === "postgres");
+}
