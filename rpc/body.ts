@@ -73,6 +73,8 @@ export interface ReadBodyOptions {
   readonly limitBytes?: number;
   /** Exact length the sender declared (Content-Length); a shorter body is invalid_argument. */
   readonly declaredBytes?: number | null;
+  /** Cancels the read (deadline, client gone); the read rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -92,9 +94,14 @@ export async function readBodyInto(
   const writer = new LeaseBodyWriter(target, options.limitBytes ?? target.length);
   if (stream !== null) {
     const reader = stream.getReader();
+    const signal = options.signal;
+    const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      signal?.throwIfAborted();
       for (let i = 0; i <= BODY_CHUNK_COUNT_MAX; i++) {
         const { done, value } = await reader.read();
+        signal?.throwIfAborted();
         if (done) break;
         writer.write(value);
       }
@@ -102,6 +109,7 @@ export async function readBodyInto(
       await reader.cancel().catch(() => {});
       throw error;
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       reader.releaseLock();
     }
   }

@@ -57,3 +57,22 @@ Deno.test("LeaseBodyWriter refuses a limit larger than the target", () => {
   assert.throws(() => w.write(new Uint8Array(1)), RpcError);
   assert.equal(w.lengthBytes, 4);
 });
+
+Deno.test("readBodyInto rejects with the signal's reason when aborted mid-body", async () => {
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(Uint8Array.of(1));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const controller = new AbortController();
+  const pending = readBodyInto(stream, new Uint8Array(8), { signal: controller.signal });
+  await new Promise((r) => setTimeout(r, 5));
+  controller.abort(new Error("gone"));
+  const error = await pending.catch((e) => e);
+  assert.equal(error.message, "gone");
+  assert.ok(cancelled);
+});

@@ -1,0 +1,98 @@
+/**
+ * The Hono app: RPC routes, health, readiness and metrics. Transport-neutral: the TCP listeners
+ * (`server/`) and the HTTP/3 layer both hand requests to `app.fetch`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { dispatchBatch } from "./batch.ts";
+import { type BinaryWire, dispatchCall, type DispatchDeps } from "./dispatch.ts";
+import type { Services } from "./method.ts";
+import { RpcMetrics } from "./metrics.ts";
+import type { MethodRegistry } from "./registry.ts";
+
+/** Options of `createApp`. */
+export interface CreateAppOptions {
+  /** The binary wire; default: the Cap'n Proto wire of `rpc/binary_wire.ts`. Null = JSON only. */
+  readonly binary?: BinaryWire | null;
+  /** Shared metrics (e.g. when several apps serve one pool); default: new. */
+  readonly metrics?: RpcMetrics;
+}
+
+/** A built app and the state it serves from. */
+export interface RpcApp {
+  readonly app: Hono;
+  /** `app.fetch`, bound. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly deps: DispatchDeps;
+}
+
+/**
+ * The per-method request limits: the method's own limit under the plan, clamped to the plan's
+ * message maximum and the largest pool block (a request must fit one block).
+ */
+export function requestLimitsFor(registry: MethodRegistry, services: Services): number[] {
+  const classes = services.plan.classes;
+  const blockBytesMax = classes.length === 0 ? 0 : classes[classes.length - 1].blockSizeBytes;
+  return registry.methods.map((spec) => {
+    const own = spec.requestBytesMax(services.plan);
+    if (!Number.isSafeInteger(own) || own < 0) {
+      throw new RangeError(`Cannot build app: ${spec.name} has request limit ${own}`);
+    }
+    return Math.min(own, services.plan.messageBytesMax, blockBytesMax);
+  });
+}
+
+/**
+ * Builds the Hono app over a frozen registry and the boot services.
+ *
+ * @example
+ * ```ts
+ * const { fetch } = createApp(services, { binary: null });
+ * Deno.serve({ port: 0 }, fetch);
+ * ```
+ */
+export function createApp(
+  services: Services,
+  options: CreateAppOptions & {
+    readonly registry: MethodRegistry;
+  },
+): RpcApp {
+  const registry = options.registry;
+  if (!registry.frozen) throw new TypeError("Cannot build app: the method set is not frozen");
+  const deps: DispatchDeps = {
+    registry,
+    services,
+    metrics: options.metrics ?? new RpcMetrics(registry.methods.map((m) => m.name)),
+    requestBytesMax: requestLimitsFor(registry, services),
+    binary: options.binary ?? null,
+  };
+  const app = new Hono();
+  app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), deps));
+  app.post("/rpc", (c) => dispatchBatch(c.req.raw, deps));
+  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/readyz", async (c) => {
+    const problem = await readinessProblem(services);
+    return problem === null ? c.text("ready") : c.text(problem, 503);
+  });
+  app.get("/metrics", (c) => {
+    c.header("content-type", "text/plain; version=0.0.4");
+    return c.body(deps.metrics.render(services.pool));
+  });
+  return { app, fetch: (request) => app.fetch(request), deps };
+}
+
+/** Null when ready, else why not: the smallest class has no free block, or the store fails. */
+async function readinessProblem(services: Services): Promise<string | null> {
+  const smallest = services.pool.stats().classes[0];
+  if (smallest !== undefined && smallest.blocksInUse >= smallest.blocksTotal) {
+    return `not ready: pool class ${smallest.blockSizeBytes} exhausted`;
+  }
+  try {
+    await services.store?.ping?.();
+  } catch (error) {
+    return `not ready: store unreachable (${error instanceof Error ? error.message : error})`;
+  }
+  return null;
+}

@@ -1,0 +1,145 @@
+/**
+ * `POST /rpc`: a batch of framed RpcRequests answered by framed RpcResponses in the same order.
+ *
+ * The whole batch is bounded in bytes (the plan's message maximum) and in calls
+ * (`BATCH_CALLS_MAX`). Each call is looked up by its methodName bytes and checked against its
+ * method's limit; a bad call gets its own error response and the others still run. Calls run one
+ * after another, in order, so a batch of mutations has a defined outcome.
+ *
+ * @module
+ */
+
+import { readBodyInto } from "./body.ts";
+import { createCallSignal, parseDecimalHeader, raceSignal, toRpcError } from "./call_context.ts";
+import {
+  acquireOrUnavailable,
+  type DispatchDeps,
+  errorResponse,
+  MEDIA_TYPES,
+  wireKindOf,
+} from "./dispatch.ts";
+import { RpcError } from "./errors.ts";
+import { frameLengthBytes } from "./frame.ts";
+import type { LeaseLike } from "./method.ts";
+import { METHOD_ID_NONE } from "./registry.ts";
+
+/** The most calls one batch may carry. */
+export const BATCH_CALLS_MAX = 64;
+
+/** The batch size limit: the plan's message maximum, clamped to the largest block. */
+function batchBytesMax(deps: DispatchDeps): number {
+  const classes = deps.services.plan.classes;
+  const blockMax = classes.length === 0 ? 0 : classes[classes.length - 1].blockSizeBytes;
+  return Math.min(deps.services.plan.messageBytesMax, blockMax);
+}
+
+/**
+ * Serves one batch.
+ *
+ * @example
+ * ```ts
+ * app.post("/rpc", (c) => dispatchBatch(c.req.raw, deps));
+ * ```
+ */
+export async function dispatchBatch(request: Request, deps: DispatchDeps): Promise<Response> {
+  const binary = deps.binary;
+  if (wireKindOf(request.headers.get("content-type")) !== "capnp" || binary === null) {
+    deps.metrics.recordRejected("unsupported_media_type");
+    const error = new RpcError("invalid_argument", "Cannot run batch: body must be capnp", {
+      httpStatus: 415,
+    });
+    return errorResponse(error, "json", deps);
+  }
+  const timeoutMs = deps.services.config.rpcTimeoutMsMax;
+  let lease: LeaseLike | null = null;
+  try {
+    const declared = parseDecimalHeader("Content-Length", request.headers.get("content-length"));
+    const limitBytes = batchBytesMax(deps);
+    if (declared !== null && declared > limitBytes) {
+      deps.metrics.recordRejected("batch_too_large");
+      throw new RpcError("resource_exhausted", `Cannot run batch: ${declared} > ${limitBytes}`, {
+        httpStatus: 413,
+      });
+    }
+    const sizeBytes = declared ?? limitBytes;
+    if (sizeBytes === 0) throw new RpcError("invalid_argument", "Cannot run batch: empty body");
+    lease = acquireOrUnavailable(deps.services, sizeBytes);
+    const n = await readBodyInto(request.body, lease.bytes, {
+      limitBytes: sizeBytes,
+      declaredBytes: declared,
+      signal: request.signal,
+    });
+    const bodies = await runCalls(lease.bytes.subarray(0, n), request, deps);
+    return new Response(concat(bodies), { headers: { "content-type": MEDIA_TYPES.capnp } });
+  } catch (thrown) {
+    return errorResponse(toRpcError(thrown, false), "capnp", deps);
+  } finally {
+    lease?.release();
+  }
+
+  /** Runs every call of the batch in order; one bad call yields its own error response. */
+  async function runCalls(body: Uint8Array, req: Request, d: DispatchDeps): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    let offset = 0;
+    while (offset < body.length) {
+      if (out.length >= BATCH_CALLS_MAX) {
+        d.metrics.recordRejected("batch_too_large");
+        throw new RpcError("resource_exhausted", `Cannot run batch: more than ${BATCH_CALLS_MAX}`, {
+          httpStatus: 413,
+        });
+      }
+      const length = frameLengthBytes(body, offset);
+      out.push(await runOne(body.subarray(offset, offset + length), req, d));
+      offset += length;
+    }
+    return out;
+  }
+
+  /** One call of a batch: peek, size check, decode, handler, encode. */
+  async function runOne(frame: Uint8Array, req: Request, d: DispatchDeps): Promise<Uint8Array> {
+    const startMs = performance.now();
+    let requestId = 0;
+    let methodId = METHOD_ID_NONE;
+    const call = createCallSignal(req.signal, timeoutMs);
+    try {
+      ({ requestId, methodId } = binary!.peekCall(frame));
+      if (methodId === METHOD_ID_NONE) {
+        d.metrics.recordRejected("unknown_method");
+        throw new RpcError("unimplemented", "Cannot call: unknown method");
+      }
+      const spec = d.registry.get(methodId);
+      if (frame.length > d.requestBytesMax[methodId]) {
+        d.metrics.recordRejected("too_large");
+        throw new RpcError("resource_exhausted", `Cannot call ${spec.name}: request too large`);
+      }
+      const { params } = binary!.decodeRequest(frame, methodId, spec);
+      const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: d.services };
+      const result = await raceSignal(
+        Promise.resolve().then(() => spec.handle(params, ctx)),
+        call.signal,
+      );
+      const bytes = binary!.encodeResult(requestId, spec, result);
+      d.metrics.recordRequest(methodId, "ok", (performance.now() - startMs) / 1000);
+      return bytes;
+    } catch (thrown) {
+      const error = toRpcError(thrown, false);
+      d.metrics.recordRequest(methodId, error.code, (performance.now() - startMs) / 1000);
+      return binary!.encodeError(requestId, error);
+    } finally {
+      call.dispose();
+    }
+  }
+}
+
+/** Joins the response frames into the one chunk handed to the transport. */
+function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

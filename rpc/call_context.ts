@@ -1,0 +1,118 @@
+/**
+ * Per-call plumbing shared by single and batch dispatch: the deadline/disconnect signal, racing
+ * a promise against it, header parsing, and error mapping.
+ *
+ * @module
+ */
+
+import { RpcError } from "./errors.ts";
+
+/** The longest accepted `Rpc-Timeout-Ms` / `Content-Length` header value, in characters. */
+const HEADER_DIGITS_MAX = 15;
+
+/**
+ * Parses a non-negative decimal header value; null when absent. Throws RpcError
+ * (invalid_argument) on anything but 1..15 ASCII digits, so parsing is bounded.
+ */
+export function parseDecimalHeader(name: string, value: string | null): number | null {
+  if (value === null) return null;
+  if (value.length === 0 || value.length > HEADER_DIGITS_MAX) {
+    throw new RpcError("invalid_argument", `Cannot parse ${name}: ${value.length} characters`);
+  }
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) {
+      throw new RpcError("invalid_argument", `Cannot parse ${name}: not a decimal number`);
+    }
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** A call's combined abort signal: deadline or client disconnect; dispose when done. */
+export interface CallSignal {
+  readonly signal: AbortSignal;
+  readonly deadlineAtMs: number;
+  dispose(): void;
+}
+
+/**
+ * Creates the call signal: aborts with RpcError deadline_exceeded after `timeoutMs`, or with
+ * RpcError canceled when `clientSignal` aborts (the client went away).
+ *
+ * @example
+ * ```ts
+ * const call = createCallSignal(request.signal, 1000);
+ * try { await work(call.signal); } finally { call.dispose(); }
+ * ```
+ */
+export function createCallSignal(clientSignal: AbortSignal, timeoutMs: number): CallSignal {
+  const controller = new AbortController();
+  const deadlineAtMs = Date.now() + timeoutMs;
+  const timer = setTimeout(() => {
+    controller.abort(
+      new RpcError("deadline_exceeded", `Cannot finish call: deadline of ${timeoutMs} ms passed`),
+    );
+  }, timeoutMs);
+  const onClientAbort = () => {
+    controller.abort(new RpcError("canceled", "Cannot finish call: the client went away"));
+  };
+  if (clientSignal.aborted) onClientAbort();
+  else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  return {
+    signal: controller.signal,
+    deadlineAtMs,
+    dispose() {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", onClientAbort);
+    },
+  };
+}
+
+/**
+ * Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * const result = await raceSignal(handler(params), call.signal);
+ * ```
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Maps anything thrown to an RpcError: RpcErrors pass through, a decoder's or validator's
+ * TypeError/RangeError becomes invalid_argument when `inputError` is true, the rest internal.
+ */
+export function toRpcError(error: unknown, inputError: boolean): RpcError {
+  if (error instanceof RpcError) return error;
+  if (inputError) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new RpcError("invalid_argument", message, { cause: error });
+  }
+  console.error("rpc: handler failed:", error);
+  return new RpcError("internal", "Internal error", { cause: error });
+}
+
+/** The JSON body of an error response: `{"error":{"code","message","details"}}`. */
+export function errorJson(error: RpcError): string {
+  return JSON.stringify({
+    error: { code: error.code, message: error.message, details: error.details ?? {} },
+  });
+}

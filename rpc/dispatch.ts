@@ -1,0 +1,261 @@
+/**
+ * `POST /rpc/:method`: one call, validated before any byte of its body is read.
+ *
+ * Order (DESIGN invariants 1 and 2): registry lookup → media type → declared size against the
+ * method's limit → a lease of the fitting class → body streamed into the lease → decode →
+ * handler (deadline + disconnect signal) → result encoded into a lease → one copy out → every
+ * lease released, on every path.
+ *
+ * @module
+ */
+
+import { readBodyInto } from "./body.ts";
+import {
+  createCallSignal,
+  errorJson,
+  parseDecimalHeader,
+  raceSignal,
+  toRpcError,
+} from "./call_context.ts";
+import { RpcError } from "./errors.ts";
+import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
+import type { RpcMetrics } from "./metrics.ts";
+import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
+
+/** The binary (Cap'n Proto) half of the wire, provided by `rpc/binary_wire.ts`. */
+export interface BinaryWire {
+  /**
+   * Reads a framed RpcRequest's requestId and looks its methodName up in the registry by its
+   * bytes (no string decode); methodId is METHOD_ID_NONE for an unknown name. Throws on a bad
+   * envelope.
+   */
+  peekCall(bytes: Uint8Array): { requestId: number; methodId: number };
+  /** Decodes a framed RpcRequest in `bytes` whose methodName must be method `methodId`. */
+  decodeRequest(
+    bytes: Uint8Array,
+    methodId: number,
+    spec: AnyMethodSpec,
+  ): { requestId: number; params: unknown };
+  /** Encodes a framed RpcResponse with `result` into a lease and returns one copy of it. */
+  encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown): Uint8Array<ArrayBuffer>;
+  /** Encodes a framed RpcResponse carrying `error` (heap memory: errors must not need the pool). */
+  encodeError(requestId: number, error: RpcError): Uint8Array<ArrayBuffer>;
+}
+
+/** Everything dispatch needs; built once at boot. */
+export interface DispatchDeps {
+  readonly registry: MethodRegistry;
+  readonly services: Services;
+  readonly metrics: RpcMetrics;
+  /** Per method id: the request size limit, clamped to the largest pool block. */
+  readonly requestBytesMax: readonly number[];
+  /** Null when the binary codec is not available (JSON only). */
+  readonly binary: BinaryWire | null;
+}
+
+/** The media types a call may use. */
+export const MEDIA_TYPES = { json: "application/json", capnp: "application/capnp" } as const;
+
+/** Which wire a request uses. */
+export type WireKind = keyof typeof MEDIA_TYPES;
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textEncoder = new TextEncoder();
+
+/** The media type of a request, or null for an unsupported one. */
+export function wireKindOf(contentType: string | null): WireKind | null {
+  if (contentType === null) return null;
+  if (contentType.startsWith(MEDIA_TYPES.capnp)) return "capnp";
+  if (contentType.startsWith(MEDIA_TYPES.json)) return "json";
+  return null;
+}
+
+/** An error response in the request's wire form, with the code's HTTP status. */
+export function errorResponse(
+  error: RpcError,
+  wire: WireKind,
+  deps: DispatchDeps,
+  requestId = 0,
+): Response {
+  const headers = new Headers();
+  if (error.code === "unavailable") headers.set("retry-after", "1");
+  if (wire === "capnp" && deps.binary !== null) {
+    headers.set("content-type", MEDIA_TYPES.capnp);
+    const body = deps.binary.encodeError(requestId, error);
+    return new Response(body, { status: error.httpStatus, headers });
+  }
+  headers.set("content-type", MEDIA_TYPES.json);
+  return new Response(errorJson(error), { status: error.httpStatus, headers });
+}
+
+/** Takes a lease of at least `sizeBytes`, or throws RpcError unavailable (503). */
+export function acquireOrUnavailable(services: Services, sizeBytes: number): LeaseLike {
+  const lease = services.pool.tryAcquire(sizeBytes);
+  if (lease === null) {
+    throw new RpcError("unavailable", `Cannot take a ${sizeBytes}-byte block: pool exhausted`);
+  }
+  return lease;
+}
+
+/** The number of UTF-8 bytes of `text` (no allocation). */
+export function utf8LengthBytes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Encodes `text` into a lease and returns one copy of the bytes (the transport's chunk). */
+export function textViaLease(services: Services, text: string): Uint8Array<ArrayBuffer> {
+  const n = utf8LengthBytes(text);
+  if (n === 0) return new Uint8Array(0);
+  const lease = acquireOrUnavailable(services, n);
+  try {
+    textEncoder.encodeInto(text, lease.bytes);
+    return lease.bytes.slice(0, n);
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Serves one `POST /rpc/:method` call.
+ *
+ * @example
+ * ```ts
+ * app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), deps));
+ * ```
+ */
+export async function dispatchCall(
+  request: Request,
+  methodName: string,
+  deps: DispatchDeps,
+): Promise<Response> {
+  const startMs = performance.now();
+  const methodId = deps.registry.lookup(methodName);
+  const contentType = request.headers.get("content-type");
+  const wire = wireKindOf(contentType);
+  if (methodId === METHOD_ID_NONE) {
+    deps.metrics.recordRejected("unknown_method");
+    const shown = JSON.stringify(methodName.slice(0, 64));
+    const error = new RpcError("unimplemented", `Cannot call ${shown}: unknown method`);
+    return errorResponse(error, wire ?? "json", deps);
+  }
+  let code: RpcError["code"] | "ok" = "ok";
+  try {
+    if (wire === null || (wire === "capnp" && deps.binary === null)) {
+      deps.metrics.recordRejected("unsupported_media_type");
+      throw new RpcError("invalid_argument", `Cannot call: unsupported media type ${contentType}`, {
+        httpStatus: 415,
+      });
+    }
+    return await callWithBody(request, methodId, wire, deps);
+  } catch (thrown) {
+    const error = toRpcError(thrown, false);
+    code = error.code;
+    return errorResponse(error, wire ?? "json", deps);
+  } finally {
+    deps.metrics.recordRequest(methodId, code, (performance.now() - startMs) / 1000);
+  }
+}
+
+/** Size check, lease, body, decode, handler, encode: for a known method and media type. */
+async function callWithBody(
+  request: Request,
+  methodId: number,
+  wire: WireKind,
+  deps: DispatchDeps,
+): Promise<Response> {
+  const spec = deps.registry.get(methodId);
+  const limitBytes = deps.requestBytesMax[methodId];
+  const declared = parseDecimalHeader("Content-Length", request.headers.get("content-length"));
+  if (declared !== null && declared > limitBytes) {
+    deps.metrics.recordRejected("too_large");
+    throw new RpcError(
+      "resource_exhausted",
+      `Cannot call ${spec.name}: request of ${declared} bytes exceeds ${limitBytes}`,
+      { httpStatus: 413 },
+    );
+  }
+  const timeoutHeader = parseDecimalHeader("Rpc-Timeout-Ms", request.headers.get("rpc-timeout-ms"));
+  const timeoutMax = deps.services.config.rpcTimeoutMsMax;
+  const timeoutMs = Math.max(1, Math.min(timeoutHeader ?? timeoutMax, timeoutMax));
+  const call = createCallSignal(request.signal, timeoutMs);
+  let requestLease: LeaseLike | null = null;
+  try {
+    const sizeBytes = declared ?? limitBytes;
+    if (sizeBytes > 0) {
+      requestLease = deps.services.pool.tryAcquire(sizeBytes);
+      if (requestLease === null) deps.metrics.recordRejected("pool_exhausted");
+      requestLease ??= acquireOrUnavailable(deps.services, sizeBytes);
+    }
+    const target = requestLease?.bytes ?? new Uint8Array(0);
+    const lengthBytes = await readBodyInto(request.body, target, {
+      limitBytes: sizeBytes,
+      declaredBytes: declared,
+      signal: call.signal,
+    });
+    const bytes = target.subarray(0, lengthBytes);
+    const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: deps.services };
+    if (wire === "json") {
+      const params = decodeJsonParams(spec, bytes);
+      requestLease?.release();
+      requestLease = null;
+      const result = await raceSignal(runHandler(spec, params, ctx), call.signal);
+      const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
+      return new Response(body, { headers: { "content-type": MEDIA_TYPES.json } });
+    }
+    const binary = deps.binary!;
+    let requestId = 0;
+    try {
+      const decoded = binary.decodeRequest(bytes, methodId, spec);
+      requestId = decoded.requestId;
+      // Binary params may view the request lease, so it lives until the handler settles.
+      const running = runHandler(spec, decoded.params, ctx);
+      const held = requestLease;
+      requestLease = null;
+      running.finally(() => held?.release()).catch(() => {});
+      const result = await raceSignal(running, call.signal);
+      const body = binary.encodeResult(requestId, spec, result);
+      return new Response(body, { headers: { "content-type": MEDIA_TYPES.capnp } });
+    } catch (thrown) {
+      // Keep the requestId in the error response when the envelope was readable.
+      const error = toRpcError(thrown, false);
+      if (requestId === 0) throw error;
+      return errorResponse(error, "capnp", deps, requestId);
+    }
+  } finally {
+    requestLease?.release();
+    call.dispose();
+  }
+}
+
+/** Parses the JSON params object (an empty body means `{}`); bad input is invalid_argument. */
+function decodeJsonParams(spec: AnyMethodSpec, bytes: Uint8Array): unknown {
+  try {
+    const value = bytes.length === 0 ? {} : JSON.parse(textDecoder.decode(bytes));
+    return spec.params.fromJson(value);
+  } catch (thrown) {
+    throw toRpcError(thrown, true);
+  }
+}
+
+/** Runs a handler, turning a synchronous throw into a rejection. */
+function runHandler(
+  spec: AnyMethodSpec,
+  params: unknown,
+  ctx: Parameters<AnyMethodSpec["handle"]>[1],
+): Promise<unknown> {
+  try {
+    return Promise.resolve(spec.handle(params, ctx));
+  } catch (thrown) {
+    return Promise.reject(thrown);
+  }
+}
