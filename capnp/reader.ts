@@ -1,0 +1,452 @@
+/**
+ * The validating, in-place message reader: frame checks first, then bounds-checked pointer
+ * resolution for the generated struct readers.
+ *
+ * @module
+ */
+import type { StructCodec } from "./codec.ts";
+import { CapnpError } from "./errors.ts";
+import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
+import { decodeUtf8 } from "./text.ts";
+
+/** Where a pointer sits in a message: a segment index and the pointer's byte offset. */
+export interface PointerRef {
+  /** Segment index (0 for single-segment messages). */
+  readonly segment: number;
+  /** Byte offset of the pointer word from the start of the message's bytes. */
+  readonly position: number;
+}
+
+/** List element encodings the generated readers ask for (Cap'n Proto element sizes). */
+export const LIST_KIND = { byte: 2, pointer: 6, composite: 7 } as const;
+
+/** The frame of one message: its header size and the segment byte ranges. */
+interface Frame {
+  readonly frameBytes: number;
+  readonly segmentStart: number[];
+  readonly segmentEnd: number[];
+}
+
+const TWO_POW_32 = 4294967296;
+const TRAVERSAL_WORDS_MIN = 64;
+
+/**
+ * Reads a frame header at `offset` and checks it against the bytes that arrived. The segment
+ * count is compared with the limit before the segment table is read.
+ */
+function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): Frame {
+  const available = bytes.length - offset;
+  if (available < 8) {
+    throw new CapnpError(
+      "truncated",
+      `Cannot read message: ${available} bytes is shorter than the 8-byte frame header`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, available);
+  const segmentCount = view.getUint32(0, true) + 1;
+  if (segmentCount > segmentCountMax) {
+    throw new CapnpError(
+      "too_large",
+      `Cannot read message: segment count ${segmentCount} exceeds ${segmentCountMax}`,
+    );
+  }
+  const headerBytes = Math.ceil((4 + 4 * segmentCount) / 8) * 8;
+  if (available < headerBytes) {
+    throw new CapnpError(
+      "truncated",
+      `Cannot read message: ${available} bytes is shorter than the ${headerBytes}-byte header`,
+    );
+  }
+  const segmentStart: number[] = [];
+  const segmentEnd: number[] = [];
+  let position = offset + headerBytes;
+  for (let i = 0; i < segmentCount; i++) {
+    const words = view.getUint32(4 + 4 * i, true);
+    segmentStart.push(position);
+    position += words * 8;
+    segmentEnd.push(position);
+  }
+  if (segmentEnd[0] === segmentStart[0]) {
+    throw new CapnpError("bad_frame", "Cannot read message: segment 0 has no root pointer");
+  }
+  if (position > bytes.length) {
+    throw new CapnpError(
+      "truncated",
+      `Cannot read message: the frame declares ${position - offset} bytes but ${available} arrived`,
+    );
+  }
+  return { frameBytes: position - offset, segmentStart, segmentEnd };
+}
+
+/**
+ * Returns the byte length of the frame that starts at `offset` (header and segments), after
+ * checking its header against the bytes present. Used to split a batch of framed messages.
+ *
+ * @example
+ * ```ts
+ * const length = frameByteLength(batch, 0);
+ * const first = readMessage(batch.subarray(0, length));
+ * ```
+ */
+export function frameByteLength(bytes: Uint8Array, offset: number, limits?: ReadLimits): number {
+  const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
+  return readFrame(bytes, offset, segmentCountMax).frameBytes;
+}
+
+/**
+ * Validates the frame header and segment table of exactly one unpacked message against the
+ * bytes that arrived, and returns a reader working in place over `bytes` (no copy).
+ *
+ * @example
+ * ```ts
+ * const msg = readMessage(lease.subarray(0, bodyBytes), { segmentCountMax: 64 });
+ * ```
+ */
+export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageReader {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError("Cannot read message: bytes must be a Uint8Array");
+  }
+  const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
+  const frame = readFrame(bytes, 0, segmentCountMax);
+  if (frame.frameBytes !== bytes.length) {
+    throw new CapnpError(
+      "bad_frame",
+      `Cannot read message: ${bytes.length - frame.frameBytes} bytes follow the frame`,
+    );
+  }
+  return new MessageReader(bytes, frame, limits);
+}
+
+/**
+ * A validated message. Generated code calls its methods to resolve pointers; each call checks
+ * bounds, charges the traversal budget and, for structs and lists, the nesting depth.
+ * Results of `resolveStruct`/`resolveList` are left in the `r*` fields (no allocation).
+ */
+export class MessageReader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly segmentStart: readonly number[];
+  readonly segmentEnd: readonly number[];
+  readonly nestingDepthMax: number;
+  readonly listLengthMax: number;
+  traversalWordsLeft: number;
+  /** Segment of the last resolved pointer target. */
+  rSeg = 0;
+  /** Byte position of the last resolved target (struct data, or first list element). */
+  rPos = 0;
+  /** Struct data section bytes (struct, or composite list element). */
+  rDataBytes = 0;
+  /** Struct pointer count (struct, or composite list element). */
+  rPtrCount = 0;
+  /** List element count. */
+  rCount = 0;
+  /** Bytes from one list element to the next (composite lists). */
+  rStep = 0;
+  private lo = 0;
+  private hi = 0;
+
+  constructor(bytes: Uint8Array, frame: Frame, limits?: ReadLimits) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.segmentStart = frame.segmentStart;
+    this.segmentEnd = frame.segmentEnd;
+    this.nestingDepthMax = limits?.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
+    this.listLengthMax = limits?.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
+    const amplification = limits?.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
+    const traversalMax = limits?.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
+    const bodyWords = (bytes.length - frame.segmentStart[0]) / 8;
+    this.traversalWordsLeft = Math.min(
+      traversalMax,
+      Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification)),
+    );
+  }
+
+  /** The root pointer: the first word of segment 0. */
+  root(): PointerRef {
+    return { segment: 0, position: this.segmentStart[0] };
+  }
+
+  /** Decodes the struct behind the pointer at `position` of `seg` with `codec`. */
+  structField<T>(seg: number, position: number, depth: number, codec: StructCodec<T>): T {
+    if (!this.resolveStruct(seg, position, depth + 1)) {
+      return codec.readBody(this, seg, 0, 0, 0, depth + 1);
+    }
+    return codec.readBody(this, this.rSeg, this.rPos, this.rDataBytes, this.rPtrCount, depth + 1);
+  }
+
+  /** Decodes a List(Struct) behind the pointer at `position`; null reads as `[]`. */
+  structList<T>(
+    seg: number,
+    position: number,
+    depth: number,
+    lengthMax: number,
+    codec: StructCodec<T>,
+  ): T[] {
+    if (!this.resolveList(seg, position, depth + 1, LIST_KIND.composite, lengthMax)) return [];
+    const count = this.rCount;
+    const s = this.rSeg;
+    const step = this.rStep;
+    const dataBytes = this.rDataBytes;
+    const ptrCount = this.rPtrCount;
+    let at = this.rPos;
+    const out = new Array<T>(count);
+    for (let i = 0; i < count; i++, at += step) {
+      out[i] = codec.readBody(this, s, at, dataBytes, ptrCount, depth + 2);
+    }
+    return out;
+  }
+
+  /** Decodes a List(Text) behind the pointer at `position`; null reads as `[]`. */
+  textList(
+    seg: number,
+    position: number,
+    depth: number,
+    lengthMax: number,
+    textBytesMax: number,
+  ): string[] {
+    if (!this.resolveList(seg, position, depth + 1, LIST_KIND.pointer, lengthMax)) return [];
+    const count = this.rCount;
+    const s = this.rSeg;
+    const first = this.rPos;
+    const out = new Array<string>(count);
+    for (let i = 0; i < count; i++) out[i] = this.text(s, first + 8 * i, textBytesMax);
+    return out;
+  }
+
+  /** Decodes the Text behind the pointer at `position`; null reads as `""`. */
+  text(seg: number, position: number, textBytesMax: number): string {
+    if (!this.textRange(seg, position, textBytesMax)) return "";
+    return decodeUtf8(this.bytes, this.rPos, this.rCount);
+  }
+
+  /**
+   * Resolves a Text pointer without decoding: on `true`, `rPos` is the first byte and `rCount`
+   * the UTF-8 length without the NUL terminator. `false` means a null pointer (`""`).
+   */
+  textRange(seg: number, position: number, textBytesMax: number): boolean {
+    if (!this.resolveList(seg, position, 1, LIST_KIND.byte, 0x7fffffff)) return false;
+    const count = this.rCount;
+    if (count === 0 || this.bytes[this.rPos + count - 1] !== 0) {
+      throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
+    }
+    if (count - 1 > textBytesMax) {
+      throw new CapnpError(
+        "too_large",
+        `Cannot read text: length ${count - 1} bytes exceeds ${textBytesMax}`,
+      );
+    }
+    this.rCount = count - 1;
+    return true;
+  }
+
+  /** Copies the Data behind the pointer at `position` out of the message; null reads empty. */
+  data(seg: number, position: number, dataBytesMax: number): Uint8Array {
+    if (!this.resolveList(seg, position, 1, LIST_KIND.byte, dataBytesMax)) {
+      return new Uint8Array(0);
+    }
+    return this.bytes.slice(this.rPos, this.rPos + this.rCount);
+  }
+
+  /** Reads a UInt64 at byte `position` as a number; above 2^53-1 is refused. */
+  u64(position: number): number {
+    const hi = this.view.getUint32(position + 4, true);
+    if (hi > 0x1fffff) {
+      throw new CapnpError("bad_value", "Cannot read UInt64: value exceeds 2^53-1");
+    }
+    return hi * TWO_POW_32 + this.view.getUint32(position, true);
+  }
+
+  /** Reads an Int64 at byte `position` as a number; outside ±(2^53-1) is refused. */
+  i64(position: number): number {
+    const hi = this.view.getInt32(position + 4, true);
+    const lo = this.view.getUint32(position, true);
+    if (hi > 0x1fffff || hi < -0x200000 || (hi === -0x200000 && lo === 0)) {
+      throw new CapnpError("bad_value", "Cannot read Int64: value is outside ±(2^53-1)");
+    }
+    return hi * TWO_POW_32 + lo;
+  }
+
+  /**
+   * Resolves a struct pointer. Returns false for a null pointer; otherwise sets `rSeg`,
+   * `rPos`, `rDataBytes`, `rPtrCount` after checking bounds, depth and traversal budget.
+   */
+  resolveStruct(seg: number, position: number, depth: number): boolean {
+    if (!this.resolve(seg, position, depth)) return false;
+    const hi = this.hi;
+    if ((this.lo & 3) !== 0) {
+      throw new CapnpError(
+        "bad_pointer",
+        "Cannot read struct: the pointer is not a struct pointer",
+      );
+    }
+    const dataWords = hi & 0xffff;
+    const ptrCount = hi >>> 16;
+    this.checkRange(this.rPos, dataWords + ptrCount, "struct");
+    this.charge(Math.max(1, dataWords + ptrCount));
+    this.rDataBytes = dataWords * 8;
+    this.rPtrCount = ptrCount;
+    return true;
+  }
+
+  /**
+   * Resolves a list pointer of the expected element encoding. Returns false for a null
+   * pointer; otherwise sets `rSeg`, `rPos`, `rCount` (and `rStep`, `rDataBytes`, `rPtrCount`
+   * for composite lists) after checking the length against the bytes that exist and limits.
+   */
+  resolveList(
+    seg: number,
+    position: number,
+    depth: number,
+    kind: number,
+    lengthMax: number,
+  ): boolean {
+    if (!this.resolve(seg, position, depth)) return false;
+    if ((this.lo & 3) !== 1) {
+      throw new CapnpError("bad_pointer", "Cannot read list: the pointer is not a list pointer");
+    }
+    const elementSize = this.hi & 7;
+    const count = this.hi >>> 3;
+    if (elementSize !== kind) {
+      throw new CapnpError(
+        "bad_pointer",
+        `Cannot read list: element size ${elementSize} where ${kind} is expected`,
+      );
+    }
+    if (kind === LIST_KIND.composite) return this.resolveComposite(count, lengthMax);
+    const words = kind === LIST_KIND.byte ? Math.ceil(count / 8) : count;
+    this.checkRange(this.rPos, words, "list");
+    this.checkLength(count, lengthMax);
+    this.charge(words);
+    this.rCount = count;
+    return true;
+  }
+
+  private resolveComposite(wordCount: number, lengthMax: number): boolean {
+    const tagPos = this.rPos;
+    this.checkRange(tagPos, 1 + wordCount, "list");
+    const tagLo = this.view.getUint32(tagPos, true);
+    const tagHi = this.view.getUint32(tagPos + 4, true);
+    if ((tagLo & 3) !== 0) {
+      throw new CapnpError("bad_pointer", "Cannot read list: the composite tag is not a struct");
+    }
+    const count = tagLo >>> 2;
+    const dataWords = tagHi & 0xffff;
+    const ptrCount = tagHi >>> 16;
+    const elementWords = dataWords + ptrCount;
+    if (elementWords * count > wordCount) {
+      throw new CapnpError(
+        "bad_pointer",
+        `Cannot read list: ${count} elements of ${elementWords} words exceed ${wordCount} words`,
+      );
+    }
+    this.checkLength(count, lengthMax);
+    // Zero-sized elements cost one word each, so a tiny message cannot declare a huge list.
+    this.charge(elementWords === 0 ? count + 1 : wordCount + 1);
+    this.rPos = tagPos + 8;
+    this.rCount = count;
+    this.rStep = elementWords * 8;
+    this.rDataBytes = dataWords * 8;
+    this.rPtrCount = ptrCount;
+    return true;
+  }
+
+  /**
+   * Reads the pointer at `position` and follows far pointers (one landing pad, or a double-far
+   * pad with its tag). Leaves the tag in `lo`/`hi` and the target in `rSeg`/`rPos`.
+   */
+  private resolve(seg: number, position: number, depth: number): boolean {
+    if (depth > this.nestingDepthMax) {
+      throw new CapnpError(
+        "too_deep",
+        `Cannot read message: nesting depth exceeds ${this.nestingDepthMax}`,
+      );
+    }
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    if (lo === 0 && hi === 0) return false;
+    const kind = lo & 3;
+    if (kind === 3) {
+      throw new CapnpError("bad_pointer", "Cannot read pointer: capabilities are not supported");
+    }
+    if (kind !== 2) {
+      this.lo = lo;
+      this.hi = hi;
+      this.rSeg = seg;
+      this.rPos = position + 8 + (lo >> 2) * 8;
+      return true;
+    }
+    this.resolveFar(lo, hi);
+    return true;
+  }
+
+  private resolveFar(lo: number, hi: number): void {
+    const isDouble = (lo & 4) !== 0;
+    const padPos = this.landingPad(hi, lo >>> 3, isDouble ? 2 : 1);
+    const view = this.view;
+    const padLo = view.getUint32(padPos, true);
+    const padHi = view.getUint32(padPos + 4, true);
+    if (!isDouble) {
+      if ((padLo & 3) === 2 || (padLo & 3) === 3) {
+        throw new CapnpError(
+          "bad_pointer",
+          "Cannot read pointer: far landing pad is not a pointer",
+        );
+      }
+      this.lo = padLo;
+      this.hi = padHi;
+      this.rSeg = hi;
+      this.rPos = padPos + 8 + (padLo >> 2) * 8;
+      return;
+    }
+    if ((padLo & 7) !== 2) {
+      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far pad is not a far");
+    }
+    const contentPos = this.landingPad(padHi, padLo >>> 3, 0);
+    const tagLo = view.getUint32(padPos + 8, true);
+    if ((tagLo & 3) > 1) {
+      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far tag is not a pointer");
+    }
+    this.lo = tagLo;
+    this.hi = view.getUint32(padPos + 12, true);
+    this.rSeg = padHi;
+    this.rPos = contentPos;
+  }
+
+  /** Byte position of word `word` of segment `segment`, with `words` words inside it. */
+  private landingPad(segment: number, word: number, words: number): number {
+    if (segment >= this.segmentStart.length) {
+      throw new CapnpError("bad_pointer", `Cannot read pointer: far to missing segment ${segment}`);
+    }
+    const at = this.segmentStart[segment] + word * 8;
+    if (at + words * 8 > this.segmentEnd[segment]) {
+      throw new CapnpError("bad_pointer", "Cannot read pointer: far pointer lands out of bounds");
+    }
+    this.rSeg = segment;
+    return at;
+  }
+
+  private checkRange(position: number, words: number, what: string): void {
+    const seg = this.rSeg;
+    if (position < this.segmentStart[seg] || position + words * 8 > this.segmentEnd[seg]) {
+      throw new CapnpError(
+        "bad_pointer",
+        `Cannot read ${what}: ${words} words at byte ${position} are outside segment ${seg}`,
+      );
+    }
+  }
+
+  private checkLength(count: number, lengthMax: number): void {
+    const max = Math.min(lengthMax, this.listLengthMax);
+    if (count > max) {
+      throw new CapnpError("too_large", `Cannot read list: length ${count} exceeds ${max}`);
+    }
+  }
+
+  private charge(words: number): void {
+    this.traversalWordsLeft -= words;
+    if (this.traversalWordsLeft < 0) {
+      throw new CapnpError("traversal_exceeded", "Cannot read message: traversal limit reached");
+    }
+  }
+}

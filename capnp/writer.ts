@@ -1,0 +1,227 @@
+/**
+ * The message writer: single-segment, unpacked frames written straight into a caller's buffer
+ * (a pool lease view), sized exactly beforehand by the codecs' `measureChildren`.
+ *
+ * @module
+ */
+import type { StructCodec } from "./codec.ts";
+import { CapnpError } from "./errors.ts";
+import { encodeUtf8Into, utf8Length } from "./text.ts";
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Words taken by a Text value (bytes plus NUL, rounded up); `""` takes none (null pointer).
+ *
+ * @example
+ * ```ts
+ * textWords("hello"); // 1
+ * ```
+ */
+export function textWords(s: string): number {
+  return s.length === 0 ? 0 : (utf8Length(s) + 8) >>> 3;
+}
+
+/**
+ * Words taken by a Data value; empty takes none (null pointer).
+ *
+ * @example
+ * ```ts
+ * dataWords(new Uint8Array(9)); // 2
+ * ```
+ */
+export function dataWords(b: Uint8Array): number {
+  return (b.length + 7) >>> 3;
+}
+
+/**
+ * Words taken by a List(Text) value (pointers plus texts); empty takes none.
+ *
+ * @example
+ * ```ts
+ * textListWords(["a", "b"]); // 4
+ * ```
+ */
+export function textListWords(values: readonly string[]): number {
+  let words = values.length;
+  for (let i = 0; i < values.length; i++) words += textWords(values[i]);
+  return words;
+}
+
+/**
+ * Words taken by a List(Struct) value (tag, elements, their children); empty takes none.
+ *
+ * @example
+ * ```ts
+ * structListWords(PropertyCodec, [{ key: "k", value: "v" }]); // 5
+ * ```
+ */
+export function structListWords<T>(codec: StructCodec<T>, values: readonly T[]): number {
+  const count = values.length;
+  if (count === 0) return 0;
+  let words = 1 + count * (codec.dataWords + codec.pointerCount);
+  for (let i = 0; i < count; i++) words += codec.measureChildren(values[i]);
+  return words;
+}
+
+/**
+ * Writes into `bytes` from the byte `next` on. Generated code calls it; the target is zeroed
+ * by the caller so unset fields and padding read as zero.
+ */
+export class MessageWriter {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Byte position of the next free word. */
+  next: number;
+
+  constructor(bytes: Uint8Array, next: number) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.next = next;
+  }
+
+  /** Allocates a struct, points the pointer at `ptrPos` to it, returns its data position. */
+  allocStruct(ptrPos: number, dataWordCount: number, pointerCount: number): number {
+    const words = dataWordCount + pointerCount;
+    // A zero-sized struct points at itself (offset -1) so the pointer is not null.
+    const at = words === 0 ? ptrPos : this.next;
+    this.next += words * 8;
+    this.view.setUint32(ptrPos, ((at - ptrPos - 8) / 8) << 2, true);
+    this.view.setUint32(ptrPos + 4, dataWordCount | (pointerCount << 16), true);
+    return at;
+  }
+
+  /** Writes a struct-typed field with `codec`. */
+  struct<T>(ptrPos: number, codec: StructCodec<T>, value: T): void {
+    const at = this.allocStruct(ptrPos, codec.dataWords, codec.pointerCount);
+    codec.writeBody(this, value, at);
+  }
+
+  /** Writes a List(Struct) field; an empty list is a null pointer. */
+  structList<T>(ptrPos: number, codec: StructCodec<T>, values: readonly T[]): void {
+    const count = values.length;
+    if (count === 0) return;
+    const elementWords = codec.dataWords + codec.pointerCount;
+    const wordCount = elementWords * count;
+    const tag = this.next;
+    this.next += 8 + wordCount * 8;
+    this.listPointer(ptrPos, tag, 7 | (wordCount << 3));
+    this.view.setUint32(tag, count << 2, true);
+    this.view.setUint32(tag + 4, codec.dataWords | (codec.pointerCount << 16), true);
+    let at = tag + 8;
+    for (let i = 0; i < count; i++, at += elementWords * 8) codec.writeBody(this, values[i], at);
+  }
+
+  /** Writes a List(Text) field; an empty list is a null pointer. */
+  textList(ptrPos: number, values: readonly string[]): void {
+    const count = values.length;
+    if (count === 0) return;
+    const first = this.next;
+    this.next += count * 8;
+    this.listPointer(ptrPos, first, 6 | (count << 3));
+    for (let i = 0; i < count; i++) this.text(first + i * 8, values[i]);
+  }
+
+  /** Writes a Text field; `""` is a null pointer. */
+  text(ptrPos: number, s: string): void {
+    if (s.length === 0) return;
+    const length = utf8Length(s);
+    const at = this.next;
+    this.next += (length + 8) & ~7;
+    this.listPointer(ptrPos, at, 2 | ((length + 1) << 3));
+    encodeUtf8Into(s, this.bytes, { start: at, length });
+  }
+
+  /** Writes a Data field; empty is a null pointer. */
+  data(ptrPos: number, b: Uint8Array): void {
+    if (b.length === 0) return;
+    const at = this.next;
+    this.next += (b.length + 7) & ~7;
+    this.listPointer(ptrPos, at, 2 | (b.length << 3));
+    this.bytes.set(b, at);
+  }
+
+  /** Writes a UInt32. */
+  u32(position: number, value: number): void {
+    if (!(value >= 0 && value <= 0xffffffff && Number.isInteger(value))) {
+      throw new RangeError(`Cannot write UInt32: ${value} is not an integer in 0..2^32-1`);
+    }
+    this.view.setUint32(position, value, true);
+  }
+
+  /** Writes a UInt64 (a safe non-negative integer). */
+  u64(position: number, value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
+      throw new RangeError(`Cannot write UInt64: ${value} is not an integer in 0..2^53-1`);
+    }
+    this.view.setUint32(position, value >>> 0, true);
+    this.view.setUint32(position + 4, Math.floor(value / TWO_POW_32), true);
+  }
+
+  /** Writes an Int64 (a safe integer). */
+  i64(position: number, value: number): void {
+    if (!Number.isSafeInteger(value)) {
+      throw new RangeError(`Cannot write Int64: ${value} is not a safe integer`);
+    }
+    const hi = Math.floor(value / TWO_POW_32);
+    this.view.setUint32(position, value - hi * TWO_POW_32, true);
+    this.view.setInt32(position + 4, hi, true);
+  }
+
+  private listPointer(ptrPos: number, target: number, hi: number): void {
+    this.view.setUint32(ptrPos, (((target - ptrPos - 8) / 8) << 2) | 1, true);
+    this.view.setUint32(ptrPos + 4, hi, true);
+  }
+}
+
+/**
+ * Exact framed size in bytes of a single-segment message whose root is `value`, so the caller
+ * can lease the right block class before encoding.
+ *
+ * @example
+ * ```ts
+ * const size = measureMessage(PropertyCodec, { key: "k", value: "v" }); // 40
+ * ```
+ */
+export function measureMessage<T>(codec: StructCodec<T>, value: T): number {
+  return 16 + (codec.dataWords + codec.pointerCount + codec.measureChildren(value)) * 8;
+}
+
+/**
+ * Writes a framed, unpacked, single-segment message into `target` (e.g. a pool lease view)
+ * and returns the bytes written. Throws CapnpError target_too_small when it does not fit.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(measureMessage(PropertyCodec, p));
+ * writeMessage(PropertyCodec, p, out);
+ * ```
+ */
+export function writeMessage<T>(codec: StructCodec<T>, value: T, target: Uint8Array): number {
+  const total = measureMessage(codec, value);
+  const w = startMessage(target, total);
+  w.struct(8, codec, value);
+  return finishMessage(w, total);
+}
+
+/** Zeroes `total` bytes of `target`, writes the one-segment frame header, returns a writer. */
+export function startMessage(target: Uint8Array, total: number): MessageWriter {
+  if (total > target.length) {
+    throw new CapnpError(
+      "target_too_small",
+      `Cannot write message: ${total} bytes exceed the ${target.length}-byte target`,
+    );
+  }
+  target.fill(0, 0, total);
+  const w = new MessageWriter(target, 16);
+  w.view.setUint32(4, (total - 8) / 8, true);
+  return w;
+}
+
+/** Checks that the writer used exactly the measured size (a codec bug otherwise). */
+export function finishMessage(w: MessageWriter, total: number): number {
+  if (w.next !== total) {
+    throw new Error(`Cannot write message: wrote ${w.next} bytes but measured ${total}`);
+  }
+  return total;
+}
