@@ -33,10 +33,10 @@ export interface OpenStoreOptions {
  * await store.close();
  * ```
  */
-export function openStore(spec: string, options: OpenStoreOptions): Promise<Store> {
-  if (spec === "" || spec === "sqlite") return openSqliteStore(options.dataDir);
+export async function openStore(spec: string, options: OpenStoreOptions): Promise<Store> {
+  if (spec === "" || spec === "sqlite") return await openSqliteStore(options.dataDir);
   if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) {
-    return openPostgresStore(spec, { schema: options.schema });
+    return await openPostgresStore(spec, { schema: options.schema });
   }
   throw new TypeError(
     `Cannot open store: ${JSON.stringify(spec)} is neither "sqlite" nor a postgres:// URL`,

@@ -55,6 +55,8 @@ export interface PostgresStoreOptions {
   readonly connectionsMax?: number;
   /** Seconds to wait for a connection before `unavailable`. */
   readonly connectTimeoutSeconds?: number;
+  /** Seconds `close` lets running queries finish before it destroys the connections. */
+  readonly closeTimeoutSeconds?: number;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -118,10 +120,12 @@ export class PostgresStore implements Store {
   readonly schema: string;
   #sql: Sql;
   #closed = false;
+  #closeTimeoutSeconds: number;
 
-  constructor(sql: Sql, schema: string) {
+  constructor(sql: Sql, schema: string, closeTimeoutSeconds = 5) {
     this.#sql = sql;
     this.schema = schema;
+    this.#closeTimeoutSeconds = closeTimeoutSeconds;
   }
 
   async #op<T>(body: () => Promise<T>): Promise<T> {
@@ -332,7 +336,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#sql.end({ timeout: 5 });
+    await this.#sql.end({ timeout: this.#closeTimeoutSeconds });
   }
 }
 
@@ -362,9 +366,10 @@ export async function openPostgresStore(
     max: options.connectionsMax ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
-    connection: { search_path: schema, application_name: "worknode" },
+    // The application name carries the schema, so operators (and tests) can find our sessions.
+    connection: { search_path: schema, application_name: `worknode:${schema}` },
   });
-  const store = new PostgresStore(sql, schema);
+  const store = new PostgresStore(sql, schema, options.closeTimeoutSeconds);
   try {
     await store.migrate();
   } catch (error) {

@@ -98,12 +98,12 @@ export class SqliteStore implements Store {
   #closed = false;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.path = path;
-    this.#db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       throw new RangeError(`Cannot open store: busyTimeoutMs ${busyTimeoutMs} is not >= 0`);
     }
+    this.path = path;
+    this.#db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
     // busy_timeout first: switching to WAL itself needs a lock another handle may hold.
     this.#db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     this.#db.exec("PRAGMA journal_mode = WAL");
@@ -348,6 +348,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The durability settings in force on this handle (journal mode, synchronous level). */
+  settings(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
+    const read = (name: string) => Object.values(this.#db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
+    return {
+      journalMode: String(read("journal_mode")),
+      synchronous: Number(read("synchronous")),
+      busyTimeoutMs: Number(read("busy_timeout")),
+    };
+  }
+
   ping(): Promise<void> {
     return Promise.resolve().then(() => {
       if (this.#closed) throw new RpcError("unavailable", "Cannot use the store: it is closed");
@@ -390,6 +400,8 @@ export function openSqliteStore(
   dataDir: string,
   options: SqliteStoreOptions = {},
 ): Promise<SqliteStore> {
-  Deno.mkdirSync(dataDir, { recursive: true });
-  return Promise.resolve(new SqliteStore(join(dataDir, SQLITE_FILE_NAME), options));
+  return Promise.resolve().then(() => {
+    Deno.mkdirSync(dataDir, { recursive: true });
+    return new SqliteStore(join(dataDir, SQLITE_FILE_NAME), options);
+  });
 }
