@@ -22,8 +22,9 @@ export const DOMAIN_LIMITS = {
   propertiesPerWorknodeMax: 4096,
   /** The hard ceiling of the boot plan's maxPropertiesPerOverlap. */
   propertiesPerOverlapHardMax: 4096,
-  idBytesMax: 128,
-  kindBytesMax: 128,
+  /** Ids and kinds: the schema's textBytesMax(256). */
+  idBytesMax: 256,
+  kindBytesMax: 256,
   listLimitDefault: 100,
   listLimitMax: 1000,
 } as const;
@@ -106,7 +107,7 @@ export function validateValue(value: string, key: string): void {
 }
 
 /**
- * Checks a worknode id or kind: 1..128 characters of `[A-Za-z0-9._:@-]`.
+ * Checks a worknode id or kind: 1..256 characters of `[A-Za-z0-9._:@-]`.
  *
  * @example
  * ```ts
