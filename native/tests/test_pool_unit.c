@@ -1,6 +1,11 @@
 /* Unit, misuse, exhaustion and stats tests of libpool. */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../pool.h"
 #include "test_harness.h"
@@ -229,6 +234,24 @@ static void test_status_names(void) {
   CHECK(strcmp(pool_status_name(-99), "POOL_E_UNKNOWN") == 0);
 }
 
+/* A pool_t that is not one (here: zeroed memory, as after a bad cast or a destroy) is a
+ * programmer error: POOL_ASSERT stops the process instead of writing through it. */
+static void test_assert_aborts_on_a_bogus_pool(void) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) (void)dup2(null_fd, 2);
+    static uint64_t fake[512];
+    pool_alloc((pool_t *)fake, 1);
+    _exit(0);
+  }
+  int status = 0;
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
 int main(void) {
   test_region_bytes_formula();
   test_invalid_configs();
@@ -238,5 +261,6 @@ int main(void) {
   test_two_pools_are_independent();
   test_mlock_flag();
   test_status_names();
+  test_assert_aborts_on_a_bogus_pool();
   return test_harness_finish();
 }
