@@ -10,13 +10,25 @@
  * Parsing takes file contents as strings and reads files through an injectable
  * {@link FileReader}, so tests run on fixture trees under `pool/testdata/`.
  *
+ * Deno 2 refuses to read /proc and /sys without `--allow-all` (NotCapable), even with
+ * `--allow-read`. Without them the budget falls back to Deno's own probes:
+ * `Deno.systemMemoryInfo().available` (the same MemAvailable) and Node's
+ * `process.constrainedMemory()` (the cgroup v1/v2 limit, version unknown, source `"cgroup"`),
+ * minus this process's resident set as its usage (other processes in the group are not seen).
+ * Both need only `--allow-sys`.
+ *
  * @module
  */
 
-/** Where the budget came from. */
-export const BUDGET_SOURCES = ["flag", "meminfo", "cgroup-v2", "cgroup-v1"] as const;
+import process from "node:process";
 
-/** Where the budget came from: the flag, MemAvailable, or a cgroup v2/v1 limit. */
+/** Where the budget came from. */
+export const BUDGET_SOURCES = ["flag", "meminfo", "cgroup-v2", "cgroup-v1", "cgroup"] as const;
+
+/**
+ * Where the budget came from: the flag, MemAvailable, a cgroup v2/v1 limit read from /sys, or
+ * (`"cgroup"`) a cgroup limit from `process.constrainedMemory()` when /sys is not readable.
+ */
 export type BudgetSource = typeof BUDGET_SOURCES[number];
 
 /**
@@ -180,7 +192,7 @@ function tightestRemainingBytes(
 
 /** The cgroup limit this process is under, with its version, or null when unlimited. */
 export interface CgroupRemaining {
-  readonly source: "cgroup-v2" | "cgroup-v1";
+  readonly source: "cgroup-v2" | "cgroup-v1" | "cgroup";
   readonly remainingBytes: number;
 }
 
@@ -235,6 +247,8 @@ export function rootedFileReader(root = ""): FileReader {
     try {
       return Deno.readTextFileSync(`${prefix}${path}`);
     } catch (error) {
+      // NotCapable (Deno guards /proc and /sys behind --allow-all) propagates: memoryBudget
+      // then falls back to its probes.
       if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
         return null;
       }
@@ -243,12 +257,77 @@ export function rootedFileReader(root = ""): FileReader {
   };
 }
 
+/** Memory probes through Deno's APIs, for when /proc and /sys cannot be read. */
+export interface MemoryProbes {
+  /** MemAvailable in bytes. */
+  memAvailableBytes(): number;
+  /** The cgroup memory limit in bytes, or null when there is none. */
+  cgroupLimitBytes(): number | null;
+  /** This process's resident set in bytes (its share of the cgroup's usage). */
+  rssBytes(): number;
+}
+
+/** The probes of a real Deno process (need `--allow-sys`). */
+export const DENO_MEMORY_PROBES: MemoryProbes = Object.freeze({
+  memAvailableBytes: () => Deno.systemMemoryInfo().available,
+  cgroupLimitBytes: () => {
+    const limit = process.constrainedMemory();
+    // Node returns 0 for "no limit"; Deno may return the v1 "unlimited" sentinel instead.
+    return limit > 0 && limit < CGROUP_BYTES_UNLIMITED_MIN ? limit : null;
+  },
+  rssBytes: () => Deno.memoryUsage().rss,
+});
+
+/** Runs `fromFiles`, or `fromProbes` when Deno refuses to read /proc or /sys. */
+function filesOrProbes<T>(fromFiles: () => T, fromProbes: () => T): T {
+  try {
+    return fromFiles();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return fromProbes();
+    throw error;
+  }
+}
+
+/** MemAvailable from /proc/meminfo. */
+function readMemAvailableBytes(read: FileReader): number {
+  const meminfoText = read("/proc/meminfo");
+  if (meminfoText === null) {
+    throw new RangeError("Cannot compute the memory budget: /proc/meminfo is unreadable");
+  }
+  return parseMemAvailableBytes(meminfoText);
+}
+
+/** The cgroup limit from `process.constrainedMemory()` minus this process's resident set. */
+function probeCgroupRemaining(probes: MemoryProbes): CgroupRemaining | null {
+  const limitBytes = probes.cgroupLimitBytes();
+  if (limitBytes === null) return null;
+  return { source: "cgroup", remainingBytes: Math.max(0, limitBytes - probes.rssBytes()) };
+}
+
+/** Usable memory and its source: files when readable, else the probes. */
+function usableMemory(
+  read: FileReader,
+  probes: MemoryProbes,
+): { usableBytes: number; source: BudgetSource } {
+  const memAvailableBytes = filesOrProbes(
+    () => readMemAvailableBytes(read),
+    () => probes.memAvailableBytes(),
+  );
+  const cgroup = filesOrProbes(() => readCgroupRemaining(read), () => probeCgroupRemaining(probes));
+  if (cgroup !== null && cgroup.remainingBytes < memAvailableBytes) {
+    return { usableBytes: cgroup.remainingBytes, source: cgroup.source };
+  }
+  return { usableBytes: memAvailableBytes, source: "meminfo" };
+}
+
 /** Options of {@link memoryBudget}. */
 export interface MemoryBudgetOptions {
   /** `--pool-bytes`: when set, it is the budget exactly. */
   readonly poolBytes?: number | null;
   /** Reads /proc and /sys files; defaults to the real filesystem. */
   readonly read?: FileReader;
+  /** Used when /proc files are unreadable; defaults to {@link DENO_MEMORY_PROBES}. */
+  readonly probes?: MemoryProbes;
 }
 
 /**
@@ -269,17 +348,7 @@ export function memoryBudget(options: MemoryBudgetOptions = {}): MemoryBudget {
     return Object.freeze({ budgetBytes: poolBytes, source: "flag", usableBytes: null });
   }
   const read = options.read ?? rootedFileReader();
-  const meminfoText = read("/proc/meminfo");
-  if (meminfoText === null) {
-    throw new RangeError("Cannot compute the memory budget: /proc/meminfo is unreadable");
-  }
-  let usableBytes = parseMemAvailableBytes(meminfoText);
-  let source: BudgetSource = "meminfo";
-  const cgroup = readCgroupRemaining(read);
-  if (cgroup !== null && cgroup.remainingBytes < usableBytes) {
-    usableBytes = cgroup.remainingBytes;
-    source = cgroup.source;
-  }
+  const { usableBytes, source } = usableMemory(read, options.probes ?? DENO_MEMORY_PROBES);
   const fractionBytes = Math.floor(usableBytes * BUDGET_FRACTION);
   const budgetBytes = Math.min(
     BUDGET_BYTES_AUTO_MAX,

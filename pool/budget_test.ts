@@ -111,6 +111,45 @@ Deno.test("the flag is the budget exactly, frozen", () => {
   assert.throws(() => memoryBudget({ poolBytes: 1.5 }), RangeError);
 });
 
+/** A reader that behaves as Deno does for /proc and /sys without --allow-all. */
+function notCapableReader(path: string): string | null {
+  throw new Deno.errors.NotCapable(`Requires all access to "${path}"`);
+}
+
+Deno.test("without access to /proc and /sys the probes decide, cgroup limit minus RSS", () => {
+  const probes = {
+    memAvailableBytes: () => 8 * GiB,
+    cgroupLimitBytes: () => 512 * MiB,
+    rssBytes: () => 64 * MiB,
+  };
+  assert.deepEqual(memoryBudget({ read: notCapableReader, probes }), {
+    budgetBytes: 112 * MiB,
+    source: "cgroup",
+    usableBytes: 448 * MiB,
+  });
+  const unlimited = { ...probes, cgroupLimitBytes: () => null };
+  assert.deepEqual(memoryBudget({ read: notCapableReader, probes: unlimited }), {
+    budgetBytes: BUDGET_BYTES_AUTO_MAX,
+    source: "meminfo",
+    usableBytes: 8 * GiB,
+  });
+});
+
+Deno.test("a /sys that refuses reads falls back for the cgroup only", () => {
+  const files = fixture("cgroup_v2_limited");
+  const read = (path: string) => path.startsWith("/sys/") ? notCapableReader(path) : files(path);
+  const probes = {
+    memAvailableBytes: () => assert.fail("meminfo was readable"),
+    cgroupLimitBytes: () => 256 * MiB,
+    rssBytes: () => 0,
+  };
+  assert.deepEqual(memoryBudget({ read, probes }), {
+    budgetBytes: 64 * MiB,
+    source: "cgroup",
+    usableBytes: 256 * MiB,
+  });
+});
+
 Deno.test("the real machine gives a budget within the automatic bounds", () => {
   const budget = memoryBudget();
   assert.ok(budget.budgetBytes >= BUDGET_BYTES_AUTO_MIN);
