@@ -90,7 +90,7 @@ async function readinessProblem(services: Services): Promise<string | null> {
     return `not ready: pool class ${smallest.blockSizeBytes} exhausted`;
   }
   try {
-    await services.store?.ping?.();
+    await services.store?.ping();
   } catch (error) {
     return `not ready: store unreachable (${error instanceof Error ? error.message : error})`;
   }

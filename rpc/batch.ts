@@ -19,7 +19,7 @@ import {
   wireKindOf,
 } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
-import { frameLengthBytes } from "./frame.ts";
+import { CapnpError, frameByteLength } from "../capnp/mod.ts";
 import type { LeaseLike } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
 
@@ -88,7 +88,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
           httpStatus: 413,
         });
       }
-      const length = frameLengthBytes(body, offset);
+      const length = frameLengthOrInvalid(body, offset);
       out.push(await runOne(body.subarray(offset, offset + length), req, d));
       offset += length;
     }
@@ -142,4 +142,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
     at += p.length;
   }
   return out;
+}
+
+/** The byte length of the frame at `offset`; a bad frame header is invalid_argument. */
+function frameLengthOrInvalid(body: Uint8Array, offset: number): number {
+  try {
+    return frameByteLength(body, offset);
+  } catch (error) {
+    if (!(error instanceof CapnpError)) throw error;
+    throw new RpcError("invalid_argument", `Cannot run batch: ${error.message}`);
+  }
 }

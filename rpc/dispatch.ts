@@ -149,6 +149,7 @@ export async function dispatchCall(
     return errorResponse(error, wire ?? "json", deps);
   }
   let code: RpcError["code"] | "ok" = "ok";
+  const state = { requestId: 0 };
   try {
     if (wire === null || (wire === "capnp" && deps.binary === null)) {
       deps.metrics.recordRejected("unsupported_media_type");
@@ -156,11 +157,11 @@ export async function dispatchCall(
         httpStatus: 415,
       });
     }
-    return await callWithBody(request, methodId, wire, deps);
+    return await callWithBody(request, methodId, wire, deps, state);
   } catch (thrown) {
     const error = toRpcError(thrown, false);
     code = error.code;
-    return errorResponse(error, wire ?? "json", deps);
+    return errorResponse(error, wire ?? "json", deps, state.requestId);
   } finally {
     deps.metrics.recordRequest(methodId, code, (performance.now() - startMs) / 1000);
   }
@@ -172,6 +173,7 @@ async function callWithBody(
   methodId: number,
   wire: WireKind,
   deps: DispatchDeps,
+  state: { requestId: number },
 ): Promise<Response> {
   const spec = deps.registry.get(methodId);
   const limitBytes = deps.requestBytesMax[methodId];
@@ -193,8 +195,10 @@ async function callWithBody(
     const sizeBytes = declared ?? limitBytes;
     if (sizeBytes > 0) {
       requestLease = deps.services.pool.tryAcquire(sizeBytes);
-      if (requestLease === null) deps.metrics.recordRejected("pool_exhausted");
-      requestLease ??= acquireOrUnavailable(deps.services, sizeBytes);
+      if (requestLease === null) {
+        deps.metrics.recordRejected("pool_exhausted");
+        throw new RpcError("unavailable", `Cannot call ${spec.name}: pool exhausted, retry`);
+      }
     }
     const target = requestLease?.bytes ?? new Uint8Array(0);
     const lengthBytes = await readBodyInto(request.body, target, {
@@ -203,34 +207,27 @@ async function callWithBody(
       signal: call.signal,
     });
     const bytes = target.subarray(0, lengthBytes);
-    const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: deps.services };
+    // Decoded params are plain heap values (Data and Text are copied out), so the request block
+    // goes back to the pool before the handler runs.
+    let params: unknown;
     if (wire === "json") {
-      const params = decodeJsonParams(spec, bytes);
-      requestLease?.release();
-      requestLease = null;
-      const result = await raceSignal(runHandler(spec, params, ctx), call.signal);
+      params = decodeJsonParams(spec, bytes);
+    } else {
+      const decoded = deps.binary!.decodeRequest(bytes, methodId, spec);
+      // A binary error response from here on carries the call's requestId.
+      state.requestId = decoded.requestId;
+      params = decoded.params;
+    }
+    requestLease?.release();
+    requestLease = null;
+    const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: deps.services };
+    const result = await raceSignal(runHandler(spec, params, ctx), call.signal);
+    if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
       return new Response(body, { headers: { "content-type": MEDIA_TYPES.json } });
     }
-    const binary = deps.binary!;
-    let requestId = 0;
-    try {
-      const decoded = binary.decodeRequest(bytes, methodId, spec);
-      requestId = decoded.requestId;
-      // Binary params may view the request lease, so it lives until the handler settles.
-      const running = runHandler(spec, decoded.params, ctx);
-      const held = requestLease;
-      requestLease = null;
-      running.finally(() => held?.release()).catch(() => {});
-      const result = await raceSignal(running, call.signal);
-      const body = binary.encodeResult(requestId, spec, result);
-      return new Response(body, { headers: { "content-type": MEDIA_TYPES.capnp } });
-    } catch (thrown) {
-      // Keep the requestId in the error response when the envelope was readable.
-      const error = toRpcError(thrown, false);
-      if (requestId === 0) throw error;
-      return errorResponse(error, "capnp", deps, requestId);
-    }
+    const body = deps.binary!.encodeResult(state.requestId, spec, result);
+    return new Response(body, { headers: { "content-type": MEDIA_TYPES.capnp } });
   } finally {
     requestLease?.release();
     call.dispose();

@@ -9,6 +9,9 @@
  * @module
  */
 
+import type { StructCodec } from "../capnp/mod.ts";
+import type { Store } from "../store/mod.ts";
+
 /** A block of pool memory, viewed (never transferred) until released. */
 export interface LeaseLike {
   /** The block view. Never detach or transfer it (DESIGN invariant 4). */
@@ -64,11 +67,8 @@ export interface RpcConfigLike {
   readonly rpcTimeoutMsMax: number;
 }
 
-/** The store as the RPC layer sees it: opaque, plus an optional health probe for /readyz. */
-export interface StoreLike {
-  ping?(): Promise<void> | void;
-  close?(): Promise<void> | void;
-}
+/** The store (`store/mod.ts`); null when a service runs without one (tests, benches). */
+export type StoreLike = Store;
 
 /** The frozen method set, as handlers see it (for `system.methods`). */
 export interface RegistryView {
@@ -94,17 +94,8 @@ export interface HandlerContext {
   readonly services: Services;
 }
 
-/**
- * Binary and JSON forms of one schema struct (the codec's generated `StructCodec<T>` satisfies
- * this; the RPC layer only needs the JSON half and an encode/decode pair for the params and
- * result pointers of the envelope).
- */
-export interface StructCodecLike<T> {
-  /** Converts the JSON form (e.g. a parsed request body) to the TS value; throws on bad input. */
-  fromJson(value: unknown): T;
-  /** Converts the TS value to its JSON form. */
-  toJson(value: T): unknown;
-}
+/** The codec of one schema struct (binary + JSON), generated in `schema/*_capnp.ts`. */
+export type { StructCodec };
 
 /** One RPC method: name, limits, codecs and the handler. */
 export interface MethodSpec<P, R> {
@@ -114,8 +105,8 @@ export interface MethodSpec<P, R> {
   readonly mutating: boolean;
   /** The largest request body this method accepts under the boot plan. */
   readonly requestBytesMax: (plan: PoolPlanLike) => number;
-  readonly params: StructCodecLike<P>;
-  readonly result: StructCodecLike<R>;
+  readonly params: StructCodec<P>;
+  readonly result: StructCodec<R>;
   readonly handle: (params: P, ctx: HandlerContext) => R | Promise<R>;
 }
 

@@ -1,15 +1,15 @@
 import assert from "@std/assert";
 import { createRegistry, METHOD_ID_NONE, MethodRegistry } from "./registry.ts";
 import type { AnyMethodSpec } from "./method.ts";
+import { SystemEchoParamsCodec } from "../schema/system_capnp.ts";
 
 function spec(name: string): AnyMethodSpec {
-  const codec = { fromJson: (v: unknown) => v, toJson: (v: unknown) => v };
   return {
     name,
     mutating: false,
     requestBytesMax: () => 1024,
-    params: codec,
-    result: codec,
+    params: SystemEchoParamsCodec,
+    result: SystemEchoParamsCodec,
     handle: () => ({}),
   };
 }

@@ -6,7 +6,14 @@
  * @module
  */
 
-import type { PoolLike, PoolPlanLike, StoreLike } from "../rpc/method.ts";
+import { createApp } from "../rpc/app.ts";
+import { createBinaryWire } from "../rpc/binary_wire.ts";
+import type { AnyMethodSpec, PoolLike, PoolPlanLike, Services, StoreLike } from "../rpc/method.ts";
+import { METHODS } from "../rpc/methods.ts";
+import { createRegistry } from "../rpc/registry.ts";
+import { Pool } from "../pool/mod.ts";
+import { openStore } from "../store/mod.ts";
+import { ensureDevCertificates } from "./dev_certs.ts";
 
 /** The configuration fields start-up reads (the `Config` of `config/` satisfies it). */
 export interface ServiceConfig {
@@ -23,6 +30,8 @@ export interface ServiceConfig {
   readonly plaintextPort?: number | null;
   /** Server maximum for the `Rpc-Timeout-Ms` header. */
   readonly rpcTimeoutMsMax: number;
+  /** `"sqlite"` (default, under dataDir) or a `postgres://` URL. */
+  readonly store?: string;
 }
 
 /** A started service. */
@@ -44,16 +53,38 @@ export interface RunningService {
   readonly finished: Promise<void>;
 }
 
-/** Optional collaborators for start-up (defaults: a pool opened from the plan, no store). */
+/** Optional collaborators; given ones are not closed by shutdown (defaults: opened from config). */
 export interface StartServiceOptions {
+  /** A pool already opened; the service does not close it. Default: open one from the plan. */
   readonly pool?: PoolLike;
+  /** A store already opened, or null for none; default: open `config.store`. */
   readonly store?: StoreLike | null;
+  /** The method table; default: the production table `rpc/methods.ts`. */
+  readonly methods?: readonly AnyMethodSpec[];
   /** Silence the start-up lines (tests). */
   readonly quiet?: boolean;
 }
 
+/** Opens the production pool for `plan`. */
+function openPlanPool(plan: PoolPlanLike): Pool {
+  return Pool.open(plan.classes);
+}
+
+/** Resolves the TLS certificate: the configured pair, or generated development ones. */
+async function resolveTls(config: ServiceConfig) {
+  if (config.cert && config.key) {
+    return { certPath: config.cert, keyPath: config.key, caPath: null, generated: false };
+  }
+  if (config.cert || config.key) {
+    throw new TypeError("Cannot start service: give both --cert and --key, or neither");
+  }
+  return await ensureDevCertificates(config.dataDir);
+}
+
 /**
- * Starts the service.
+ * Starts the service: the TLS listener (ALPN h2 + http/1.1) on `config.port` and, when
+ * configured, a plaintext HTTP/1.1 listener on `config.plaintextPort`. Every TCP response carries
+ * `Alt-Svc: h3=":<port>"` for the QUIC side on the same port number.
  *
  * @example
  * ```ts
@@ -62,13 +93,88 @@ export interface StartServiceOptions {
  * await svc.shutdown();
  * ```
  */
-export function startService(
+export async function startService(
   config: ServiceConfig,
   plan: PoolPlanLike,
   options: StartServiceOptions = {},
 ): Promise<RunningService> {
-  void config;
-  void plan;
-  void options;
-  return Promise.reject(new Error("Cannot start service: not implemented yet"));
+  const ownsPool = options.pool === undefined;
+  const pool = options.pool ?? openPlanPool(plan);
+  let store: StoreLike | null = null;
+  try {
+    const registry = createRegistry(options.methods ?? METHODS);
+    store = options.store !== undefined
+      ? options.store
+      : await openStore(config.store ?? "sqlite", { dataDir: config.dataDir });
+    const services: Services = Object.freeze({ store, pool, plan, config, registry });
+    const { fetch } = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
+    const tls = await resolveTls(config);
+    const [cert, key] = await Promise.all([
+      Deno.readTextFile(tls.certPath),
+      Deno.readTextFile(tls.keyPath),
+    ]);
+    const log = options.quiet ? () => {} : (line: string) => console.log(line);
+    if (tls.caPath !== null) {
+      log(`dev certificates: ca ${tls.caPath}, leaf ${tls.certPath}, key ${tls.keyPath}`);
+    }
+    const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+    let altSvc = "";
+    const handler = async (request: Request): Promise<Response> => {
+      const response = await fetch(request);
+      try {
+        response.headers.set("alt-svc", altSvc);
+      } catch {
+        // A response with immutable headers simply goes without the hint.
+      }
+      return response;
+    };
+    const tlsServer = Deno.serve({
+      port: config.port,
+      hostname: config.hostname,
+      cert,
+      key,
+      onListen: () => {},
+    }, handler);
+    servers.push(tlsServer);
+    const port = tlsServer.addr.port;
+    altSvc = `h3=":${port}"; ma=86400`;
+    log(`listening on https://${config.hostname}:${port} (h2, http/1.1)`);
+    let plaintextPort: number | null = null;
+    const wanted = config.plaintextPort;
+    if (wanted !== undefined && wanted !== null && wanted >= 0) {
+      const plain = Deno.serve(
+        { port: wanted, hostname: config.hostname, onListen: () => {} },
+        handler,
+      );
+      servers.push(plain);
+      plaintextPort = plain.addr.port;
+      log(`listening on http://${config.hostname}:${plaintextPort} (http/1.1, plaintext)`);
+    }
+    const finished = Promise.all(servers.map((s) => s.finished)).then(() => {});
+    let stopping: Promise<void> | null = null;
+    const shutdown = () => {
+      stopping ??= (async () => {
+        await Promise.all(servers.map((s) => s.shutdown()));
+        await finished;
+        if (options.store === undefined) await store?.close();
+        if (ownsPool) (pool as { close?(): void }).close?.();
+      })();
+      return stopping;
+    };
+    return {
+      pool,
+      plan,
+      port,
+      plaintextPort,
+      certPath: tls.certPath,
+      keyPath: tls.keyPath,
+      caPath: tls.caPath,
+      shutdown,
+      finished,
+    };
+  } catch (error) {
+    if (options.store === undefined) await store?.close();
+    if (ownsPool) (pool as { close?(): void }).close?.();
+    throw error;
+  }
 }

@@ -1,0 +1,112 @@
+/**
+ * The Cap'n Proto wire of dispatch: envelope reading (method looked up by its bytes), params
+ * decoding in place over the request lease, and responses encoded into a lease and copied out
+ * once.
+ *
+ * @module
+ */
+
+import {
+  CapnpError,
+  measureResponse,
+  type ReadLimits,
+  readParams,
+  readRequest,
+  type ResponseOut,
+  writeResponse,
+} from "../capnp/mod.ts";
+import { MAX_PROPERTIES_MAX } from "../pool/plan.ts";
+import type { BinaryWire } from "./dispatch.ts";
+import { RpcError } from "./errors.ts";
+import type { AnyMethodSpec, PoolLike } from "./method.ts";
+import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
+
+/** Read limits for requests: list lengths bounded by the per-worknode property maximum. */
+const REQUEST_LIMITS: ReadLimits = { listLengthMax: MAX_PROPERTIES_MAX };
+
+/** Turns a codec refusal into invalid_argument (the message names what was wrong). */
+function invalid(error: unknown): never {
+  if (error instanceof CapnpError) {
+    throw new RpcError("invalid_argument", error.message, { details: { capnp: error.code } });
+  }
+  throw error;
+}
+
+/**
+ * Creates the binary wire over the frozen registry and the pool.
+ *
+ * @example
+ * ```ts
+ * const binary = createBinaryWire(registry, pool);
+ * const { requestId, methodId } = binary.peekCall(frame);
+ * ```
+ */
+export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): BinaryWire {
+  const blockBytesMax = Math.max(...pool.stats().classes.map((c) => c.blockSizeBytes));
+
+  function readEnvelope(bytes: Uint8Array) {
+    try {
+      return readRequest(bytes, REQUEST_LIMITS);
+    } catch (error) {
+      return invalid(error);
+    }
+  }
+
+  function encodeInto(response: ResponseOut<unknown>): Uint8Array<ArrayBuffer> {
+    const size = measureResponse(response);
+    if (size > blockBytesMax) {
+      throw new RpcError("resource_exhausted", `Cannot answer: response of ${size} bytes`);
+    }
+    const lease = pool.tryAcquire(size);
+    if (lease === null) throw new RpcError("unavailable", "Cannot answer: pool exhausted, retry");
+    try {
+      const n = writeResponse(response, lease.bytes);
+      // The one copy out of the pool: the Response gets its own buffer, never the lease view.
+      return lease.bytes.slice(0, n);
+    } finally {
+      lease.release();
+    }
+  }
+
+  return {
+    peekCall(bytes) {
+      const envelope = readEnvelope(bytes);
+      const methodId = registry.lookupBytes(
+        bytes,
+        envelope.methodNameOffset,
+        envelope.methodNameLength,
+      );
+      return { requestId: envelope.requestId, methodId };
+    },
+    decodeRequest(bytes: Uint8Array, methodId: number, spec: AnyMethodSpec) {
+      const envelope = readEnvelope(bytes);
+      const found = registry.lookupBytes(
+        bytes,
+        envelope.methodNameOffset,
+        envelope.methodNameLength,
+      );
+      if (found !== methodId) {
+        const shown = found === METHOD_ID_NONE ? "another name" : registry.get(found).name;
+        throw new RpcError(
+          "invalid_argument",
+          `Cannot call ${spec.name}: the envelope's methodName is ${shown}`,
+        );
+      }
+      try {
+        return { requestId: envelope.requestId, params: readParams(envelope, spec.params) };
+      } catch (error) {
+        return invalid(error);
+      }
+    },
+    encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown) {
+      return encodeInto({ requestId, codec: spec.result, result });
+    },
+    encodeError(requestId: number, error: RpcError) {
+      const details = error.details === undefined ? "" : JSON.stringify(error.details);
+      const response = { requestId, error: { code: error.code, message: error.message, details } };
+      const out = new Uint8Array(measureResponse(response));
+      writeResponse(response, out);
+      return out;
+    },
+  };
+}

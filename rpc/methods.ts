@@ -1,0 +1,17 @@
+/**
+ * THE method table. Adding a method is one entry here, importing its spec from
+ * `rpc/handlers/<area>.ts`. Ids are table positions, so append new methods at the end.
+ *
+ * @module
+ */
+
+import { systemConfig, systemEcho, systemMethods, systemPool } from "./handlers/system.ts";
+import type { AnyMethodSpec } from "./method.ts";
+
+/** Every production method, in id order. */
+export const METHODS: readonly AnyMethodSpec[] = Object.freeze([
+  systemMethods,
+  systemPool,
+  systemConfig,
+  systemEcho,
+]);
