@@ -21,6 +21,8 @@
  */
 
 import type { BudgetSource, MemoryBudget } from "./budget.ts";
+// The region formula lives with libpool's binding, so the plan's total is what libpool maps.
+import { regionBytesFor } from "./pool.ts";
 
 /** Workload profiles: how the budget is split between small and large blocks. */
 export const PROFILES = {
@@ -89,7 +91,7 @@ export interface PoolPlan {
   readonly usableBytes: number | null;
   readonly profile: Profile;
   readonly classes: readonly PoolClass[];
-  /** Exactly the bytes libpool maps for `classes` ({@link regionBytesFor}); <= budgetBytes. */
+  /** Exactly the bytes libpool maps for `classes` (`regionBytesFor`); <= budgetBytes. */
   readonly totalBytes: number;
   readonly maxPropertiesPerOverlap: number;
   /** The largest message the plan admits (sheaf.overlap's request limit). */
@@ -119,31 +121,6 @@ export function messageBytesMax(maxProperties: number): number {
   }
   const propertyBytes = PROPERTY_VALUE_BYTES_MAX + PROPERTY_KEY_BYTES_MAX + PROPERTY_FRAMING_BYTES;
   return MESSAGE_ENVELOPE_BYTES + maxProperties * propertyBytes;
-}
-
-function roundUp(value: number, multiple: number): number {
-  return Math.ceil(value / multiple) * multiple;
-}
-
-/**
- * The bytes libpool maps for `classes`: every class's blocks rounded up to a page, plus the
- * metadata area (a header page and 8 bytes per block) rounded up to a page.
- *
- * Mirrors `pool_region_bytes` in native/pool.h (the fixed contract).
- *
- * @example
- * ```ts
- * regionBytesFor([{ blockSizeBytes: 4096, blockCount: 2 }]); // 8192 + 8192
- * ```
- */
-export function regionBytesFor(classes: readonly PoolClass[]): number {
-  let blockBytes = 0;
-  let blockCount = 0;
-  for (const poolClass of classes.slice(0, CLASS_COUNT_MAX)) {
-    blockBytes += roundUp(poolClass.blockSizeBytes * poolClass.blockCount, PAGE_BYTES);
-    blockCount += poolClass.blockCount;
-  }
-  return blockBytes + roundUp(PAGE_BYTES + 8 * blockCount, PAGE_BYTES);
 }
 
 /** Block sizes doubling from 4 KiB to the smallest power of two >= `messageBytes`. */

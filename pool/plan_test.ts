@@ -10,8 +10,8 @@ import {
   planPool,
   PoolPlanError,
   type Profile,
-  regionBytesFor,
 } from "./plan.ts";
+import { regionBytesFor } from "./pool.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -44,7 +44,7 @@ function assertPlanValid(budgetBytes: number, profile: Profile) {
   return plan;
 }
 
-Deno.test("regionBytesFor follows the contract formula", () => {
+Deno.test("regionBytesFor (libpool's binding) follows the contract formula", () => {
   assert.equal(regionBytesFor([{ blockSizeBytes: 4096, blockCount: 1 }]), 4096 + 8192);
   // 64-byte blocks: 100 * 64 = 6400 -> 8192; metadata 4096 + 8 * 612 = 8992 -> 12288.
   const classes = [
