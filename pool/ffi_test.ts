@@ -84,7 +84,8 @@ Deno.test("encodePoolConfig lays out pool_config_t and bounds the class count", 
 });
 
 Deno.test("the library is found relative to the module from another working directory", async () => {
-  const modUrl = new URL("./mod.ts", import.meta.url).href;
+  // pool.ts imports only relative modules, so it loads without this repo's import map.
+  const modUrl = new URL("./pool.ts", import.meta.url).href;
   const script = `
     const { Pool } = await import(${JSON.stringify(modUrl)});
     const pool = Pool.open([{ blockSizeBytes: 4096, blockCount: 2 }]);
