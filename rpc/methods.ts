@@ -5,7 +5,15 @@
  * @module
  */
 
+import { sheafGlue, sheafOverlap } from "./handlers/sheaf.ts";
 import { systemConfig, systemEcho, systemMethods, systemPool } from "./handlers/system.ts";
+import {
+  worknodeCreate,
+  worknodeDelete,
+  worknodeGet,
+  worknodeList,
+  worknodeUpdate,
+} from "./handlers/worknode.ts";
 import type { AnyMethodSpec } from "./method.ts";
 
 /** Every production method, in id order. */
@@ -14,4 +22,11 @@ export const METHODS: readonly AnyMethodSpec[] = Object.freeze([
   systemPool,
   systemConfig,
   systemEcho,
+  worknodeCreate,
+  worknodeGet,
+  worknodeUpdate,
+  worknodeDelete,
+  worknodeList,
+  sheafOverlap,
+  sheafGlue,
 ]);
