@@ -283,15 +283,21 @@ export class PostgresStore implements Store {
     return this.#op(async () => {
       checkOverlapInput(input);
       const keys = input.properties.map((p) => p.key);
-      return await this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-        const found = await tx`SELECT id FROM worknodes WHERE id IN (${input.a}, ${input.b})`;
-        for (const id of [input.a, input.b]) {
-          if (!found.some((row) => row.id === id)) throw notFound(id);
-        }
-        const a = await this.#values(tx, input.a, keys);
-        const b = await this.#values(tx, input.b, keys);
-        return checkOverlap(a, b, input.properties);
-      });
+      // One statement: one snapshot of both worknodes and one round trip.
+      const rows = await this.#sql`SELECT w.id, p.key, p.value FROM worknodes w
+        LEFT JOIN properties p ON p.worknode_id = w.id AND p.key = ANY(${keys}::text[])
+        WHERE w.id IN (${input.a}, ${input.b})`;
+      const a = new Map<string, string>();
+      const b = new Map<string, string>();
+      const found = new Set<string>();
+      for (const row of rows) {
+        found.add(row.id);
+        if (row.key === null) continue;
+        if (row.id === input.a) a.set(row.key, row.value);
+        if (row.id === input.b) b.set(row.key, row.value);
+      }
+      for (const id of [input.a, input.b]) if (!found.has(id)) throw notFound(id);
+      return checkOverlap(a, b, input.properties);
     });
   }
 
