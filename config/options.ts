@@ -169,7 +169,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     env: "WORKNODE_POOL_BYTES",
     valueName: "SIZE",
     defaultValue: null,
-    defaultText: "auto (MemAvailable or cgroup limit; 16MiB..1GiB)",
+    defaultText: "auto (MemAvailable or cgroup limit; 16MiB..512MiB)",
     description: "Message pool budget (64MiB, 1GiB, 512KiB, bytes); auto = 25% of usable memory",
     parse: parsePoolBytes,
   },

@@ -42,10 +42,11 @@ export const BUDGET_FRACTION = 0.25;
 export const BUDGET_BYTES_AUTO_MIN = 16 * 1024 * 1024;
 
 /**
- * The largest automatic budget (1 GiB): more in-flight message memory than two cores can fill,
- * and a bound on what a default start maps on a large host. `--pool-bytes` can go higher.
+ * The largest automatic budget (512 MiB): more in-flight message memory than two cores can fill,
+ * and a bound on what a default start maps and prefaults on a large host (1 GiB took ~3 s to
+ * prefault on the shared 2-core build box). `--pool-bytes` can go higher.
  */
-export const BUDGET_BYTES_AUTO_MAX = 1024 * 1024 * 1024;
+export const BUDGET_BYTES_AUTO_MAX = 512 * 1024 * 1024;
 
 /**
  * Cgroup values at or above 2^53 bytes mean "no limit": v1 reports an unlimited group as
@@ -336,7 +337,7 @@ export interface MemoryBudgetOptions {
  * @example
  * ```ts
  * memoryBudget({ poolBytes: 64 * 1024 * 1024 }); // { budgetBytes: 67108864, source: "flag", ... }
- * memoryBudget(); // e.g. { budgetBytes: 1073741824, source: "meminfo", usableBytes: 24e9 }
+ * memoryBudget(); // e.g. { budgetBytes: 536870912, source: "meminfo", usableBytes: 24e9 }
  * ```
  */
 export function memoryBudget(options: MemoryBudgetOptions = {}): MemoryBudget {

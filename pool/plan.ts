@@ -8,7 +8,8 @@
  * 1. `maxPropertiesPerOverlap` is the largest power of two in [128, 4096] whose message class
  *    (the smallest class holding {@link messageBytesMax} bytes), times
  *    {@link LARGEST_CLASS_BLOCKS_MIN} blocks, fits in the profile's `largestClassShareMax` of the
- *    budget. The default `rpc` profile gives 1024 on a 1 GiB budget (the automatic maximum).
+ *    budget. The default `rpc` profile gives 128 below 128 MiB, 1024 from 512 MiB (the automatic
+ *    maximum) and 4096 from 2 GiB.
  * 2. Size classes double from {@link BLOCK_SIZE_BYTES_MIN} (4 KiB) up to that message class, so
  *    neighbours differ by a ratio of 2 and a request never wastes more than half its block
  *    (beyond the first 4 KiB). Starting at 4 KiB keeps the largest plan (4096 properties, a
@@ -28,10 +29,10 @@ import { regionBytesFor } from "./pool.ts";
 export const PROFILES = {
   /**
    * Many small and mid-sized calls, a few large ones: most bytes go to classes up to 64 KiB,
-   * and the largest class's two blocks take at most 1/32 of the budget.
+   * and the largest class's two blocks take at most 1/16 of the budget.
    */
   rpc: {
-    largestClassShareMax: 1 / 32,
+    largestClassShareMax: 1 / 16,
     largestClassBudgetShare: 0,
     weights: { smallUpTo64KiB: 4, midUpTo1MiB: 2, large: 1 },
   },
@@ -145,7 +146,7 @@ function largestClassBytesFor(maxProperties: number): number {
  *
  * @example
  * ```ts
- * maxPropertiesFor(1024 * 1024 * 1024, "rpc"); // 1024
+ * maxPropertiesFor(512 * 1024 * 1024, "rpc"); // 1024
  * ```
  */
 export function maxPropertiesFor(budgetBytes: number, profile: Profile): number {

@@ -81,14 +81,18 @@ Deno.test("plans hold their invariants over a range of budgets and both profiles
 
 Deno.test("maxPropertiesPerOverlap: 128 small, 1024 normal, 4096 large", () => {
   assert.equal(maxPropertiesFor(16 * MiB, "rpc"), 128);
-  assert.equal(maxPropertiesFor(1 * GiB, "rpc"), 1024);
-  assert.equal(maxPropertiesFor(4 * GiB, "rpc"), 4096);
+  assert.equal(maxPropertiesFor(64 * MiB, "rpc"), 128);
+  assert.equal(maxPropertiesFor(128 * MiB, "rpc"), 256);
+  assert.equal(maxPropertiesFor(512 * MiB, "rpc"), 1024);
+  assert.equal(maxPropertiesFor(1 * GiB, "rpc"), 2048);
+  assert.equal(maxPropertiesFor(2 * GiB, "rpc"), 4096);
   assert.equal(maxPropertiesFor(64 * GiB, "rpc"), 4096);
   assert.equal(maxPropertiesFor(1 * GiB, "bulk"), 4096);
   // The largest class's two blocks stay within the profile's share once above the minimum.
-  const plan = planPool(flagBudget(1 * GiB), { profile: "rpc" });
+  const plan = planPool(flagBudget(512 * MiB), { profile: "rpc" });
   const largest = plan.classes[plan.classes.length - 1];
-  assert.ok(2 * largest.blockSizeBytes <= GiB / 32);
+  assert.equal(largest.blockSizeBytes, 16 * MiB);
+  assert.ok(2 * largest.blockSizeBytes <= (512 * MiB) / 16);
 });
 
 Deno.test("profiles differ: bulk gives more bytes to the largest classes", () => {
