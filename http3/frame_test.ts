@@ -209,12 +209,17 @@ Deno.test("frame: payload limits and malformed fixed-size payloads", () => {
 });
 
 Deno.test("frame: every truncated prefix of every frame type needs more bytes or fails typed", () => {
-  for (
-    const [options, stream] of [[SERVER_REQUEST, REQUEST_STREAM], [
-      SERVER_CONTROL,
-      CONTROL_STREAM,
-    ]] as const
-  ) {
+  const clientRequest: FrameParserOptions = { streamKind: "request", role: "client" };
+  const pushPromiseStream = concat(
+    encodeFrame(FRAME_TYPE.PUSH_PROMISE, new Uint8Array([0x41, 0x00, 0, 0, 0xd1])),
+    REQUEST_STREAM,
+  );
+  const streams = [
+    [SERVER_REQUEST, REQUEST_STREAM],
+    [SERVER_CONTROL, CONTROL_STREAM],
+    [clientRequest, pushPromiseStream],
+  ] as const;
+  for (const [options, stream] of streams) {
     const complete = parseAll(options, [stream]).length;
     let frameErrors = 0;
     for (let cut = 0; cut < stream.length; cut++) {
