@@ -13,6 +13,9 @@ import { EXIT_CODE_USAGE, loadConfigOrExit } from "./config/mod.ts";
 import { planSummary, PoolPlanError } from "./pool/plan.ts";
 import { boot, bootPlan } from "./server/boot.ts";
 
+/** The exit status when boot fails for a reason other than configuration. */
+const EXIT_CODE_BOOT_FAILED = 1;
+
 /** Resolves on the first SIGINT or SIGTERM, then removes both listeners. */
 function shutdownSignal(): Promise<Deno.Signal> {
   return new Promise((resolve) => {
@@ -56,9 +59,10 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(`${received}: pool closed, exiting`);
     return 0;
   } catch (error) {
-    if (!(error instanceof PoolPlanError)) throw error;
-    console.error(error.message);
-    return EXIT_CODE_USAGE;
+    // One line, not a stack trace: an impossible budget is a usage error (2), anything else
+    // at boot (libpool missing, mmap refused) is a failure to start (1).
+    console.error(error instanceof Error ? error.message : String(error));
+    return error instanceof PoolPlanError ? EXIT_CODE_USAGE : EXIT_CODE_BOOT_FAILED;
   }
 }
 

@@ -79,6 +79,19 @@ Deno.test("plans hold their invariants over a range of budgets and both profiles
   }
 });
 
+Deno.test("random budgets up to 64 GiB keep the invariants (fixed seed)", () => {
+  // A small linear congruential generator: deterministic, so a failure reproduces.
+  let state = 20261126;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const logMin = Math.log2(budgetBytesMin());
+  for (let i = 0; i < 200; i++) {
+    const budgetBytes = Math.floor(2 ** (logMin + next() * (36 - logMin)));
+    assertPlanValid(budgetBytes, i % 2 === 0 ? "rpc" : "bulk");
+  }
+  assertPlanValid(64 * GiB, "rpc");
+  assertPlanValid(64 * GiB, "bulk");
+});
+
 Deno.test("maxPropertiesPerOverlap: 128 small, 1024 normal, 4096 large", () => {
   assert.equal(maxPropertiesFor(16 * MiB, "rpc"), 128);
   assert.equal(maxPropertiesFor(64 * MiB, "rpc"), 128);
