@@ -87,7 +87,7 @@ export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnve
   let methodNameOffset = 0;
   let methodNameLength = 0;
   if (pc > namePtr && m.textRange(seg, p + 8 * namePtr, 0x7fffffff)) {
-    methodNameOffset = m.rPos;
+    methodNameOffset = m.rPos - m.base;
     methodNameLength = m.rCount;
   }
   const params = pc > paramsPtr ? { segment: seg, position: p + 8 * paramsPtr } : NO_POINTER;
@@ -103,7 +103,8 @@ export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnve
  * ```
  */
 export function methodNameOf(request: RequestEnvelope): string {
-  return decodeUtf8(request.message.bytes, request.methodNameOffset, request.methodNameLength);
+  const m = request.message;
+  return decodeUtf8(m.u8, m.base + request.methodNameOffset, request.methodNameLength);
 }
 
 /**
@@ -201,7 +202,7 @@ export function measureResponse<T>(response: ResponseOut<T>): number {
 export function writeResponse<T>(response: ResponseOut<T>, target: Uint8Array): number {
   const total = measureResponse(response);
   const w = startMessage(target, total);
-  const d = w.allocStruct(8, RES.dataWords, RES.pointerCount);
+  const d = w.allocStruct(w.base + 8, RES.dataWords, RES.pointerCount);
   w.u64(d + RES.fields.requestId.byteOffset, response.requestId);
   const ptr = d + RES.dataWords * 8;
   if ("error" in response) {
@@ -239,7 +240,7 @@ export function measureRequest<P>(request: RequestOut<P>): number {
 export function writeRequest<P>(request: RequestOut<P>, target: Uint8Array): number {
   const total = measureRequest(request);
   const w = startMessage(target, total);
-  const d = w.allocStruct(8, REQ.dataWords, REQ.pointerCount);
+  const d = w.allocStruct(w.base + 8, REQ.dataWords, REQ.pointerCount);
   w.u64(d + REQ.fields.requestId.byteOffset, request.requestId);
   const ptr = d + REQ.dataWords * 8;
   w.text(ptr + 8 * REQ.fields.methodName.pointerIndex, request.methodName);

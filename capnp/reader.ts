@@ -8,6 +8,7 @@ import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
 import { decodeUtf8 } from "./text.ts";
+import { viewsOf } from "./_views.ts";
 
 /** Where a pointer sits in a message: a segment index and the pointer's byte offset. */
 export interface PointerRef {
@@ -31,8 +32,9 @@ const TWO_POW_32 = 4294967296;
 const TRAVERSAL_WORDS_MIN = 64;
 
 /**
- * Reads a frame header at `offset` and checks it against the bytes that arrived. The segment
- * count is compared with the limit before the segment table is read.
+ * Reads a frame header at `offset` of `bytes` and checks it against the bytes that arrived.
+ * The segment count is compared with the limit before the segment table is read. Segment
+ * positions are absolute in `bytes.buffer`.
  */
 function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): Frame {
   const available = bytes.length - offset;
@@ -42,8 +44,9 @@ function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): 
       `Cannot read message: ${available} bytes is shorter than the 8-byte frame header`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, available);
-  const segmentCount = view.getUint32(0, true) + 1;
+  const view = viewsOf(bytes).view;
+  const start = bytes.byteOffset + offset;
+  const segmentCount = view.getUint32(start, true) + 1;
   if (segmentCount > segmentCountMax) {
     throw new CapnpError(
       "too_large",
@@ -59,9 +62,9 @@ function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): 
   }
   const segmentStart: number[] = [];
   const segmentEnd: number[] = [];
-  let position = offset + headerBytes;
+  let position = start + headerBytes;
   for (let i = 0; i < segmentCount; i++) {
-    const words = view.getUint32(4 + 4 * i, true);
+    const words = view.getUint32(start + 4 + 4 * i, true);
     segmentStart.push(position);
     position += words * 8;
     segmentEnd.push(position);
@@ -69,13 +72,13 @@ function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): 
   if (segmentEnd[0] === segmentStart[0]) {
     throw new CapnpError("bad_frame", "Cannot read message: segment 0 has no root pointer");
   }
-  if (position > bytes.length) {
+  if (position - start > available) {
     throw new CapnpError(
       "truncated",
-      `Cannot read message: the frame declares ${position - offset} bytes but ${available} arrived`,
+      `Cannot read message: the frame declares ${position - start} bytes but ${available} arrived`,
     );
   }
-  return { frameBytes: position - offset, segmentStart, segmentEnd };
+  return { frameBytes: position - start, segmentStart, segmentEnd };
 }
 
 /**
@@ -117,13 +120,23 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
   return new MessageReader(bytes, frame, limits);
 }
 
+/** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
+const TEXT_WINDOW_BYTES = 8192;
+const ASCII_DECODER = new TextDecoder();
+
 /**
  * A validated message. Generated code calls its methods to resolve pointers; each call checks
  * bounds, charges the traversal budget and, for structs and lists, the nesting depth.
  * Results of `resolveStruct`/`resolveList` are left in the `r*` fields (no allocation).
+ * Positions are byte offsets in the whole underlying buffer (`u8`), not in `bytes`.
  */
 export class MessageReader {
+  /** The message bytes as given to readMessage. */
   readonly bytes: Uint8Array;
+  /** `bytes.byteOffset`: the message's first byte in `u8`. */
+  readonly base: number;
+  /** The whole underlying buffer (positions index it). */
+  readonly u8: Uint8Array;
   readonly view: DataView;
   readonly segmentStart: readonly number[];
   readonly segmentEnd: readonly number[];
@@ -144,21 +157,30 @@ export class MessageReader {
   rStep = 0;
   private lo = 0;
   private hi = 0;
+  // An all-ASCII byte range decoded to one string; Text values inside it are substrings.
+  private windowStart = 0;
+  private windowEnd = 0;
+  private windowText = "";
+  private scanBytesLeft: number;
 
   constructor(bytes: Uint8Array, frame: Frame, limits?: ReadLimits) {
+    const views = viewsOf(bytes);
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.base = bytes.byteOffset;
+    this.u8 = views.u8;
+    this.view = views.view;
     this.segmentStart = frame.segmentStart;
     this.segmentEnd = frame.segmentEnd;
     this.nestingDepthMax = limits?.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
     this.listLengthMax = limits?.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
     const amplification = limits?.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
     const traversalMax = limits?.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const bodyWords = (bytes.length - frame.segmentStart[0]) / 8;
+    const bodyWords = (this.base + bytes.length - frame.segmentStart[0]) / 8;
     this.traversalWordsLeft = Math.min(
       traversalMax,
       Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification)),
     );
+    this.scanBytesLeft = 2 * bytes.length + TEXT_WINDOW_BYTES;
   }
 
   /** The root pointer: the first word of segment 0. */
@@ -171,6 +193,17 @@ export class MessageReader {
     if (!this.resolveStruct(seg, position, depth + 1)) {
       return codec.readBody(this, seg, 0, 0, 0, depth + 1);
     }
+    return codec.readBody(this, this.rSeg, this.rPos, this.rDataBytes, this.rPtrCount, depth + 1);
+  }
+
+  /** Decodes the struct behind the pointer at `position`, or null for a null pointer. */
+  nullableStructField<T>(
+    seg: number,
+    position: number,
+    depth: number,
+    codec: StructCodec<T>,
+  ): T | null {
+    if (!this.resolveStruct(seg, position, depth + 1)) return null;
     return codec.readBody(this, this.rSeg, this.rPos, this.rDataBytes, this.rPtrCount, depth + 1);
   }
 
@@ -215,8 +248,67 @@ export class MessageReader {
 
   /** Decodes the Text behind the pointer at `position`; null reads as `""`. */
   text(seg: number, position: number, textBytesMax: number): string {
-    if (!this.textRange(seg, position, textBytesMax)) return "";
-    return decodeUtf8(this.bytes, this.rPos, this.rCount);
+    const lo = this.view.getUint32(position, true);
+    const hi = this.view.getUint32(position + 4, true);
+    const count = hi >>> 3;
+    const at = position + 8 + (lo >> 2) * 8;
+    // The common case (a near byte-list pointer inside its segment) is checked inline; every
+    // other case, errors included, goes through the general path.
+    if (
+      (lo & 3) !== 1 || (hi & 7) !== LIST_KIND.byte || count === 0 ||
+      at < this.segmentStart[seg] || at + count > this.segmentEnd[seg]
+    ) {
+      if (!this.textRange(seg, position, textBytesMax)) return "";
+      return this.decodeText(this.rPos, this.rCount);
+    }
+    this.charge((count + 7) >>> 3);
+    const length = count - 1;
+    if (this.u8[at + length] !== 0) {
+      throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
+    }
+    if (length > textBytesMax) {
+      throw new CapnpError(
+        "too_large",
+        `Cannot read text: length ${length} bytes exceeds ${textBytesMax}`,
+      );
+    }
+    return this.decodeText(at, length);
+  }
+
+  /**
+   * Decodes validated Text bytes. An ASCII run around them is decoded once into a window
+   * string, and texts inside the window are substrings of it (one native decode for many
+   * texts). The bytes scanned for windows are bounded by twice the message size; past that,
+   * and for non-ASCII text, each text is decoded (strictly) on its own.
+   */
+  private decodeText(at: number, length: number): string {
+    if (length === 0) return "";
+    const offset = at - this.windowStart;
+    if (offset >= 0 && at + length <= this.windowEnd) {
+      return this.windowText.substring(offset, offset + length);
+    }
+    if (this.scanBytesLeft > 0 && this.openWindow(at, length)) {
+      return this.windowText.substring(0, length);
+    }
+    return decodeUtf8(this.u8, at, length);
+  }
+
+  private openWindow(at: number, length: number): boolean {
+    const view = this.view;
+    const u8 = this.u8;
+    const limit = Math.min(
+      this.base + this.bytes.length,
+      at + Math.min(this.scanBytesLeft, Math.max(length, TEXT_WINDOW_BYTES)),
+    );
+    let p = at;
+    while (p + 4 <= limit && (view.getUint32(p, true) & 0x80808080) === 0) p += 4;
+    while (p < limit && u8[p] < 0x80) p++;
+    this.scanBytesLeft -= p - at + 1;
+    if (p < at + length) return false;
+    this.windowText = ASCII_DECODER.decode(u8.subarray(at, p));
+    this.windowStart = at;
+    this.windowEnd = p;
+    return true;
   }
 
   /**
@@ -226,7 +318,7 @@ export class MessageReader {
   textRange(seg: number, position: number, textBytesMax: number): boolean {
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, 0x7fffffff)) return false;
     const count = this.rCount;
-    if (count === 0 || this.bytes[this.rPos + count - 1] !== 0) {
+    if (count === 0 || this.u8[this.rPos + count - 1] !== 0) {
       throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
     }
     if (count - 1 > textBytesMax) {
@@ -244,7 +336,7 @@ export class MessageReader {
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, dataBytesMax)) {
       return new Uint8Array(0);
     }
-    return this.bytes.slice(this.rPos, this.rPos + this.rCount);
+    return this.u8.slice(this.rPos, this.rPos + this.rCount);
   }
 
   /** Reads a UInt64 at byte `position` as a number; above 2^53-1 is refused. */

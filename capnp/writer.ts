@@ -7,6 +7,7 @@
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { encodeUtf8Into, utf8Length } from "./text.ts";
+import { viewsOf } from "./_views.ts";
 
 const TWO_POW_32 = 4294967296;
 
@@ -65,19 +66,25 @@ export function structListWords<T>(codec: StructCodec<T>, values: readonly T[]):
 }
 
 /**
- * Writes into `bytes` from the byte `next` on. Generated code calls it; the target is zeroed
- * by the caller so unset fields and padding read as zero.
+ * Writes a message into `target` (zeroed by `startMessage`, so unset fields and padding read as
+ * zero). Generated code calls it. Positions are absolute in the whole underlying buffer
+ * (`bytes`); the message starts at `base`.
  */
 export class MessageWriter {
+  /** The whole underlying buffer of the target. */
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** The target's first byte in `bytes`. */
+  readonly base: number;
   /** Byte position of the next free word. */
   next: number;
 
-  constructor(bytes: Uint8Array, next: number) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.next = next;
+  constructor(target: Uint8Array, nextBytes: number) {
+    const views = viewsOf(target);
+    this.bytes = views.u8;
+    this.view = views.view;
+    this.base = target.byteOffset;
+    this.next = this.base + nextBytes;
   }
 
   /** Allocates a struct, points the pointer at `ptrPos` to it, returns its data position. */
@@ -200,7 +207,7 @@ export function measureMessage<T>(codec: StructCodec<T>, value: T): number {
 export function writeMessage<T>(codec: StructCodec<T>, value: T, target: Uint8Array): number {
   const total = measureMessage(codec, value);
   const w = startMessage(target, total);
-  w.struct(8, codec, value);
+  w.struct(w.base + 8, codec, value);
   return finishMessage(w, total);
 }
 
@@ -214,14 +221,14 @@ export function startMessage(target: Uint8Array, total: number): MessageWriter {
   }
   target.fill(0, 0, total);
   const w = new MessageWriter(target, 16);
-  w.view.setUint32(4, (total - 8) / 8, true);
+  w.view.setUint32(w.base + 4, (total - 8) / 8, true);
   return w;
 }
 
 /** Checks that the writer used exactly the measured size (a codec bug otherwise). */
 export function finishMessage(w: MessageWriter, total: number): number {
-  if (w.next !== total) {
-    throw new Error(`Cannot write message: wrote ${w.next} bytes but measured ${total}`);
+  if (w.next - w.base !== total) {
+    throw new Error(`Cannot write message: wrote ${w.next - w.base} bytes but measured ${total}`);
   }
   return total;
 }

@@ -115,8 +115,8 @@ function readConflict(
     valueA: pc > 1 ? m.text(s, p + 8, 2147483647) : "",
     valueB: pc > 2 ? m.text(s, p + 16, 2147483647) : "",
     valueClaimed: pc > 3 ? m.text(s, p + 24, 2147483647) : "",
-    presentInA: db > 0 ? (m.bytes[d + 0] & 1) !== 0 : false,
-    presentInB: db > 0 ? (m.bytes[d + 0] & 2) !== 0 : false,
+    presentInA: db > 0 ? (m.u8[d + 0] & 1) !== 0 : false,
+    presentInB: db > 0 ? (m.u8[d + 0] & 2) !== 0 : false,
   };
 }
 
@@ -192,7 +192,7 @@ function readSheafOverlapResult(
 ): SheafOverlapResult {
   const p = d + db;
   return {
-    consistent: db > 0 ? (m.bytes[d + 0] & 1) !== 0 : false,
+    consistent: db > 0 ? (m.u8[d + 0] & 1) !== 0 : false,
     conflicts: pc > 0 ? m.structList(s, p + 0, depth, 536870911, ConflictCodec) : [],
   };
 }
@@ -269,7 +269,7 @@ function readSheafGlueParams(
     expectedVersionA: db > 0 ? m.u64(d + 0) : 0,
     expectedVersionB: db > 8 ? m.u64(d + 8) : 0,
     properties: pc > 2 ? m.structList(s, p + 16, depth, 4096, PropertyCodec) : [],
-    resolve: db > 16 ? (m.bytes[d + 16] & 1) !== 0 : false,
+    resolve: db > 16 ? (m.u8[d + 16] & 1) !== 0 : false,
   };
 }
 

@@ -84,7 +84,7 @@ function readMethodInfo(
     name: pc > 0 ? m.text(s, p + 0, 2147483647) : "",
     id: db > 0 ? m.view.getUint32(d + 0, true) : 0,
     requestBytesMax: db > 8 ? m.u64(d + 8) : 0,
-    mutating: db > 4 ? (m.bytes[d + 4] & 1) !== 0 : false,
+    mutating: db > 4 ? (m.u8[d + 4] & 1) !== 0 : false,
   };
 }
 

@@ -3,3 +3,4 @@
 [ -f native/Makefile ] && run_suite native-valgrind make -s -C native valgrind
 [ -f native/Makefile ] && make -s -C native >/dev/null
 run_suite deno-test "$DENO" test --unstable-net -A --no-prompt
+run_suite schema-fresh bash scripts/check_schema.sh

@@ -15,6 +15,44 @@ export interface EmitContext {
   readonly filesById: ReadonlyMap<bigint, FileModel>;
   /** Import specifier of the codec runtime folder from the output folder, e.g. `../capnp/`. */
   readonly runtime: string;
+  /**
+   * Structs that can contain themselves. A field of such a type is `T | null` (null pointer),
+   * because materializing defaults for a null pointer would recurse without end.
+   */
+  readonly recursiveIds: ReadonlySet<bigint>;
+}
+
+/**
+ * The structs that can reach themselves through struct or struct-list fields.
+ *
+ * @example
+ * ```ts
+ * const recursive = findRecursive(structsById);
+ * ```
+ */
+export function findRecursive(structsById: ReadonlyMap<bigint, StructModel>): Set<bigint> {
+  const out = new Set<bigint>();
+  for (const start of structsById.keys()) {
+    const seen = new Set<bigint>();
+    const stack = [start];
+    while (stack.length > 0 && !out.has(start)) {
+      const s = structsById.get(stack.pop()!);
+      for (const f of s?.fields ?? []) {
+        const t = f.type;
+        if (t.kind !== "struct" && t.kind !== "structList") continue;
+        if (t.structId === start) out.add(start);
+        if (!seen.has(t.structId)) {
+          seen.add(t.structId);
+          stack.push(t.structId);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function isNullable(f: FieldModel, ctx: EmitContext): boolean {
+  return f.type.kind === "struct" && ctx.recursiveIds.has(f.type.structId);
 }
 
 /** The output file name for a schema file: `worknode.capnp` → `worknode_capnp.ts`. */
@@ -39,7 +77,7 @@ function tsType(f: FieldModel, ctx: EmitContext): string {
     case "textList":
       return "string[]";
     case "struct":
-      return ctx.structsById.get(t.structId)!.name;
+      return ctx.structsById.get(t.structId)!.name + (isNullable(f, ctx) ? " | null" : "");
     case "structList":
       return `${ctx.structsById.get(t.structId)!.name}[]`;
     case "anyPointer":
@@ -78,7 +116,7 @@ function readExpr(s: StructModel, f: FieldModel, ctx: EmitContext): string {
   const data = (e: string, empty: string) => `db > ${byte} ? ${e} : ${empty}`;
   switch (f.type.kind) {
     case "bool":
-      return data(`(m.bytes[d + ${byte}] & ${1 << (f.offset & 7)}) !== 0`, "false");
+      return data(`(m.u8[d + ${byte}] & ${1 << (f.offset & 7)}) !== 0`, "false");
     case "uint32":
       return data(`m.view.getUint32(d + ${byte}, true)`, "0");
     case "uint64":
@@ -92,6 +130,9 @@ function readExpr(s: StructModel, f: FieldModel, ctx: EmitContext): string {
     case "textList":
       return ptr(`m.textList(s, ${at}, depth, ${list}, ${text})`, "[]");
     case "struct":
+      if (isNullable(f, ctx)) {
+        return ptr(`m.nullableStructField(s, ${at}, depth, ${codecOf(f, ctx)})`, "null");
+      }
       return ptr(
         `m.structField(s, ${at}, depth, ${codecOf(f, ctx)})`,
         `${codecOf(f, ctx)}.readBody(m, s, 0, 0, 0, depth + 1)`,
@@ -114,7 +155,8 @@ function measureExpr(f: FieldModel, ctx: EmitContext): string | undefined {
       return `textListWords(${v})`;
     case "struct": {
       const c = codecOf(f, ctx);
-      return `${c}.dataWords + ${c}.pointerCount + ${c}.measureChildren(${v})`;
+      const words = `${c}.dataWords + ${c}.pointerCount + ${c}.measureChildren(${v})`;
+      return isNullable(f, ctx) ? `(${v} === null ? 0 : ${words})` : words;
     }
     case "structList":
       return `structListWords(${codecOf(f, ctx)}, ${v})`;
@@ -143,6 +185,9 @@ function writeStmt(s: StructModel, f: FieldModel, ctx: EmitContext): string {
     case "textList":
       return `w.textList(${at}, ${v});`;
     case "struct":
+      if (isNullable(f, ctx)) {
+        return `if (${v} !== null) w.struct(${at}, ${codecOf(f, ctx)}, ${v});`;
+      }
       return `w.struct(${at}, ${codecOf(f, ctx)}, ${v});`;
     case "structList":
       return `w.structList(${at}, ${codecOf(f, ctx)}, ${v});`;
@@ -172,6 +217,9 @@ function fromJsonExpr(f: FieldModel, ctx: EmitContext): string {
     case "textList":
       return `jsonList(${j}, ${path}, { lengthMax: ${list}, element: (e, ep) => jsonText(e, ep, ${text}) })`;
     case "struct":
+      if (isNullable(f, ctx)) {
+        return `${j} == null ? null : ${codecOf(f, ctx)}.fromJson(${j}, ${path})`;
+      }
       return `${codecOf(f, ctx)}.fromJson(${j} ?? {}, ${path})`;
     case "structList":
       return `jsonList(${j}, ${path}, { lengthMax: ${list}, element: (e, ep) => ${
@@ -188,6 +236,7 @@ function toJsonExpr(f: FieldModel, ctx: EmitContext): string {
     case "data":
       return `dataToJson(${v})`;
     case "struct":
+      if (isNullable(f, ctx)) return `${v} === null ? null : ${codecOf(f, ctx)}.toJson(${v})`;
       return `${codecOf(f, ctx)}.toJson(${v})`;
     case "structList":
       return `${v}.map((e) => ${codecOf(f, ctx)}.toJson(e))`;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { emitFile, outputName } from "./emit.ts";
+import { emitFile, findRecursive, outputName } from "./emit.ts";
 import { type FileModel, readRequest, type StructModel } from "./model.ts";
 
 interface Options {
@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     filesById.set(file.id, file);
     for (const s of file.structs) structsById.set(s.id, s);
   }
-  const ctx = { structsById, filesById, runtime: options.runtime };
+  const recursiveIds = findRecursive(structsById);
+  const ctx = { structsById, filesById, runtime: options.runtime, recursiveIds };
   const written: string[] = [];
   await Deno.mkdir(options.outDir, { recursive: true });
   for (const file of [...files].sort((a, b) => a.filename.localeCompare(b.filename))) {

@@ -1,0 +1,113 @@
+/**
+ * Codec speed against JSON in the same run (the baseline of each group).
+ *
+ * Targets (issue 3): decode+validate of a small request plus encode of a small response
+ * >= 1.5x JSON.parse + JSON.stringify of the same data; decode of a 1,000-property overlap
+ * >= 1.5x JSON.parse of the same data. Run: `deno bench -A bench/codec_bench.ts`.
+ *
+ * @module
+ */
+import {
+  measureRequest,
+  measureResponse,
+  readParams,
+  readRequest,
+  writeRequest,
+  writeResponse,
+} from "../capnp/mod.ts";
+import { SheafOverlapMessageCodec } from "../schema/sheaf_capnp.ts";
+import {
+  type WorknodeCreateParams,
+  WorknodeCreateParamsCodec,
+  WorknodeCreateResultCodec,
+} from "../schema/worknode_capnp.ts";
+
+function framed<P>(
+  methodName: string,
+  codec: typeof WorknodeCreateParamsCodec | typeof SheafOverlapMessageCodec,
+  params: P,
+): Uint8Array {
+  const request = { requestId: 42, methodName, codec, params } as Parameters<
+    typeof measureRequest
+  >[0];
+  const bytes = new Uint8Array(measureRequest(request));
+  writeRequest(request, bytes);
+  return bytes;
+}
+
+const smallParams: WorknodeCreateParams = {
+  kind: "sensor",
+  id: "",
+  properties: [
+    { key: "location", value: "rack-7/slot-3" },
+    { key: "unit", value: "celsius" },
+    { key: "threshold", value: "71.5" },
+  ],
+};
+const smallRequest = framed("worknode.create", WorknodeCreateParamsCodec, smallParams);
+const smallRequestJson = JSON.stringify({
+  requestId: 42,
+  methodName: "worknode.create",
+  params: smallParams,
+});
+const smallResult = { id: "wn-01HZX3K9Q2M4", version: 1 };
+const responseBytes = new Uint8Array(4096);
+
+const overlap = {
+  a: "wn-a",
+  b: "wn-b",
+  properties: Array.from({ length: 1000 }, (_, i) => ({
+    key: `property-${String(i).padStart(4, "0")}`,
+    value: `claimed value ${i} for the overlap`,
+  })),
+};
+const overlapRequest = framed("sheaf.overlap", SheafOverlapMessageCodec, overlap);
+const overlapJson = JSON.stringify({ requestId: 42, methodName: "sheaf.overlap", params: overlap });
+
+let sink = 0;
+// Warm up well past JIT tiering so a one-off compile or GC pause does not set the average.
+const SMALL = { warmup: 20_000, n: 200_000 } as const;
+const LARGE = { warmup: 500, n: 3_000 } as const;
+
+Deno.bench("small request: JSON.parse + JSON.stringify", {
+  group: "small",
+  baseline: true,
+  ...SMALL,
+}, () => {
+  const request = JSON.parse(smallRequestJson);
+  const out = JSON.stringify({ requestId: request.requestId, result: smallResult });
+  sink += out.length + request.params.properties.length;
+});
+
+Deno.bench(
+  "small request: capnp decode+validate + encode response",
+  { group: "small", ...SMALL },
+  () => {
+    const request = readRequest(smallRequest);
+    const params = readParams(request, WorknodeCreateParamsCodec);
+    const response = {
+      requestId: request.requestId,
+      codec: WorknodeCreateResultCodec,
+      result: smallResult,
+    };
+    measureResponse(response);
+    sink += writeResponse(response, responseBytes) + params.properties.length;
+  },
+);
+
+Deno.bench("1,000-property overlap: JSON.parse", {
+  group: "overlap",
+  baseline: true,
+  ...LARGE,
+}, () => {
+  sink += JSON.parse(overlapJson).params.properties.length;
+});
+
+Deno.bench("1,000-property overlap: capnp decode+validate", { group: "overlap", ...LARGE }, () => {
+  const request = readRequest(overlapRequest, { listLengthMax: 1024 });
+  sink += readParams(request, SheafOverlapMessageCodec).properties.length;
+});
+
+globalThis.addEventListener("unload", () => {
+  if (sink < 0) console.log(sink);
+});
