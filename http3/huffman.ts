@@ -195,3 +195,54 @@ export function huffmanEncode(bytes: Uint8Array): Uint8Array {
   if (accBits > 0) out[outLength++] = (acc << (8 - accBits)) | (0xff >> accBits);
   return out;
 }
+
+/**
+ * The Huffman-coded length in bytes of a ByteString (chars 0..255; others throw TypeError).
+ *
+ * @example
+ * ```ts
+ * huffmanEncodedLengthOfByteString("no-cache"); // 6
+ * ```
+ */
+export function huffmanEncodedLengthOfByteString(text: string): number {
+  let bits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) {
+      throw new TypeError(`Cannot encode field: char ${code} at ${i} is not a byte`);
+    }
+    bits += CODE_LENGTHS_BITS[code];
+  }
+  return Math.ceil(bits / 8);
+}
+
+/**
+ * Huffman-encodes a ByteString into `out` at `offset` (which must have room for
+ * {@link huffmanEncodedLengthOfByteString} bytes); returns the offset after it.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(6);
+ * huffmanEncodeByteStringInto("no-cache", out, 0); // 6; out is a8 eb 10 64 9c bf
+ * ```
+ */
+export function huffmanEncodeByteStringInto(text: string, out: Uint8Array, offset: number): number {
+  let position = offset;
+  let acc = 0;
+  let accBits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const symbol = text.charCodeAt(i) & 0xff;
+    const length = CODE_LENGTHS_BITS[symbol];
+    acc = acc * 2 ** length + HUFFMAN_CODES[symbol];
+    accBits += length;
+    while (accBits >= 8) {
+      accBits -= 8;
+      const scale = 2 ** accBits;
+      const byte = Math.floor(acc / scale);
+      out[position++] = byte;
+      acc -= byte * scale;
+    }
+  }
+  if (accBits > 0) out[position++] = (acc << (8 - accBits)) | (0xff >> accBits);
+  return position;
+}

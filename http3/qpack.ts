@@ -26,7 +26,11 @@
  */
 
 import { H3Error } from "./errors.ts";
-import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "./huffman.ts";
+import {
+  huffmanDecode,
+  huffmanEncodeByteStringInto,
+  huffmanEncodedLengthOfByteString,
+} from "./huffman.ts";
 import { type FieldLine, QPACK_STATIC_TABLE, staticTableLookup } from "./qpack_static.ts";
 
 export type { FieldLine } from "./qpack_static.ts";
@@ -65,9 +69,15 @@ export interface DynamicTableView {
 
 /** Octets to a ByteString. Chunked so a long string never exceeds the argument limit. */
 export function bytesToByteString(bytes: Uint8Array): string {
+  if (bytes.length <= 32) {
+    // Short strings (most header names and values): a plain loop beats building an argument list.
+    let out = "";
+    for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]);
+    return out;
+  }
   let out = "";
   for (let i = 0; i < bytes.length; i += 4096) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
   }
   return out;
 }
@@ -187,16 +197,17 @@ export class ByteWriter {
     this.#bytes[this.#length++] = rest;
   }
 
-  /** Appends a string literal, Huffman-coded when that is shorter. */
+  /** Appends a string literal (a ByteString), Huffman-coded when that is shorter. */
   stringLiteral(flags: number, prefixBits: number, text: string): void {
-    const raw = byteStringToBytes(text);
-    const huffmanLength = huffmanEncodedLength(raw);
-    if (huffmanLength < raw.length) {
+    const huffmanLength = huffmanEncodedLengthOfByteString(text);
+    if (huffmanLength < text.length) {
       this.prefixInt(flags | (1 << prefixBits), prefixBits, huffmanLength);
-      this.append(huffmanEncode(raw));
+      this.#reserve(huffmanLength);
+      this.#length = huffmanEncodeByteStringInto(text, this.#bytes, this.#length);
     } else {
-      this.prefixInt(flags, prefixBits, raw.length);
-      this.append(raw);
+      this.prefixInt(flags, prefixBits, text.length);
+      this.#reserve(text.length);
+      for (let i = 0; i < text.length; i++) this.#bytes[this.#length++] = text.charCodeAt(i);
     }
   }
 }
@@ -447,16 +458,42 @@ export function encodeFieldSection(fields: Iterable<readonly [string, string]>):
   writer.prefixInt(0, 8, 0);
   writer.prefixInt(0, 7, 0);
   for (const [name, value] of fields) {
-    const match = staticTableLookup(name, value);
-    if (match?.valueMatches) {
-      writer.prefixInt(0xc0, 6, match.index);
-    } else if (match !== undefined) {
-      writer.prefixInt(0x50, 4, match.index);
-      writer.stringLiteral(0, 7, value);
-    } else {
-      writer.stringLiteral(0x20, 3, name);
-      writer.stringLiteral(0, 7, value);
+    const cacheable = name.length + value.length <= LINE_CACHE_STRING_BYTES_MAX;
+    const key = cacheable ? `${name}\u0000${value}` : "";
+    const cached = cacheable ? lineCache.get(key) : undefined;
+    if (cached !== undefined) {
+      writer.append(cached);
+      continue;
     }
+    const line = encodeFieldLine(name, value);
+    if (cacheable) {
+      // Clearing when full keeps the cache bounded without LRU bookkeeping; responses repeat
+      // the same few lines, so it refills at once.
+      if (lineCache.size >= LINE_CACHE_ENTRY_COUNT_MAX) lineCache.clear();
+      lineCache.set(key, line);
+    }
+    writer.append(line);
+  }
+  return writer.bytes.slice();
+}
+
+/** Lines longer than this are encoded every time rather than cached. */
+const LINE_CACHE_STRING_BYTES_MAX = 256;
+/** Bounds the encoder's line cache (at most ~300 KB). */
+const LINE_CACHE_ENTRY_COUNT_MAX = 1024;
+const lineCache = new Map<string, Uint8Array>();
+
+function encodeFieldLine(name: string, value: string): Uint8Array {
+  const writer = new ByteWriter();
+  const match = staticTableLookup(name, value);
+  if (match?.valueMatches) {
+    writer.prefixInt(0xc0, 6, match.index);
+  } else if (match !== undefined) {
+    writer.prefixInt(0x50, 4, match.index);
+    writer.stringLiteral(0, 7, value);
+  } else {
+    writer.stringLiteral(0x20, 3, name);
+    writer.stringLiteral(0, 7, value);
   }
   return writer.bytes.slice();
 }
