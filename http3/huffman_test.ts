@@ -4,7 +4,9 @@ import {
   HUFFMAN_LENGTHS_BITS,
   huffmanDecode,
   huffmanEncode,
+  huffmanEncodeByteStringInto,
   huffmanEncodedLength,
+  huffmanEncodedLengthOfByteString,
 } from "./huffman.ts";
 
 const encoder = new TextEncoder();
@@ -64,4 +66,14 @@ Deno.test("huffman: refuses EOS, long padding and padding that is not all ones",
   // "www.example.com" with its last byte's padding bit cleared.
   const broken = hex("f1e3c2e5f23a6ba0ab90f4fe");
   assert.equal(huffmanDecode(broken), undefined);
+});
+
+Deno.test("huffman: ByteString encoding into a buffer matches the byte encoder", () => {
+  for (const [text, encoded] of RFC_CASES) {
+    const out = new Uint8Array(encoded.length / 2 + 2);
+    assert.equal(huffmanEncodedLengthOfByteString(text), encoded.length / 2);
+    assert.equal(huffmanEncodeByteStringInto(text, out, 1), 1 + encoded.length / 2);
+    assert.deepEqual(out.subarray(1, 1 + encoded.length / 2), hex(encoded));
+  }
+  assert.throws(() => huffmanEncodedLengthOfByteString("caf\u0100"), TypeError);
 });
