@@ -245,9 +245,13 @@ export class FrameParser {
       return;
     }
     if (length > limit) {
+      // Too large a field section on a request stream costs that request only (the adapter can
+      // reset it or answer 431, RFC 9114 §4.2.2); on the control stream it ends the connection.
+      const scope = this.#kind === "control" ? "connection" : "stream";
       throw new H3Error(
         "H3_EXCESSIVE_LOAD",
         `frame 0x${frameType.toString(16)} length ${length} exceeds ${limit}`,
+        { scope },
       );
     }
     this.#state = { kind: "payload", frameType, buffer: new Uint8Array(length), filled: 0 };

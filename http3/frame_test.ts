@@ -187,6 +187,14 @@ Deno.test("frame: a client accepts PUSH_PROMISE and interim HEADERS", () => {
 
 Deno.test("frame: payload limits and malformed fixed-size payloads", () => {
   const bigHeaders = encodeHeadersFrame(new Uint8Array(101));
+  const tooBig = (() => {
+    try {
+      parseAll({ ...SERVER_REQUEST, headersBytesMax: 100 }, [bigHeaders]);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(tooBig instanceof H3Error && tooBig.scope === "stream");
   assert.equal(
     errorCode(() => parseAll({ ...SERVER_REQUEST, headersBytesMax: 100 }, [bigHeaders])),
     "H3_EXCESSIVE_LOAD",
