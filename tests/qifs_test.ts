@@ -189,3 +189,66 @@ Deno.test("qifs: every broken file is refused with a typed error (err9/err10: se
   }
   assert.equal(refused, 10);
 });
+
+/** mulberry32: a deterministic PRNG so the schedule is the same on every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("qifs: header blocks arriving early and the encoder stream in small pieces", async () => {
+  // As with Chromium: request streams overtake the encoder-stream bytes they depend on, and
+  // those bytes arrive split at arbitrary points.
+  const random = mulberry32(0x9204);
+  for (const encoder of ["ls-qpack", "nghttp3", "quinn"]) {
+    const blocks = readBlocks(
+      Deno.readFileSync(new URL(`encoded/${encoder}/fb-req.out.4096.100.0`, QIFS_DIR)),
+    );
+    const encoderBytes: number[] = [];
+    const sections: Array<{ block: Block; at: number }> = [];
+    for (const block of blocks) {
+      if (block.streamId === 0) encoderBytes.push(...block.bytes);
+      else {sections.push({
+          block,
+          at: Math.max(0, encoderBytes.length - Math.floor(random() * 400)),
+        });}
+    }
+    sections.sort((a, b) => a.at - b.at);
+    const decoder = new QpackDecoder({
+      maxTableCapacity: 4096,
+      blockedStreamsMax: 1000,
+      initialTableCapacity: 4096,
+    });
+    const results: Array<{ streamId: number; fields: Promise<FieldLine[]> }> = [];
+    let blocked = 0;
+    let next = 0;
+    let delivered = 0;
+    // Bounded: each pass delivers at least one encoder byte or the remaining sections.
+    while (next < sections.length || delivered < encoderBytes.length) {
+      while (next < sections.length && sections[next].at <= delivered) {
+        const { block } = sections[next++];
+        const outcome = decoder.decodeOrBlock(block.streamId, block.bytes);
+        if (outcome.blocked) blocked++;
+        results.push({
+          streamId: block.streamId,
+          fields: outcome.blocked ?? Promise.resolve(outcome.fields),
+        });
+      }
+      const size = Math.min(1 + Math.floor(random() * 40), encoderBytes.length - delivered);
+      decoder.receiveEncoderStream(new Uint8Array(encoderBytes.slice(delivered, delivered + size)));
+      delivered += size;
+    }
+    assert.equal(decoder.blockedStreamCount, 0, encoder);
+    assert.ok(blocked > 10, `${encoder}: only ${blocked} sections were blocked`);
+    results.sort((a, b) => a.streamId - b.streamId);
+    const lists = await Promise.all(results.map((result) => result.fields));
+    assert.deepEqual(lists, readQif(new URL("qifs/fb-req.qif", QIFS_DIR)), encoder);
+    decoder.close();
+  }
+});
