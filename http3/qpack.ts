@@ -179,10 +179,11 @@ export class ByteWriter {
 
   /** Appends a prefixed integer; `flags` holds the bits above the prefix in the first byte. */
   prefixInt(flags: number, prefixBits: number, value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0 || value > PREFIX_INT_MAX) {
-      throw new RangeError(`Cannot encode prefixed integer: ${value} is outside 0..2^32-1`);
+    // Encoding allows any safe integer (stream IDs can pass 2^32); decoding caps at 2^32-1.
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Cannot encode prefixed integer: ${value} is outside 0..2^53-1`);
     }
-    this.#reserve(6);
+    this.#reserve(10);
     const prefixMax = (1 << prefixBits) - 1;
     if (value < prefixMax) {
       this.#bytes[this.#length++] = flags | value;

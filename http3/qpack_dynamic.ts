@@ -470,13 +470,23 @@ export class QpackDecoder {
     return { blocked: promise };
   }
 
-  #decodeNow(streamId: number, bytes: Uint8Array): FieldLine[] {
+  #decodeNow(streamId: number, bytes: Uint8Array, requiredInsertCountSeen?: number): FieldLine[] {
     let decoded;
     try {
       decoded = decodeFieldSection(bytes, {
         table: this.table,
         fieldSectionBytesMax: this.#fieldSectionBytesMax,
       });
+      // Required Insert Count is decoded relative to the insert count (§4.5.1.1); a valid
+      // encoder cannot make it change while the section waits, so a change is an error.
+      if (requiredInsertCountSeen !== undefined) {
+        if (decoded.requiredInsertCount !== requiredInsertCountSeen) {
+          throw new H3Error(
+            "QPACK_DECOMPRESSION_FAILED",
+            `Required Insert Count moved from ${requiredInsertCountSeen} to ${decoded.requiredInsertCount}`,
+          );
+        }
+      }
     } catch (error) {
       // A stream-level refusal of a section that used the table: tell the encoder the stream's
       // references are gone (RFC 9204 §4.4.2).
@@ -525,7 +535,7 @@ export class QpackDecoder {
       while (queue.length > 0 && queue[0].requiredInsertCount <= insertCount) {
         const section = queue.shift()!;
         try {
-          section.resolve(this.#decodeNow(streamId, section.bytes));
+          section.resolve(this.#decodeNow(streamId, section.bytes, section.requiredInsertCount));
         } catch (error) {
           section.reject(error as H3Error);
         }

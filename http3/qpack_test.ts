@@ -48,6 +48,10 @@ Deno.test("qpack: prefixed integers follow RFC 7541 C.1", () => {
   const writer = new ByteWriter();
   writer.prefixInt(0xe0, 5, 1337);
   assert.deepEqual(writer.bytes, new Uint8Array([0xff, 0x9a, 0x0a]));
+  const large = new ByteWriter();
+  large.prefixInt(0x80, 7, 2 ** 40 + 5);
+  assert.equal(readPrefixInt(large.bytes, 0, 7)?.value, Infinity); // decoding caps at 2^32-1
+  assert.throws(() => large.prefixInt(0, 7, -1), RangeError);
 });
 
 Deno.test("qpack: RFC 9204 B.1 literal with static name reference", () => {
