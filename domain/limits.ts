@@ -27,6 +27,8 @@ export const DOMAIN_LIMITS = {
   kindBytesMax: 256,
   listLimitDefault: 100,
   listLimitMax: 1000,
+  /** Default bound of one list page's encoded size. */
+  listPageBytesMax: 8 * 1024 * 1024,
 } as const;
 
 /** Ids and kinds: printable ASCII without spaces or slashes, so they are safe in URLs and logs. */

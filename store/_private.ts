@@ -96,8 +96,39 @@ export function checkDelete(input: DeleteInput): void {
   validateVersion("expectedVersion", input.expectedVersion);
 }
 
+/** Per-worknode encoding overhead in a list page: id, kind, version, times, list entry. */
+const WORKNODE_OVERHEAD_BYTES = 640;
+/** Per-property encoding overhead: struct pointers, padding, JSON quotes and field names. */
+const PROPERTY_OVERHEAD_BYTES = 32;
+
+/** Stored size of one worknode's properties, as the stores sum it in SQL. */
+export interface PropertySize {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/**
+ * How many of the page's worknodes (in order) fit in `bytesMax`, from their property sizes;
+ * at least one, so a page always advances.
+ */
+export function pageCountFitting(
+  ids: readonly string[],
+  sizes: ReadonlyMap<string, PropertySize>,
+  bytesMax: number,
+): number {
+  let totalBytes = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const size = sizes.get(ids[i]) ?? { count: 0, bytes: 0 };
+    totalBytes += WORKNODE_OVERHEAD_BYTES + size.bytes + size.count * PROPERTY_OVERHEAD_BYTES;
+    if (totalBytes > bytesMax) return Math.max(1, i);
+  }
+  return ids.length;
+}
+
 /** Validates a list input and returns its normalized form. */
-export function checkList(input: ListInput): { kind: string; afterId: string; limit: number } {
+export function checkList(
+  input: ListInput,
+): { kind: string; afterId: string; limit: number; bytesMax: number } {
   const kind = input.kind ?? "";
   if (kind !== "") validateName("kind", kind);
   const limit = input.limit === undefined || input.limit === 0
@@ -109,7 +140,11 @@ export function checkList(input: ListInput): { kind: string; afterId: string; li
       `Cannot list worknodes: limit ${limit} is not within 1..${DOMAIN_LIMITS.listLimitMax}`,
     );
   }
-  return { kind, afterId: decodeCursor(input.cursor), limit };
+  const bytesMax = input.bytesMax ?? DOMAIN_LIMITS.listPageBytesMax;
+  if (!Number.isSafeInteger(bytesMax) || bytesMax < 1) {
+    throw new RangeError(`Cannot list worknodes: bytesMax ${bytesMax} is not a positive integer`);
+  }
+  return { kind, afterId: decodeCursor(input.cursor), limit, bytesMax };
 }
 
 /** Validates an overlap input (the per-overlap limit of the boot plan is the handler's). */

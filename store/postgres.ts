@@ -28,6 +28,7 @@ import {
   encodeCursor,
   gluingRefused,
   notFound,
+  pageCountFitting,
   staleVersion,
   tooManyProperties,
 } from "./_private.ts";
@@ -251,7 +252,7 @@ export class PostgresStore implements Store {
 
   list(input: ListInput): Promise<ListPage> {
     return this.#op(async () => {
-      const { kind, afterId, limit } = checkList(input);
+      const { kind, afterId, limit, bytesMax } = checkList(input);
       return await this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
         const rows = (kind === ""
           ? await tx`SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
@@ -260,13 +261,24 @@ export class PostgresStore implements Store {
               WHERE kind = ${kind} AND id > ${afterId} ORDER BY id LIMIT ${
             limit + 1
           }`) as unknown as WorknodeRow[];
-        const more = rows.length > limit;
-        const page = more ? rows.slice(0, limit) : rows;
+        const candidates = rows.slice(0, limit).map((row) =>
+          row.id
+        );
+        const sizes = await tx`SELECT worknode_id, count(*) AS n,
+            sum(octet_length(key) + octet_length(value)) AS bytes
+          FROM properties WHERE worknode_id = ANY(${candidates}::text[]) GROUP BY worknode_id`;
+        const fitting = pageCountFitting(
+          candidates,
+          new Map(
+            sizes.map((r) => [r.worknode_id, { count: Number(r.n), bytes: Number(r.bytes) }]),
+          ),
+          bytesMax,
+        );
+        const more = rows.length > fitting;
+        const page = rows.slice(0, fitting);
         const byId = new Map<string, Property[]>(page.map((row) => [row.id, []]));
         if (page.length > 0) {
-          const ids = page.map((row) =>
-            row.id
-          );
+          const ids = page.map((row) => row.id);
           const props = await tx`SELECT worknode_id, key, value FROM properties
             WHERE worknode_id = ANY(${ids}::text[]) ORDER BY worknode_id, key`;
           for (const p of props) byId.get(p.worknode_id)?.push({ key: p.key, value: p.value });

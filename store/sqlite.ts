@@ -32,6 +32,8 @@ import {
   encodeCursor,
   gluingRefused,
   notFound,
+  pageCountFitting,
+  type PropertySize,
   staleVersion,
   tooManyProperties,
 } from "./_private.ts";
@@ -271,7 +273,7 @@ export class SqliteStore implements Store {
 
   list(input: ListInput): Promise<ListPage> {
     return Promise.resolve().then(() => {
-      const { kind, afterId, limit } = checkList(input);
+      const { kind, afterId, limit, bytesMax } = checkList(input);
       return this.#read(() => {
         const rows = (kind === ""
           ? this.#statement(
@@ -282,8 +284,10 @@ export class SqliteStore implements Store {
             `SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
              WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`,
           ).all(kind, afterId, limit + 1)) as unknown as WorknodeRow[];
-        const more = rows.length > limit;
-        const page = more ? rows.slice(0, limit) : rows;
+        const candidates = rows.slice(0, limit).map((row) => row.id);
+        const fitting = pageCountFitting(candidates, this.#sizesOf(candidates), bytesMax);
+        const more = rows.length > fitting;
+        const page = rows.slice(0, fitting);
         const byId = this.#propertiesOf(page.map((row) => row.id));
         return {
           worknodes: page.map((row) => toWorknode(row, byId.get(row.id) ?? [])),
@@ -291,6 +295,17 @@ export class SqliteStore implements Store {
         };
       });
     });
+  }
+
+  /** Property counts and bytes per worknode, summed in SQL so nothing large is loaded. */
+  #sizesOf(ids: string[]): Map<string, PropertySize> {
+    const rows = this.#statement(
+      `SELECT worknode_id, count(*) AS n,
+         sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))) AS bytes
+       FROM properties WHERE worknode_id IN (SELECT value FROM json_each(?))
+       GROUP BY worknode_id`,
+    ).all(JSON.stringify(ids)) as unknown as { worknode_id: string; n: number; bytes: number }[];
+    return new Map(rows.map((row) => [row.worknode_id, { count: row.n, bytes: row.bytes }]));
   }
 
   #propertiesOf(ids: string[]): Map<string, Property[]> {

@@ -51,6 +51,12 @@ export interface ListInput {
   readonly kind?: string;
   readonly cursor?: string;
   readonly limit?: number;
+  /**
+   * Upper bound of the page's encoded size (estimated before any property is loaded): the page
+   * ends early, with a cursor, rather than exceed it. At least one worknode is always returned.
+   * Default `DOMAIN_LIMITS.listPageBytesMax`.
+   */
+  readonly bytesMax?: number;
 }
 
 /** A page of `list`, in ascending id order; `nextCursor` is `""` at the end. */

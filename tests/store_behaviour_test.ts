@@ -173,6 +173,20 @@ const CASES: Record<string, Case> = {
     const all = await store.list({ limit: 1000 });
     assert.equal(all.worknodes.length, 7);
   },
+  "a list page ends early rather than exceed bytesMax, and always advances": async (store) => {
+    for (const id of ["p-1", "p-2", "p-3"]) {
+      await store.create({ kind: "big", id, properties: props(["v", "x".repeat(8000)]) });
+    }
+    const first = await store.list({ kind: "big", bytesMax: 20_000 });
+    assert.deepEqual(first.worknodes.map((w) => w.id), ["p-1", "p-2"]);
+    assert.notEqual(first.nextCursor, "");
+    const second = await store.list({ kind: "big", bytesMax: 20_000, cursor: first.nextCursor });
+    assert.deepEqual(second.worknodes.map((w) => w.id), ["p-3"]);
+    assert.equal(second.nextCursor, "");
+    const tiny = await store.list({ kind: "big", bytesMax: 1 });
+    assert.deepEqual(tiny.worknodes.map((w) => w.id), ["p-1"]);
+    assert.notEqual(tiny.nextCursor, "");
+  },
   "generated ids sort by creation time, so list order is creation order": async (store) => {
     const created: string[] = [];
     for (let i = 0; i < 5; i++) {

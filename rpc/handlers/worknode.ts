@@ -24,6 +24,9 @@ import { propertyRequestBytesMax, SMALL_REQUEST_BYTES_MAX, storeOf } from "./_st
 
 const smallRequest = () => SMALL_REQUEST_BYTES_MAX;
 
+/** Room left in a list response for the envelope and the next cursor. */
+const LIST_ENVELOPE_BYTES = 4096;
+
 /** `worknode.create {kind, properties, id} -> {id, version}`; `id: ""` = generated. */
 export const worknodeCreate = defineMethod({
   name: "worknode.create",
@@ -78,7 +81,10 @@ export const worknodeDelete = defineMethod({
   },
 });
 
-/** `worknode.list {kind, cursor, limit} -> {worknodes, nextCursor}`, in ascending id order. */
+/**
+ * `worknode.list {kind, cursor, limit} -> {worknodes, nextCursor}`, in ascending id order; a page
+ * ends early (with a cursor) when more worknodes would not fit the plan's largest message.
+ */
 export const worknodeList = defineMethod({
   name: "worknode.list",
   mutating: false,
@@ -86,7 +92,13 @@ export const worknodeList = defineMethod({
   params: WorknodeListParamsCodec,
   result: WorknodeListResultCodec,
   handle: (params, ctx) =>
-    storeOf(ctx).list({ kind: params.kind, cursor: params.cursor, limit: params.limit }),
+    storeOf(ctx).list({
+      kind: params.kind,
+      cursor: params.cursor,
+      limit: params.limit,
+      // The page must fit one message of the plan's largest class, envelope included.
+      bytesMax: Math.max(1, ctx.services.plan.messageBytesMax - LIST_ENVELOPE_BYTES),
+    }),
 });
 
 /** The worknode methods, in table order. */
