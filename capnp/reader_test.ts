@@ -210,12 +210,6 @@ Deno.test("bad text, capabilities, big UInt64 and wrong pointer kinds are refuse
   assert.equal(decodeMessage(WorknodeCodec, maxSafe).version, Number.MAX_SAFE_INTEGER);
 });
 
-Deno.test("a packed frame is refused", () => {
-  // `capnp encode --packed` of Property (key = "hi"): a valid packed stream, invalid unpacked.
-  const packed = new Uint8Array([0x10, 0x02, 0x51, 0x02, 0x01, 0x01, 0x12, 0x01, 0x03, 0x68, 0x69]);
-  assert.throws(() => decodeMessage(PropertyCodec, packed), CapnpError);
-});
-
 Deno.test("the reader works in place over a view with a byte offset", () => {
   const bytes = encode(SheafOverlapMessageCodec, overlap);
   const big = new Uint8Array(bytes.length + 24);
