@@ -1,22 +1,29 @@
 /**
- * Whole-buffer views, cached for the last buffer seen. Pool leases are views into one
- * long-lived ArrayBuffer, so a reader or writer reuses one DataView and one Uint8Array over
- * it instead of creating two objects per message (positions are then absolute in the buffer).
+ * Whole-buffer views, cached for the last two buffers seen. Pool leases are views into one
+ * long-lived ArrayBuffer (and a request and its response often alternate between two
+ * buffers), so a reader or writer reuses one DataView and one Uint8Array per buffer instead of
+ * creating two objects per message. Positions are then absolute in the buffer.
  *
  * @module
  */
 
 /** A DataView and a Uint8Array over one whole ArrayBuffer. */
 export interface BufferViews {
+  readonly buffer: ArrayBufferLike;
   readonly view: DataView;
   readonly u8: Uint8Array;
 }
 
-let lastBuffer: ArrayBufferLike | null = null;
-let lastViews: BufferViews | null = null;
+let recent: BufferViews | null = null;
+let older: BufferViews | null = null;
+
+function fresh(entry: BufferViews | null, buffer: ArrayBufferLike): boolean {
+  // A detached or shrunk buffer gets new views (old ones would have the wrong length).
+  return entry !== null && entry.buffer === buffer && entry.u8.length === buffer.byteLength;
+}
 
 /**
- * The cached views over `bytes.buffer` (created when the buffer differs from the last one).
+ * The cached views over `bytes.buffer` (created when neither cached buffer matches).
  *
  * @example
  * ```ts
@@ -26,11 +33,14 @@ let lastViews: BufferViews | null = null;
  */
 export function viewsOf(bytes: Uint8Array): BufferViews {
   const buffer = bytes.buffer;
-  if (buffer === lastBuffer && lastViews !== null && lastViews.u8.length === buffer.byteLength) {
-    return lastViews;
+  if (fresh(recent, buffer)) return recent!;
+  if (fresh(older, buffer)) {
+    const hit = older!;
+    older = recent;
+    recent = hit;
+    return hit;
   }
-  const views = { view: new DataView(buffer), u8: new Uint8Array(buffer) };
-  lastBuffer = buffer;
-  lastViews = views;
-  return views;
+  older = recent;
+  recent = { buffer, view: new DataView(buffer), u8: new Uint8Array(buffer) };
+  return recent;
 }

@@ -109,6 +109,16 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError("Cannot read message: bytes must be a Uint8Array");
   }
+  // The common single-segment frame is checked inline (no frame object, no table loop).
+  const length = bytes.length;
+  if (length >= 16) {
+    const view = viewsOf(bytes).view;
+    const base = bytes.byteOffset;
+    if (view.getUint32(base, true) === 0 && view.getUint32(base + 4, true) * 8 + 8 === length) {
+      const frame = { frameBytes: length, segmentStart: [base + 8], segmentEnd: [base + length] };
+      return new MessageReader(bytes, frame, limits);
+    }
+  }
   const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
   const frame = readFrame(bytes, 0, segmentCountMax);
   if (frame.frameBytes !== bytes.length) {
@@ -118,6 +128,41 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
     );
   }
   return new MessageReader(bytes, frame, limits);
+}
+
+/** Texts up to this many bytes are built from char codes (see `decodeShortText`). */
+const SHORT_TEXT_BYTES_MAX = 16;
+
+/** 1..8 ASCII bytes at `at` as a string, in one allocation. */
+function shortAscii(u8: Uint8Array, at: number, length: number): string {
+  const c = String.fromCharCode;
+  switch (length) {
+    case 1:
+      return c(u8[at]);
+    case 2:
+      return c(u8[at], u8[at + 1]);
+    case 3:
+      return c(u8[at], u8[at + 1], u8[at + 2]);
+    case 4:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3]);
+    case 5:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4]);
+    case 6:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5]);
+    case 7:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5], u8[at + 6]);
+    default:
+      return c(
+        u8[at],
+        u8[at + 1],
+        u8[at + 2],
+        u8[at + 3],
+        u8[at + 4],
+        u8[at + 5],
+        u8[at + 6],
+        u8[at + 7],
+      );
+  }
 }
 
 /** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
@@ -282,7 +327,11 @@ export class MessageReader {
    * and for non-ASCII text, each text is decoded (strictly) on its own.
    */
   private decodeText(at: number, length: number): string {
-    if (length === 0) return "";
+    // Windows pay off when many texts share one; in small messages short texts are cheaper
+    // to build one by one.
+    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.bytes.length < 2048)) {
+      return this.decodeShortText(at, length);
+    }
     const offset = at - this.windowStart;
     if (offset >= 0 && at + length <= this.windowEnd) {
       return this.windowText.substring(offset, offset + length);
@@ -291,6 +340,20 @@ export class MessageReader {
       return this.windowText.substring(0, length);
     }
     return decodeUtf8(this.u8, at, length);
+  }
+
+  /**
+   * Short ASCII texts are built from char codes in at most two calls (one allocation each),
+   * which costs less than a native decode call; anything else takes the general path.
+   */
+  private decodeShortText(at: number, length: number): string {
+    const u8 = this.u8;
+    if (length === 0) return "";
+    let bits = 0;
+    for (let i = at; i < at + length; i++) bits |= u8[i];
+    if (bits >= 0x80) return decodeUtf8(u8, at, length);
+    if (length <= 8) return shortAscii(u8, at, length);
+    return shortAscii(u8, at, 8) + shortAscii(u8, at + 8, length - 8);
   }
 
   private openWindow(at: number, length: number): boolean {

@@ -236,3 +236,22 @@ Deno.test("a zero-sized root, null pointers and defaults decode like capnp", () 
   const holder = { items: [{}, {}], names: ["a", "", "ccc"], flag: true, count: -42 };
   assert.deepEqual(decodeMessage(HolderCodec, encode(HolderCodec, holder)), holder);
 });
+
+Deno.test("texts of every length and mix round-trip (short path, ASCII windows, UTF-8)", () => {
+  const random = prng(7);
+  const alphabet = ["a", "b", "Z", "0", " ", "-", "é", "€", "😀", "\u007f"];
+  const text = (length: number) =>
+    Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+  const ascii = (length: number) => "x".repeat(length);
+  for (const big of [false, true]) {
+    const properties = Array.from({ length: big ? 400 : 12 }, (_, i) => ({
+      key: i % 3 === 0 ? ascii(i % 40) : text(i % 25),
+      value: i % 5 === 0 ? text(i * 7 % 300) : ascii(i * 13 % 9000),
+    }));
+    const value = { a: ascii(20), b: text(30), properties };
+    assert.deepEqual(
+      decodeMessage(SheafOverlapMessageCodec, encode(SheafOverlapMessageCodec, value)),
+      value,
+    );
+  }
+});

@@ -72,10 +72,10 @@ export function structListWords<T>(codec: StructCodec<T>, values: readonly T[]):
  */
 export class MessageWriter {
   /** The whole underlying buffer of the target. */
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
+  bytes: Uint8Array;
+  view: DataView;
   /** The target's first byte in `bytes`. */
-  readonly base: number;
+  base: number;
   /** Byte position of the next free word. */
   next: number;
 
@@ -85,6 +85,16 @@ export class MessageWriter {
     this.view = views.view;
     this.base = target.byteOffset;
     this.next = this.base + nextBytes;
+  }
+
+  /** Points this writer at a new target (writes are synchronous, so one writer is reused). */
+  reset(target: Uint8Array, nextBytes: number): this {
+    const views = viewsOf(target);
+    this.bytes = views.u8;
+    this.view = views.view;
+    this.base = target.byteOffset;
+    this.next = this.base + nextBytes;
+    return this;
   }
 
   /** Allocates a struct, points the pointer at `ptrPos` to it, returns its data position. */
@@ -131,12 +141,21 @@ export class MessageWriter {
 
   /** Writes a Text field; `""` is a null pointer. */
   text(ptrPos: number, s: string): void {
-    if (s.length === 0) return;
-    const length = utf8Length(s);
+    const n = s.length;
+    if (n === 0) return;
     const at = this.next;
+    const bytes = this.bytes;
+    // One pass for ASCII: copy while measuring; the space was measured, so it exists.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      bytes[at + i] = c;
+    }
+    const length = i === n ? n : utf8Length(s);
+    if (i !== n) encodeUtf8Into(s, bytes, { start: at, length });
     this.next += (length + 8) & ~7;
     this.listPointer(ptrPos, at, 2 | ((length + 1) << 3));
-    encodeUtf8Into(s, this.bytes, { start: at, length });
   }
 
   /** Writes a Data field; empty is a null pointer. */
@@ -211,6 +230,8 @@ export function writeMessage<T>(codec: StructCodec<T>, value: T, target: Uint8Ar
   return finishMessage(w, total);
 }
 
+const SHARED_WRITER = new MessageWriter(new Uint8Array(8), 0);
+
 /** Zeroes `total` bytes of `target`, writes the one-segment frame header, returns a writer. */
 export function startMessage(target: Uint8Array, total: number): MessageWriter {
   if (total > target.length) {
@@ -220,7 +241,7 @@ export function startMessage(target: Uint8Array, total: number): MessageWriter {
     );
   }
   target.fill(0, 0, total);
-  const w = new MessageWriter(target, 16);
+  const w = SHARED_WRITER.reset(target, 16);
   w.view.setUint32(w.base + 4, (total - 8) / 8, true);
   return w;
 }
