@@ -1,0 +1,306 @@
+/**
+ * An HTTP/3 client over `Deno.connectQuic`: one QUIC connection, many concurrent requests, a
+ * `fetch`-shaped entry point (for tests, benchmarks and the RPC client's HTTP/3 transport).
+ *
+ * It advertises a QPACK dynamic table of capacity 0, so responses decode from the static table
+ * and literals alone; it sends no inserts either.
+ *
+ * @module
+ */
+
+import { H3Error } from "./errors.ts";
+import {
+  encodeDataFrame,
+  encodeHeadersFrame,
+  encodeSettingsFrame,
+  FrameParser,
+  STREAM_TYPE,
+} from "./frame.ts";
+import { decodeFieldSection, encodeFieldSection } from "./qpack.ts";
+import type { FieldLine } from "./qpack_static.ts";
+import { StreamInput } from "./stream_input.ts";
+import { readVarint } from "./varint.ts";
+
+/** Options of {@link H3Client.connect}. */
+export interface H3ClientOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** Extra PEM root certificates (e.g. the development CA). */
+  readonly caCerts?: string[];
+  /** The name checked against the certificate; default `hostname`. */
+  readonly serverName?: string;
+  /** Longest wait for the server's next bytes on a response; default 30 s. */
+  readonly stallTimeoutMs?: number;
+  /** Largest response HEADERS accepted; default 64 KiB. */
+  readonly headersBytesMax?: number;
+}
+
+/** Bounds reads of the server's control stream (each read yields at least one byte). */
+const CONTROL_CHUNK_COUNT_MAX = 1 << 24;
+
+/**
+ * An HTTP/3 connection to one server.
+ *
+ * @example
+ * ```ts
+ * const client = await H3Client.connect({ hostname: "127.0.0.1", port, caCerts: [ca],
+ *   serverName: "localhost" });
+ * const response = await client.fetch(`https://localhost:${port}/healthz`);
+ * console.log(response.status, await response.text());
+ * await client.close();
+ * ```
+ */
+export class H3Client {
+  readonly #conn: Deno.QuicConn;
+  readonly #stallTimeoutMs: number;
+  readonly #headersBytesMax: number;
+  readonly #authority: string;
+  readonly #goaway = Promise.withResolvers<number>();
+  readonly #background: Promise<void>;
+  #control: WritableStreamDefaultWriter<Uint8Array> | null = null;
+
+  private constructor(conn: Deno.QuicConn, options: H3ClientOptions) {
+    this.#conn = conn;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+    this.#headersBytesMax = options.headersBytesMax ?? 65536;
+    this.#authority = `${options.serverName ?? options.hostname}:${options.port}`;
+    this.#goaway.promise.catch(() => {});
+    this.#background = this.#readServerStreams();
+  }
+
+  /** Connects and sends our control stream with SETTINGS. */
+  static async connect(options: H3ClientOptions): Promise<H3Client> {
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+      throw new RangeError(`Cannot connect: port ${options.port} is not 1..65535`);
+    }
+    const conn = await Deno.connectQuic({
+      hostname: options.hostname,
+      port: options.port,
+      serverName: options.serverName,
+      caCerts: options.caCerts,
+      alpnProtocols: ["h3"],
+    });
+    const client = new H3Client(conn, options);
+    try {
+      await client.#openControl();
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** The QUIC connection (tests open raw streams on it). */
+  get connection(): Deno.QuicConn {
+    return this.#conn;
+  }
+
+  /** Resolves with the stream ID of the server's GOAWAY, when it sends one. */
+  get goaway(): Promise<number> {
+    return this.#goaway.promise;
+  }
+
+  async #openControl(): Promise<void> {
+    const control = (await this.#conn.createUnidirectionalStream()).getWriter();
+    const settings = encodeSettingsFrame({ qpackMaxTableCapacity: 0, qpackBlockedStreams: 0 });
+    const first = new Uint8Array(1 + settings.length);
+    first[0] = STREAM_TYPE.CONTROL;
+    first.set(settings, 1);
+    await control.write(first);
+    this.#control = control;
+  }
+
+  /**
+   * Sends a request and resolves with the response once its HEADERS arrived; the body streams
+   * from the DATA frames. Same shape as `fetch`.
+   */
+  async fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+    const request = input instanceof Request && init === undefined
+      ? input
+      : new Request(input, init);
+    const stream = await this.#conn.createBidirectionalStream({ waitUntilAvailable: true });
+    const sending = this.#sendRequest(stream.writable, request);
+    sending.catch(() => {});
+    const input_ = new StreamInput(stream.readable, {
+      streamKind: "request",
+      role: "client",
+      stallTimeoutMs: this.#stallTimeoutMs,
+      headersBytesMax: this.#headersBytesMax,
+    });
+    try {
+      const fields = await readResponseHead(input_);
+      return buildResponse(fields, input_, request.method);
+    } catch (error) {
+      input_.cancel();
+      await sending.catch(() => {});
+      throw error;
+    }
+  }
+
+  async #sendRequest(writable: WritableStream<Uint8Array>, request: Request): Promise<void> {
+    const url = new URL(request.url);
+    const lines: FieldLine[] = [
+      [":method", request.method],
+      [":scheme", "https"],
+      [":authority", url.host || this.#authority],
+      [":path", `${url.pathname}${url.search}`],
+    ];
+    for (const [name, value] of request.headers) lines.push([name, value]);
+    const headers = encodeHeadersFrame(encodeFieldSection(lines));
+    const writer = writable.getWriter();
+    try {
+      if (request.body === null) {
+        await writer.write(headers);
+      } else {
+        await writeBody(writer, headers, request.body);
+      }
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+      throw error;
+    }
+  }
+
+  async #readServerStreams(): Promise<void> {
+    const reader = this.#conn.incomingUnidirectionalStreams.getReader();
+    const tasks: Promise<void>[] = [];
+    try {
+      // Ends when the connection closes.
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        tasks.push(this.#readServerStream(value).catch(() => {}));
+      }
+    } catch {
+      // The connection closed.
+    } finally {
+      reader.releaseLock();
+    }
+    await Promise.allSettled(tasks);
+  }
+
+  async #readServerStream(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stream.getReader();
+    const first = await reader.read();
+    if (first.done) return;
+    // The type varint of a server stream arrives with its first bytes in practice; a type split
+    // across reads would be misread as unknown and discarded, which only loses a GOAWAY hint.
+    const type = readVarint(first.value, 0);
+    if (type === undefined || type.value !== STREAM_TYPE.CONTROL) {
+      // QPACK streams carry nothing for us (capacity 0); unknown types are discarded.
+      await reader.cancel().catch(() => {});
+      return;
+    }
+    await this.#readControlFrames(reader, first.value.subarray(type.lengthBytes));
+  }
+
+  async #readControlFrames(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    rest: Uint8Array,
+  ): Promise<void> {
+    const parser = new FrameParser({ streamKind: "control", role: "client" });
+    parser.push(rest);
+    for (let i = 0; i < CONTROL_CHUNK_COUNT_MAX; i++) {
+      for (let frame = parser.next(); frame !== undefined; frame = parser.next()) {
+        if (frame.type === "goaway") this.#goaway.resolve(frame.id);
+      }
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.push(value);
+    }
+  }
+
+  /** Closes the connection (H3_NO_ERROR) and waits for its background reads. */
+  async close(): Promise<void> {
+    try {
+      this.#conn.close({ closeCode: 0x0100, reason: "" });
+    } catch {
+      // Already closed.
+    }
+    this.#goaway.reject(new Error("connection closed"));
+    await this.#background.catch(() => {});
+  }
+}
+
+async function writeBody(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  headers: Uint8Array,
+  body: ReadableStream<Uint8Array>,
+): Promise<void> {
+  const reader = body.getReader();
+  let pending: Uint8Array | null = headers;
+  try {
+    // One iteration per body chunk; the body stream is finite.
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const frame = encodeDataFrame(value);
+      if (pending !== null) {
+        // HEADERS and the first DATA frame leave in one write.
+        const joined = new Uint8Array(pending.length + frame.length);
+        joined.set(pending);
+        joined.set(frame, pending.length);
+        pending = null;
+        await writer.write(joined);
+      } else {
+        await writer.write(frame);
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (pending !== null) await writer.write(pending);
+}
+
+async function readResponseHead(input: StreamInput): Promise<FieldLine[]> {
+  // Interim (1xx) responses come before the final one; a handful at most.
+  for (let i = 0; i < 16; i++) {
+    const frame = await input.nextFrame();
+    if (frame === null) throw new H3Error("H3_REQUEST_INCOMPLETE", "no response HEADERS");
+    if (frame.type !== "headers") continue;
+    const fields = decodeFieldSection(frame.fieldSection).fields;
+    const status = fields.find(([name]) => name === ":status")?.[1] ?? "";
+    if (!status.startsWith("1")) return fields;
+  }
+  throw new H3Error("H3_EXCESSIVE_LOAD", "more than 16 interim responses");
+}
+
+function buildResponse(fields: FieldLine[], input: StreamInput, method: string): Response {
+  const headers = new Headers();
+  let status = 0;
+  for (const [name, value] of fields) {
+    if (name === ":status") status = Number(value);
+    else if (!name.startsWith(":")) headers.append(name, value);
+  }
+  if (!Number.isInteger(status) || status < 200 || status > 999) {
+    input.cancel();
+    throw new H3Error("H3_MESSAGE_ERROR", `bad :status ${status}`, { scope: "stream" });
+  }
+  const nullBody = method === "HEAD" || status === 204 || status === 304;
+  if (nullBody) input.cancel();
+  const body = nullBody ? null : new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        // Skips trailers and zero-length pieces; each iteration consumes at least one frame.
+        for (;;) {
+          const frame = await input.nextFrame();
+          if (frame === null) {
+            controller.close();
+            return;
+          }
+          if (frame.type === "data" && frame.bytes.length > 0) {
+            controller.enqueue(frame.bytes);
+            return;
+          }
+        }
+      } catch (error) {
+        controller.error(error);
+        input.cancel();
+      }
+    },
+    cancel() {
+      input.cancel();
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status, headers });
+}

@@ -1,0 +1,261 @@
+/**
+ * One HTTP/3 request stream on the server (RFC 9114 §4.1): HEADERS (QPACK-decoded, possibly
+ * blocked on encoder-stream inserts) becomes a `Request` whose body is a pull-driven
+ * ReadableStream over the DATA frames; the app's `Response` goes back as HEADERS + DATA.
+ *
+ * Body bytes are handed to the app as they arrive, one chunk per DATA piece, never gathered: the
+ * RPC layer copies each into its pool lease. Response chunks are copied once into DATA frames,
+ * so no memory the app owns (a pool view) is ever transferred to the transport.
+ *
+ * Deno's QUIC API cannot send RESET_STREAM or STOP_SENDING with an application code: a stream
+ * error therefore ends our side of the stream (FIN without a response when none was sent) and
+ * stops reading the peer's side.
+ *
+ * @module
+ */
+
+import { H3Error } from "./errors.ts";
+import { encodeDataFrame, encodeHeadersFrame } from "./frame.ts";
+import { encodeFieldSection } from "./qpack.ts";
+import type { QpackDecoder } from "./qpack_dynamic.ts";
+import type { FieldLine } from "./qpack_static.ts";
+import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
+import { StreamInput, withTimeout } from "./stream_input.ts";
+
+/** Limits for one request stream. */
+export interface RequestStreamLimits {
+  /** Longest wait for the client's next bytes (and for blocked QPACK inserts). */
+  readonly stallTimeoutMs: number;
+  /** Largest request body accepted by this layer (the app may limit further). */
+  readonly bodyBytesMax: number;
+  /** Largest HEADERS frame payload. */
+  readonly headersBytesMax: number;
+}
+
+/** What a request stream needs from its connection. */
+export interface RequestStreamContext {
+  readonly decoder: QpackDecoder;
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly limits: RequestStreamLimits;
+  /** Aborts when the connection goes away: the app sees `request.signal` abort. */
+  readonly connectionSignal: AbortSignal;
+}
+
+/** Responses up to this size with a Content-Length are sent in one write with their HEADERS. */
+const SINGLE_WRITE_BYTES_MAX = 65536;
+
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Serves one request stream to completion. Resolves when the response is sent or the stream
+ * failed with a stream error; rejects only with a connection-scope H3Error (the caller closes
+ * the connection with its code).
+ *
+ * @example
+ * ```ts
+ * await serveRequestStream(stream, { decoder, fetch: app.fetch, limits, connectionSignal });
+ * ```
+ */
+export async function serveRequestStream(
+  stream: Deno.QuicBidirectionalStream,
+  context: RequestStreamContext,
+): Promise<void> {
+  const streamId = Number(stream.readable.id);
+  const limits = context.limits;
+  const input = new StreamInput(stream.readable, {
+    streamKind: "request",
+    role: "server",
+    stallTimeoutMs: limits.stallTimeoutMs,
+    headersBytesMax: limits.headersBytesMax,
+  });
+  const abort = new AbortController();
+  const onConnectionAbort = () => abort.abort(context.connectionSignal.reason);
+  context.connectionSignal.addEventListener("abort", onConnectionAbort, { once: true });
+  const writer = stream.writable.getWriter();
+  let responseStarted = false;
+  try {
+    const head = parseRequestHead(await readHead(input, streamId, context));
+    const request = new Request(head.url, {
+      method: head.method,
+      headers: head.headers,
+      body: hasBody(head) ? bodyStream(input, head, { ...context, streamId }) : null,
+      signal: abort.signal,
+      ...({ duplex: "half" } as Record<string, string>),
+    });
+    const response = await callApp(context, request);
+    responseStarted = true;
+    await writeResponse(writer, response, head.method);
+  } catch (error) {
+    abort.abort(error);
+    if (error instanceof H3Error && error.scope === "connection") throw error;
+    if (!responseStarted || !(error instanceof H3Error)) {
+      // A stream error: end our side without a response and stop reading theirs.
+      await writer.abort(error).catch(() => {});
+    }
+  } finally {
+    context.connectionSignal.removeEventListener("abort", onConnectionAbort);
+    input.cancel();
+    writer.releaseLock();
+  }
+}
+
+/** Reads frames up to the request's HEADERS and decodes them (waiting if QPACK-blocked). */
+async function readHead(
+  input: StreamInput,
+  streamId: number,
+  context: RequestStreamContext,
+): Promise<FieldLine[]> {
+  const frame = await input.nextFrame();
+  if (frame === null) {
+    throw new H3Error("H3_REQUEST_INCOMPLETE", "stream ended before HEADERS", {
+      scope: "stream",
+    });
+  }
+  if (frame.type !== "headers") {
+    throw new H3Error("H3_FRAME_UNEXPECTED", `request starts with ${frame.type}`, {
+      scope: "connection",
+    });
+  }
+  return await decodeSection(frame.fieldSection, streamId, context);
+}
+
+async function decodeSection(
+  section: Uint8Array,
+  streamId: number,
+  context: RequestStreamContext,
+): Promise<FieldLine[]> {
+  const outcome = context.decoder.decodeOrBlock(streamId, section);
+  if (outcome.fields !== undefined) return outcome.fields;
+  try {
+    return await withTimeout(
+      outcome.blocked,
+      context.limits.stallTimeoutMs,
+      () =>
+        new H3Error("H3_REQUEST_INCOMPLETE", "QPACK inserts did not arrive in time", {
+          scope: "stream",
+        }),
+    );
+  } catch (error) {
+    context.decoder.cancelStream(streamId);
+    throw error;
+  }
+}
+
+function hasBody(head: RequestHead): boolean {
+  return head.method !== "GET" && head.method !== "HEAD";
+}
+
+/**
+ * The request body: each pull reads the next DATA piece from the stream (so QUIC flow control
+ * holds back a client whose body is not consumed), checks the size limit and Content-Length,
+ * and decodes trailers (to keep the QPACK state in step) without exposing them.
+ */
+function bodyStream(
+  input: StreamInput,
+  head: RequestHead,
+  context: RequestStreamContext & { streamId: number },
+): ReadableStream<Uint8Array> {
+  const limitBytes = context.limits.bodyBytesMax;
+  let receivedBytes = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const frame = await input.nextFrame();
+          if (frame === null) {
+            checkLength(head, receivedBytes);
+            controller.close();
+            return;
+          }
+          if (frame.type === "headers") {
+            await decodeSection(frame.fieldSection, context.streamId, context);
+            continue;
+          }
+          if (frame.type !== "data" || frame.bytes.length === 0) continue;
+          receivedBytes += frame.bytes.length;
+          if (receivedBytes > limitBytes) {
+            throw new H3Error("H3_EXCESSIVE_LOAD", `body exceeds ${limitBytes} bytes`, {
+              scope: "stream",
+            });
+          }
+          checkLength(head, receivedBytes, false);
+          controller.enqueue(frame.bytes);
+          return;
+        }
+      } catch (error) {
+        controller.error(error);
+        input.cancel();
+      }
+    },
+    cancel() {
+      input.cancel();
+    },
+  }, { highWaterMark: 0 });
+}
+
+function checkLength(head: RequestHead, receivedBytes: number, atEnd = true): void {
+  const declared = head.contentLengthBytes;
+  if (declared === null) return;
+  if (receivedBytes > declared || (atEnd && receivedBytes !== declared)) {
+    throw new H3Error(
+      "H3_MESSAGE_ERROR",
+      `body of ${receivedBytes} bytes, content-length said ${declared}`,
+      { scope: "stream" },
+    );
+  }
+}
+
+async function callApp(context: RequestStreamContext, request: Request): Promise<Response> {
+  try {
+    return await context.fetch(request);
+  } catch {
+    // The app's own error handling answered nothing: a bare 500, as Deno.serve does.
+    return new Response("internal error", { status: 500 });
+  }
+}
+
+/** Writes HEADERS and the body as DATA frames, then FIN. */
+async function writeResponse(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  response: Response,
+  method: string,
+): Promise<void> {
+  const headers = encodeHeadersFrame(
+    encodeFieldSection(responseFieldLines(response.status, response.headers)),
+  );
+  const body = method === "HEAD" || NULL_BODY_STATUSES.has(response.status) ? null : response.body;
+  if (body === null) {
+    await response.body?.cancel().catch(() => {});
+    await writer.write(headers);
+    await writer.close();
+    return;
+  }
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared >= 0 && declared <= SINGLE_WRITE_BYTES_MAX) {
+    // Small bodies: one copy into one buffer holding HEADERS + DATA, one write.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await writer.write(concat(headers, encodeDataFrame(bytes)));
+    await writer.close();
+    return;
+  }
+  await writer.write(headers);
+  const reader = body.getReader();
+  try {
+    // Each iteration consumes one chunk of a finite response; the app's stream ends it.
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.length > 0) await writer.write(encodeDataFrame(value));
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  await writer.close();
+}
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const out = new Uint8Array(first.length + second.length);
+  out.set(first);
+  out.set(second, first.length);
+  return out;
+}

@@ -1,0 +1,166 @@
+/**
+ * The HTTP/3 server: a QUIC endpoint (ALPN "h3") whose connections are served by
+ * {@link H3ServerConnection}, with a cap on connections, an idle timeout, a cap on concurrent
+ * request streams per connection, and a graceful shutdown (GOAWAY, drain, close).
+ *
+ * @module
+ */
+
+import { H3ServerConnection } from "./connection.ts";
+import type { ConnectionLimits } from "./connection.ts";
+
+/** Every limit of the HTTP/3 server. */
+export interface H3Limits extends ConnectionLimits {
+  /** Connections served at once; more are refused during the handshake. */
+  readonly connectionCountMax: number;
+  /** Concurrent request streams per connection (QUIC's bidirectional stream limit). */
+  readonly requestStreamCountMax: number;
+  /** A connection with no traffic for this long is closed by QUIC. */
+  readonly idleTimeoutMs: number;
+  /** On shutdown, the longest wait for in-flight requests after GOAWAY. */
+  readonly drainTimeoutMs: number;
+}
+
+/** Defaults for {@link H3Limits}. */
+export const H3_LIMITS_DEFAULT: Readonly<H3Limits> = Object.freeze({
+  connectionCountMax: 1024,
+  requestStreamCountMax: 100,
+  idleTimeoutMs: 30_000,
+  drainTimeoutMs: 10_000,
+  stallTimeoutMs: 15_000,
+  bodyBytesMax: 16 * 1024 * 1024,
+  headersBytesMax: 16 * 1024,
+  qpackMaxTableCapacity: 4096,
+  qpackBlockedStreams: 16,
+});
+
+/** Options of {@link serveH3}. */
+export interface ServeH3Options {
+  /** UDP port; 0 picks a free one. */
+  readonly port: number;
+  /** Default "0.0.0.0". */
+  readonly hostname?: string;
+  /** PEM leaf certificate chain (a CA as the end entity is refused by QUIC). */
+  readonly cert: string;
+  /** PEM private key. */
+  readonly key: string;
+  /** The app: gets each request, answers a Response. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly limits?: Partial<H3Limits>;
+}
+
+/** A running HTTP/3 server. */
+export interface H3Server {
+  /** The bound UDP address. */
+  readonly addr: Deno.NetAddr;
+  /** Connections being served now. */
+  readonly connectionCount: number;
+  /** GOAWAY to every connection, waits for in-flight requests (bounded), closes everything. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+function checkLimits(limits: H3Limits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Cannot serve HTTP/3: limit ${name} ${value} is not an integer >= 0`);
+    }
+  }
+  for (const name of ["connectionCountMax", "stallTimeoutMs", "idleTimeoutMs"] as const) {
+    if (limits[name] === 0) throw new RangeError(`Cannot serve HTTP/3: limit ${name} is 0`);
+  }
+}
+
+/**
+ * Starts an HTTP/3 server on a UDP port.
+ *
+ * @example
+ * ```ts
+ * const server = serveH3({ port: 8443, cert, key, fetch: () => new Response("ok") });
+ * await server.shutdown();
+ * ```
+ */
+export function serveH3(options: ServeH3Options): H3Server {
+  const limits: H3Limits = { ...H3_LIMITS_DEFAULT, ...options.limits };
+  checkLimits(limits);
+  const endpoint = new Deno.QuicEndpoint({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+  });
+  const listener = endpoint.listen({
+    alpnProtocols: ["h3"],
+    cert: options.cert,
+    key: options.key,
+    maxIdleTimeout: limits.idleTimeoutMs,
+    maxConcurrentBidirectionalStreams: limits.requestStreamCountMax,
+    // Control, QPACK encoder and decoder, plus room for GREASE streams.
+    maxConcurrentUnidirectionalStreams: 16,
+  });
+  const connections = new Set<H3ServerConnection>();
+  const state = { stopping: false };
+  const accepting = acceptLoop(listener, connections, { ...options, limits, state });
+  let stopping: Promise<void> | null = null;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      // stop() does not wake a pending accept: the flag refuses late arrivals, and closing the
+      // endpoint (after draining) ends the loop.
+      state.stopping = true;
+      listener.stop();
+      await drainAll([...connections], limits.drainTimeoutMs);
+      endpoint.close({ closeCode: 0x0100, reason: "" });
+      await accepting;
+      await drainAll([...connections], 0);
+    })();
+    return stopping;
+  };
+  const finished = accepting.then(() => stopping ?? shutdown());
+  return {
+    addr: endpoint.addr,
+    get connectionCount() {
+      return connections.size;
+    },
+    shutdown,
+    finished,
+  };
+}
+
+async function acceptLoop(
+  listener: Deno.QuicListener,
+  connections: Set<H3ServerConnection>,
+  options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean } },
+): Promise<void> {
+  const handshakes = new Set<Promise<void>>();
+  // Ends when the listener stops; the connection cap bounds the live set.
+  for await (const incoming of listener) {
+    if (
+      options.state.stopping ||
+      connections.size + handshakes.size >= options.limits.connectionCountMax
+    ) {
+      incoming.refuse();
+      continue;
+    }
+    const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
+      const h3 = new H3ServerConnection(conn, { fetch: options.fetch, limits: options.limits });
+      connections.add(h3);
+      h3.done.finally(() => connections.delete(h3));
+    }, () => {
+      // A failed handshake concerns that client only.
+    });
+    handshakes.add(handshake);
+    handshake.finally(() => handshakes.delete(handshake));
+  }
+  await Promise.allSettled([...handshakes]);
+}
+
+async function drainAll(connections: H3ServerConnection[], drainTimeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
+  try {
+    await Promise.race([Promise.allSettled(connections.map((c) => c.goaway())), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+  for (const connection of connections) connection.close();
+  await Promise.allSettled(connections.map((c) => c.done));
+}
