@@ -14,6 +14,7 @@ import { createRegistry } from "../rpc/registry.ts";
 import { Pool } from "../pool/mod.ts";
 import { openStore } from "../store/mod.ts";
 import { ensureDevCertificates } from "./dev_certs.ts";
+import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
 
 /** The configuration fields start-up reads (the `Config` of `config/` satisfies it). */
 export interface ServiceConfig {
@@ -63,6 +64,8 @@ export interface StartServiceOptions {
   readonly methods?: readonly AnyMethodSpec[];
   /** Silence the start-up lines (tests). */
   readonly quiet?: boolean;
+  /** HTTP/3 limits (timeouts, caps); default `H3_LIMITS_DEFAULT` of http3/server.ts. */
+  readonly h3Limits?: Partial<H3Limits>;
 }
 
 /** Opens the production pool for `plan`. */
@@ -139,6 +142,16 @@ export async function startService(
     const port = tlsServer.addr.port;
     altSvc = `h3=":${port}"; ma=86400`;
     log(`listening on https://${config.hostname}:${port} (h2, http/1.1)`);
+    // --- HTTP/3 (owned by http3/): UDP QUIC on the same port number, same certificate. ---
+    let h3: H3Server;
+    try {
+      h3 = serveH3({ port, hostname: config.hostname, cert, key, fetch, limits: options.h3Limits });
+    } catch (error) {
+      await Promise.all(servers.map((s) => s.shutdown()));
+      throw error;
+    }
+    log(`listening on https://${config.hostname}:${port} (h3, udp)`);
+    // --- end HTTP/3 ---
     let plaintextPort: number | null = null;
     const wanted = config.plaintextPort;
     if (wanted !== undefined && wanted !== null && wanted >= 0) {
@@ -150,11 +163,11 @@ export async function startService(
       plaintextPort = plain.addr.port;
       log(`listening on http://${config.hostname}:${plaintextPort} (http/1.1, plaintext)`);
     }
-    const finished = Promise.all(servers.map((s) => s.finished)).then(() => {});
+    const finished = Promise.all([...servers.map((s) => s.finished), h3.finished]).then(() => {});
     let stopping: Promise<void> | null = null;
     const shutdown = () => {
       stopping ??= (async () => {
-        await Promise.all(servers.map((s) => s.shutdown()));
+        await Promise.all([...servers.map((s) => s.shutdown()), h3.shutdown()]);
         await finished;
         if (options.store === undefined) await store?.close();
         if (ownsPool) (pool as { close?(): void }).close?.();
