@@ -115,8 +115,7 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
     const view = viewsOf(bytes).view;
     const base = bytes.byteOffset;
     if (view.getUint32(base, true) === 0 && view.getUint32(base + 4, true) * 8 + 8 === length) {
-      const frame = { frameBytes: length, segmentStart: [base + 8], segmentEnd: [base + length] };
-      return new MessageReader(bytes, frame, limits);
+      return new MessageReader(bytes, [base + 8], [base + length], limits);
     }
   }
   const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
@@ -127,7 +126,7 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
       `Cannot read message: ${bytes.length - frame.frameBytes} bytes follow the frame`,
     );
   }
-  return new MessageReader(bytes, frame, limits);
+  return new MessageReader(bytes, frame.segmentStart, frame.segmentEnd, limits);
 }
 
 /** Texts up to this many bytes are built from char codes (see `decodeShortText`). */
@@ -208,19 +207,24 @@ export class MessageReader {
   private windowText = "";
   private scanBytesLeft: number;
 
-  constructor(bytes: Uint8Array, frame: Frame, limits?: ReadLimits) {
+  constructor(
+    bytes: Uint8Array,
+    segmentStart: readonly number[],
+    segmentEnd: readonly number[],
+    limits?: ReadLimits,
+  ) {
     const views = viewsOf(bytes);
     this.bytes = bytes;
     this.base = bytes.byteOffset;
     this.u8 = views.u8;
     this.view = views.view;
-    this.segmentStart = frame.segmentStart;
-    this.segmentEnd = frame.segmentEnd;
+    this.segmentStart = segmentStart;
+    this.segmentEnd = segmentEnd;
     this.nestingDepthMax = limits?.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
     this.listLengthMax = limits?.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
     const amplification = limits?.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
     const traversalMax = limits?.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const bodyWords = (this.base + bytes.length - frame.segmentStart[0]) / 8;
+    const bodyWords = (this.base + bytes.length - segmentStart[0]) / 8;
     this.traversalWordsLeft = Math.min(
       traversalMax,
       Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification)),
