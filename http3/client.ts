@@ -304,3 +304,52 @@ function buildResponse(fields: FieldLine[], input: StreamInput, method: string):
   }, { highWaterMark: 0 });
   return new Response(body, { status, headers });
 }
+
+/** Options of {@link createHttp3Transport}. */
+export interface Http3TransportOptions {
+  /** The service's base URL, e.g. `https://localhost:8443`. */
+  readonly url: string;
+  /** Extra PEM root certificates (e.g. the development CA). */
+  readonly caCerts?: string[];
+}
+
+/** A fetch-shaped transport over one lazily opened HTTP/3 connection, with `close`. */
+export type Http3Transport = ((request: Request) => Promise<Response>) & {
+  close(): Promise<void>;
+};
+
+/**
+ * A transport for the RPC client (`client/mod.ts`, `deno task call --http 3`): connects on the
+ * first request and reuses the connection; `close()` ends it. `localhost` is dialled as
+ * 127.0.0.1 (where the service listens) and still verified as "localhost".
+ *
+ * @example
+ * ```ts
+ * const transport = createHttp3Transport({ url: "https://localhost:8443", caCerts: [ca] });
+ * const response = await transport(new Request("https://localhost:8443/healthz"));
+ * await transport.close();
+ * ```
+ */
+export function createHttp3Transport(options: Http3TransportOptions): Http3Transport {
+  const url = new URL(options.url);
+  if (url.protocol !== "https:") {
+    throw new TypeError(`Cannot use HTTP/3: URL ${options.url} is not https`);
+  }
+  const serverName = url.hostname.replace(/^\[|\]$/g, "");
+  const hostname = serverName === "localhost" ? "127.0.0.1" : serverName;
+  const port = url.port === "" ? 443 : Number(url.port);
+  let client: Promise<H3Client> | null = null;
+  const connect = () => {
+    client ??= H3Client.connect({ hostname, port, serverName, caCerts: options.caCerts });
+    // A failed connect is retried by the next request.
+    client.catch(() => (client = null));
+    return client;
+  };
+  const transport = async (request: Request) => await (await connect()).fetch(request);
+  transport.close = async () => {
+    const pending = client;
+    client = null;
+    await (await pending?.catch(() => null))?.close();
+  };
+  return transport;
+}
