@@ -5,7 +5,7 @@
  */
 import type { StructCodec } from "./codec.ts";
 import type { ReadLimits } from "./limits.ts";
-import { readMessage } from "./reader.ts";
+import { readMessage } from "./frame.ts";
 
 /**
  * Validates one framed message and decodes its root struct with `codec`.

@@ -13,7 +13,8 @@ import {
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import type { ReadLimits } from "./limits.ts";
-import { type MessageReader, type PointerRef, readMessage } from "./reader.ts";
+import type { MessageReader, PointerRef } from "./reader.ts";
+import { readMessage } from "./frame.ts";
 import { decodeUtf8 } from "./text.ts";
 import { finishMessage, startMessage, textWords } from "./writer.ts";
 

@@ -28,13 +28,8 @@
 export { CAPNP_ERROR_CODES, CapnpError, type CapnpErrorCode } from "./errors.ts";
 export { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
 export type { StructCodec } from "./codec.ts";
-export {
-  frameByteLength,
-  LIST_KIND,
-  MessageReader,
-  type PointerRef,
-  readMessage,
-} from "./reader.ts";
+export { LIST_KIND, MessageReader, type PointerRef } from "./reader.ts";
+export { frameByteLength, readMessage } from "./frame.ts";
 export { measureMessage, MessageWriter, writeMessage } from "./writer.ts";
 export { decodeMessage } from "./decode.ts";
 export {

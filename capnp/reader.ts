@@ -1,13 +1,16 @@
 /**
- * The validating, in-place message reader: frame checks first, then bounds-checked pointer
- * resolution for the generated struct readers.
+ * The validating, in-place message reader: bounds-checked pointer resolution for the generated
+ * struct readers, over a message whose frame `frame.ts` has checked.
+ *
+ * The methods take positional arguments on purpose: generated code calls them once per field
+ * on the hot path, where an options object would be one allocation per field.
  *
  * @module
  */
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
-import { decodeUtf8 } from "./text.ts";
+import { decodeUtf8, shortAscii } from "./text.ts";
 import { viewsOf } from "./_views.ts";
 
 /** Where a pointer sits in a message: a segment index and the pointer's byte offset. */
@@ -21,148 +24,12 @@ export interface PointerRef {
 /** List element encodings the generated readers ask for (Cap'n Proto element sizes). */
 export const LIST_KIND = { byte: 2, pointer: 6, composite: 7 } as const;
 
-/** The frame of one message: its header size and the segment byte ranges. */
-interface Frame {
-  readonly frameBytes: number;
-  readonly segmentStart: number[];
-  readonly segmentEnd: number[];
-}
-
-const TWO_POW_32 = 4294967296;
-const TRAVERSAL_WORDS_MIN = 64;
-
-/**
- * Reads a frame header at `offset` of `bytes` and checks it against the bytes that arrived.
- * The segment count is compared with the limit before the segment table is read. Segment
- * positions are absolute in `bytes.buffer`.
- */
-function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): Frame {
-  const available = bytes.length - offset;
-  if (available < 8) {
-    throw new CapnpError(
-      "truncated",
-      `Cannot read message: ${available} bytes is shorter than the 8-byte frame header`,
-    );
-  }
-  const view = viewsOf(bytes).view;
-  const start = bytes.byteOffset + offset;
-  const segmentCount = view.getUint32(start, true) + 1;
-  if (segmentCount > segmentCountMax) {
-    throw new CapnpError(
-      "too_large",
-      `Cannot read message: segment count ${segmentCount} exceeds ${segmentCountMax}`,
-    );
-  }
-  const headerBytes = Math.ceil((4 + 4 * segmentCount) / 8) * 8;
-  if (available < headerBytes) {
-    throw new CapnpError(
-      "truncated",
-      `Cannot read message: ${available} bytes is shorter than the ${headerBytes}-byte header`,
-    );
-  }
-  const segmentStart: number[] = [];
-  const segmentEnd: number[] = [];
-  let position = start + headerBytes;
-  for (let i = 0; i < segmentCount; i++) {
-    const words = view.getUint32(start + 4 + 4 * i, true);
-    segmentStart.push(position);
-    position += words * 8;
-    segmentEnd.push(position);
-  }
-  if (segmentEnd[0] === segmentStart[0]) {
-    throw new CapnpError("bad_frame", "Cannot read message: segment 0 has no root pointer");
-  }
-  if (position - start > available) {
-    throw new CapnpError(
-      "truncated",
-      `Cannot read message: the frame declares ${position - start} bytes but ${available} arrived`,
-    );
-  }
-  return { frameBytes: position - start, segmentStart, segmentEnd };
-}
-
-/**
- * Returns the byte length of the frame that starts at `offset` (header and segments), after
- * checking its header against the bytes present. Used to split a batch of framed messages.
- *
- * @example
- * ```ts
- * const length = frameByteLength(batch, 0);
- * const first = readMessage(batch.subarray(0, length));
- * ```
- */
-export function frameByteLength(bytes: Uint8Array, offset: number, limits?: ReadLimits): number {
-  const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
-  return readFrame(bytes, offset, segmentCountMax).frameBytes;
-}
-
-/**
- * Validates the frame header and segment table of exactly one unpacked message against the
- * bytes that arrived, and returns a reader working in place over `bytes` (no copy).
- *
- * @example
- * ```ts
- * const msg = readMessage(lease.subarray(0, bodyBytes), { segmentCountMax: 64 });
- * ```
- */
-export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageReader {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError("Cannot read message: bytes must be a Uint8Array");
-  }
-  // The common single-segment frame is checked inline (no frame object, no table loop).
-  const length = bytes.length;
-  if (length >= 16) {
-    const view = viewsOf(bytes).view;
-    const base = bytes.byteOffset;
-    if (view.getUint32(base, true) === 0 && view.getUint32(base + 4, true) * 8 + 8 === length) {
-      return new MessageReader(bytes, [base + 8], [base + length], limits);
-    }
-  }
-  const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
-  const frame = readFrame(bytes, 0, segmentCountMax);
-  if (frame.frameBytes !== bytes.length) {
-    throw new CapnpError(
-      "bad_frame",
-      `Cannot read message: ${bytes.length - frame.frameBytes} bytes follow the frame`,
-    );
-  }
-  return new MessageReader(bytes, frame.segmentStart, frame.segmentEnd, limits);
-}
-
 /** Texts up to this many bytes are built from char codes (see `decodeShortText`). */
 const SHORT_TEXT_BYTES_MAX = 16;
 
-/** 1..8 ASCII bytes at `at` as a string, in one allocation. */
-function shortAscii(u8: Uint8Array, at: number, length: number): string {
-  const c = String.fromCharCode;
-  switch (length) {
-    case 1:
-      return c(u8[at]);
-    case 2:
-      return c(u8[at], u8[at + 1]);
-    case 3:
-      return c(u8[at], u8[at + 1], u8[at + 2]);
-    case 4:
-      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3]);
-    case 5:
-      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4]);
-    case 6:
-      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5]);
-    case 7:
-      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5], u8[at + 6]);
-    default:
-      return c(
-        u8[at],
-        u8[at + 1],
-        u8[at + 2],
-        u8[at + 3],
-        u8[at + 4],
-        u8[at + 5],
-        u8[at + 6],
-        u8[at + 7],
-      );
-  }
-}
+const TWO_POW_32 = 4294967296;
+/** The traversal budget of even the smallest message (see `ReadLimits.amplificationMax`). */
+const TRAVERSAL_WORDS_MIN = 64;
 
 /** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
 const TEXT_WINDOW_BYTES = 8192;

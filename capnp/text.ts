@@ -92,3 +92,42 @@ export function encodeUtf8Into(
   }
   ENCODER.encodeInto(s, target.subarray(start, start + options.length));
 }
+
+/**
+ * 1..8 bytes at `at` (checked ASCII by the caller) as a string, in one allocation.
+ *
+ * @example
+ * ```ts
+ * shortAscii(new Uint8Array([104, 105]), 0, 2); // "hi"
+ * ```
+ */
+export function shortAscii(u8: Uint8Array, at: number, length: number): string {
+  const c = String.fromCharCode;
+  switch (length) {
+    case 1:
+      return c(u8[at]);
+    case 2:
+      return c(u8[at], u8[at + 1]);
+    case 3:
+      return c(u8[at], u8[at + 1], u8[at + 2]);
+    case 4:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3]);
+    case 5:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4]);
+    case 6:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5]);
+    case 7:
+      return c(u8[at], u8[at + 1], u8[at + 2], u8[at + 3], u8[at + 4], u8[at + 5], u8[at + 6]);
+    default:
+      return c(
+        u8[at],
+        u8[at + 1],
+        u8[at + 2],
+        u8[at + 3],
+        u8[at + 4],
+        u8[at + 5],
+        u8[at + 6],
+        u8[at + 7],
+      );
+  }
+}
