@@ -97,9 +97,9 @@ export function checkDelete(input: DeleteInput): void {
 }
 
 /** Per-worknode encoding overhead in a list page: id, kind, version, times, list entry. */
-const WORKNODE_OVERHEAD_BYTES = 640;
+export const WORKNODE_OVERHEAD_BYTES = 640;
 /** Per-property encoding overhead: struct pointers, padding, JSON quotes and field names. */
-const PROPERTY_OVERHEAD_BYTES = 32;
+export const PROPERTY_OVERHEAD_BYTES = 32;
 
 /** Stored size of one worknode's properties, as the stores sum it in SQL. */
 export interface PropertySize {

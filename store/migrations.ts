@@ -12,6 +12,99 @@
  * @module
  */
 
+/**
+ * PostgreSQL: every write is ONE statement (autocommit), never a client-driven BEGIN/COMMIT.
+ * When the server kills a connection inside a client-driven transaction, npm:postgres 3.4.9
+ * writes its ROLLBACK to the dead socket from a `setImmediate` and throws an uncatchable
+ * TypeError that ends the process (porsager/postgres#1208). A single statement has no
+ * follow-up write: a lost connection rejects the one query, which the store maps to
+ * `unavailable`, and the server has already rolled the statement back. The multi-step writes
+ * (update, glue) are therefore PL/pgSQL functions: one round trip, atomic, and an exception
+ * inside rolls the whole statement back. They run at READ COMMITTED: a row lock wait re-reads the
+ * latest committed row, so version checks see the newest version.
+ */
+const PG_UPDATE_FUNCTION = `CREATE FUNCTION wn_update(
+    p_id text, p_expected bigint, p_now bigint,
+    p_keys text[], p_values text[], p_remove text[], p_count_max integer)
+  RETURNS TABLE (outcome text, new_version bigint)
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_count bigint;
+BEGIN
+  UPDATE worknodes w SET version = w.version + 1, updated_at_ms = p_now
+    WHERE w.id = p_id AND w.version = p_expected RETURNING w.version INTO v_version;
+  IF NOT FOUND THEN
+    SELECT w.version INTO v_version FROM worknodes w WHERE w.id = p_id;
+    RETURN QUERY SELECT CASE WHEN v_version IS NULL THEN 'not_found' ELSE 'stale' END, v_version;
+    RETURN;
+  END IF;
+  IF cardinality(p_remove) > 0 THEN
+    DELETE FROM properties p WHERE p.worknode_id = p_id AND p.key = ANY(p_remove);
+  END IF;
+  IF cardinality(p_keys) > 0 THEN
+    INSERT INTO properties (worknode_id, key, value)
+      SELECT p_id, t.k, t.v FROM unnest(p_keys, p_values) AS t (k, v)
+      ON CONFLICT (worknode_id, key) DO UPDATE SET value = EXCLUDED.value;
+    SELECT count(*) INTO v_count FROM properties p WHERE p.worknode_id = p_id;
+    IF v_count > p_count_max THEN
+      RAISE EXCEPTION 'too many properties' USING ERRCODE = 'WN001', DETAIL = v_count::text;
+    END IF;
+  END IF;
+  RETURN QUERY SELECT 'ok'::text, v_version;
+END
+$fn$`;
+
+const PG_GLUE_FUNCTION = `CREATE FUNCTION wn_glue(
+    p_a text, p_b text, p_va bigint, p_vb bigint, p_now bigint,
+    p_keys text[], p_values text[], p_resolve boolean, p_count_max integer)
+  RETURNS TABLE (outcome text, version_a bigint, version_b bigint, values_a jsonb, values_b jsonb)
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+  v_a bigint;
+  v_b bigint;
+  m_a jsonb;
+  m_b jsonb;
+  v_count bigint;
+BEGIN
+  -- Lock both rows in id order, so two glues of one pair cannot deadlock.
+  FOR r IN SELECT w.id, w.version FROM worknodes w WHERE w.id IN (p_a, p_b)
+      ORDER BY w.id FOR UPDATE LOOP
+    IF r.id = p_a THEN v_a := r.version; ELSE v_b := r.version; END IF;
+  END LOOP;
+  IF v_a IS NULL OR v_b IS NULL OR v_a <> p_va OR v_b <> p_vb THEN
+    RETURN QUERY SELECT CASE WHEN v_a IS NULL THEN 'not_found_a'
+      WHEN v_b IS NULL THEN 'not_found_b' ELSE 'stale' END, v_a, v_b, NULL::jsonb, NULL::jsonb;
+    RETURN;
+  END IF;
+  IF NOT p_resolve THEN
+    SELECT coalesce(jsonb_object_agg(p.key, p.value) FILTER (WHERE p.worknode_id = p_a), '{}'),
+           coalesce(jsonb_object_agg(p.key, p.value) FILTER (WHERE p.worknode_id = p_b), '{}')
+      INTO m_a, m_b
+      FROM properties p WHERE p.worknode_id IN (p_a, p_b) AND p.key = ANY(p_keys);
+    IF EXISTS (SELECT 1 FROM unnest(p_keys) AS k (key) WHERE (m_a -> k.key) IS DISTINCT FROM (m_b -> k.key)) THEN
+      RETURN QUERY SELECT 'conflict'::text, v_a, v_b, m_a, m_b;
+      RETURN;
+    END IF;
+  END IF;
+  UPDATE worknodes w SET version = w.version + 1, updated_at_ms = p_now WHERE w.id IN (p_a, p_b);
+  IF cardinality(p_keys) > 0 THEN
+    INSERT INTO properties (worknode_id, key, value)
+      SELECT n.id, t.k, t.v FROM unnest(ARRAY[p_a, p_b]) AS n (id), unnest(p_keys, p_values) AS t (k, v)
+      ON CONFLICT (worknode_id, key) DO UPDATE SET value = EXCLUDED.value;
+    FOR r IN SELECT p.worknode_id, count(*) AS n FROM properties p
+        WHERE p.worknode_id IN (p_a, p_b) GROUP BY p.worknode_id LOOP
+      IF r.n > p_count_max THEN
+        RAISE EXCEPTION 'too many properties' USING ERRCODE = 'WN001',
+          DETAIL = r.n::text || ' ' || r.worknode_id;
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN QUERY SELECT 'ok'::text, v_a + 1, v_b + 1, NULL::jsonb, NULL::jsonb;
+END
+$fn$`;
+
 /** One migration with its statements for each dialect. */
 export interface Migration {
   readonly version: number;
@@ -65,5 +158,11 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (worknode_id, key)
       )`,
     ],
+  },
+  {
+    version: 2,
+    name: "single-statement writes (PostgreSQL functions)",
+    sqlite: [],
+    postgres: [PG_UPDATE_FUNCTION, PG_GLUE_FUNCTION],
   },
 ];

@@ -28,9 +28,10 @@ import {
   encodeCursor,
   gluingRefused,
   notFound,
-  pageCountFitting,
+  PROPERTY_OVERHEAD_BYTES,
   staleVersion,
   tooManyProperties,
+  WORKNODE_OVERHEAD_BYTES,
 } from "./_private.ts";
 import type {
   CreateInput,
@@ -46,7 +47,6 @@ import type {
 } from "./types.ts";
 
 type Sql = postgres.Sql;
-type Tx = postgres.TransactionSql;
 
 /** Options of `openPostgresStore`. */
 export interface PostgresStoreOptions {
@@ -81,10 +81,18 @@ function isUnavailableSqlState(code: string): boolean {
     code === "53300";
 }
 
+/** The SQLSTATE our functions raise when a worknode would exceed its property limit. */
+const TOO_MANY_PROPERTIES_SQLSTATE = "WN001";
+
 /** Maps driver and server errors to RpcErrors where the meaning is clear. */
-function mapPgError(error: unknown): unknown {
+function mapPgError(error: unknown, id: string): unknown {
   if (error instanceof RpcError) return error;
   const code = String((error as { code?: unknown }).code ?? "");
+  if (code === TOO_MANY_PROPERTIES_SQLSTATE) {
+    // DETAIL is "<count>" (update) or "<count> <worknode id>" (glue).
+    const [count, detailId] = String((error as { detail?: unknown }).detail ?? "").split(" ");
+    return tooManyProperties(detailId ?? id, Number(count));
+  }
   if (DRIVER_UNAVAILABLE_CODES.has(code) || isUnavailableSqlState(code)) {
     return new RpcError("unavailable", `Cannot reach the store: ${code}`, { cause: error });
   }
@@ -129,12 +137,12 @@ export class PostgresStore implements Store {
     this.#closeTimeoutSeconds = closeTimeoutSeconds;
   }
 
-  async #op<T>(body: () => Promise<T>): Promise<T> {
+  async #op<T>(body: () => Promise<T>, id = ""): Promise<T> {
     if (this.#closed) throw new RpcError("unavailable", "Cannot use the store: it is closed");
     try {
       return await body();
     } catch (error) {
-      throw mapPgError(error);
+      throw mapPgError(error, id);
     }
   }
 
@@ -157,49 +165,24 @@ export class PostgresStore implements Store {
     });
   }
 
-  async #bumpVersion(tx: Tx, id: string, expectedVersion: number, nowMs: number) {
-    const bumped = await tx`UPDATE worknodes SET version = version + 1, updated_at_ms = ${nowMs}
-      WHERE id = ${id} AND version = ${expectedVersion} RETURNING version`;
-    if (bumped.length === 1) return Number(bumped[0].version);
-    const rows = await tx`SELECT version FROM worknodes WHERE id = ${id}`;
-    if (rows.length === 0) throw notFound(id);
-    throw staleVersion(id, expectedVersion, Number(rows[0].version));
-  }
-
-  async #upsertProperties(tx: Tx, id: string, properties: readonly Property[]) {
-    if (properties.length === 0) return;
-    const keys = properties.map((p) => p.key);
-    const values = properties.map((p) => p.value);
-    await tx`INSERT INTO properties (worknode_id, key, value)
-      SELECT ${id}, k, v FROM unnest(${keys}::text[], ${values}::text[]) AS t (k, v)
-      ON CONFLICT (worknode_id, key) DO UPDATE SET value = EXCLUDED.value`;
-  }
-
-  async #checkPropertyCount(tx: Tx, id: string) {
-    const [row] = await tx`SELECT count(*) AS n FROM properties WHERE worknode_id = ${id}`;
-    const count = Number(row.n);
-    if (count > DOMAIN_LIMITS.propertiesPerWorknodeMax) throw tooManyProperties(id, count);
-  }
-
-  async #values(tx: Sql | Tx, id: string, keys: string[]): Promise<Map<string, string>> {
-    const rows = await tx`SELECT key, value FROM properties
-      WHERE worknode_id = ${id} AND key = ANY(${keys}::text[])`;
-    return new Map(rows.map((row) => [row.key as string, row.value as string]));
-  }
-
   create(input: CreateInput): Promise<{ id: string; version: number }> {
     return this.#op(async () => {
       const { id, kind } = checkCreate(input);
       const nowMs = Date.now();
-      return await this.#sql.begin(async (tx) => {
-        const inserted = await tx`INSERT INTO worknodes
-          (id, kind, version, created_at_ms, updated_at_ms)
+      const keys = input.properties.map((p) => p.key);
+      const values = input.properties.map((p) => p.value);
+      // One statement; the properties' foreign keys are checked at its end.
+      const [row] = await this.#sql`WITH inserted AS (
+          INSERT INTO worknodes (id, kind, version, created_at_ms, updated_at_ms)
           VALUES (${id}, ${kind}, 1, ${nowMs}, ${nowMs})
-          ON CONFLICT (id) DO NOTHING RETURNING version`;
-        if (inserted.length === 0) throw alreadyExists(id);
-        await this.#upsertProperties(tx, id, input.properties);
-        return { id, version: 1 };
-      });
+          ON CONFLICT (id) DO NOTHING RETURNING id
+        ), props AS (
+          INSERT INTO properties (worknode_id, key, value)
+          SELECT i.id, t.k, t.v FROM inserted i, unnest(${keys}::text[], ${values}::text[]) AS t (k, v)
+        )
+        SELECT count(*) AS n FROM inserted`;
+      if (Number(row.n) === 0) throw alreadyExists(id);
+      return { id, version: 1 };
     });
   }
 
@@ -222,72 +205,72 @@ export class PostgresStore implements Store {
   update(input: UpdateInput): Promise<{ version: number }> {
     return this.#op(async () => {
       checkUpdate(input);
-      const nowMs = Date.now();
-      return await this.#sql.begin(async (tx) => {
-        const version = await this.#bumpVersion(tx, input.id, input.expectedVersion, nowMs);
-        await this.#upsertProperties(tx, input.id, input.set);
-        if (input.remove.length > 0) {
-          await tx`DELETE FROM properties
-            WHERE worknode_id = ${input.id} AND key = ANY(${input.remove as string[]}::text[])`;
-        }
-        if (input.set.length > 0) await this.#checkPropertyCount(tx, input.id);
-        return { version };
-      });
-    });
+      const keys = input.set.map((p) => p.key);
+      const values = input.set.map((p) => p.value);
+      const [row] = await this.#sql`SELECT outcome, new_version FROM wn_update(
+        ${input.id}, ${input.expectedVersion}, ${Date.now()}, ${keys}::text[], ${values}::text[],
+        ${input.remove as string[]}::text[], ${DOMAIN_LIMITS.propertiesPerWorknodeMax})`;
+      if (row.outcome === "not_found") throw notFound(input.id);
+      if (row.outcome === "stale") {
+        throw staleVersion(input.id, input.expectedVersion, Number(row.new_version));
+      }
+      return { version: Number(row.new_version) };
+    }, input.id);
   }
 
   delete(input: DeleteInput): Promise<void> {
     return this.#op(async () => {
       checkDelete(input);
-      await this.#sql.begin(async (tx) => {
-        const deleted = await tx`DELETE FROM worknodes
-          WHERE id = ${input.id} AND version = ${input.expectedVersion} RETURNING id`;
-        if (deleted.length === 1) return;
-        const rows = await tx`SELECT version FROM worknodes WHERE id = ${input.id}`;
-        if (rows.length === 0) throw notFound(input.id);
-        throw staleVersion(input.id, input.expectedVersion, Number(rows[0].version));
-      });
+      const deleted = await this.#sql`DELETE FROM worknodes
+        WHERE id = ${input.id} AND version = ${input.expectedVersion} RETURNING id`;
+      if (deleted.length === 1) return;
+      // A fresh statement, so the version reported is the newest committed one.
+      const rows = await this.#sql`SELECT version FROM worknodes WHERE id = ${input.id}`;
+      if (rows.length === 0) throw notFound(input.id);
+      throw staleVersion(input.id, input.expectedVersion, Number(rows[0].version));
     });
   }
 
   list(input: ListInput): Promise<ListPage> {
     return this.#op(async () => {
       const { kind, afterId, limit, bytesMax } = checkList(input);
-      return await this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-        const rows = (kind === ""
-          ? await tx`SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
-              WHERE id > ${afterId} ORDER BY id LIMIT ${limit + 1}`
-          : await tx`SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
-              WHERE kind = ${kind} AND id > ${afterId} ORDER BY id LIMIT ${
-            limit + 1
-          }`) as unknown as WorknodeRow[];
-        const candidates = rows.slice(0, limit).map((row) =>
-          row.id
-        );
-        const sizes = await tx`SELECT worknode_id, count(*) AS n,
-            sum(octet_length(key) + octet_length(value)) AS bytes
-          FROM properties WHERE worknode_id = ANY(${candidates}::text[]) GROUP BY worknode_id`;
-        const fitting = pageCountFitting(
-          candidates,
-          new Map(
-            sizes.map((r) => [r.worknode_id, { count: Number(r.n), bytes: Number(r.bytes) }]),
-          ),
-          bytesMax,
-        );
-        const more = rows.length > fitting;
-        const page = rows.slice(0, fitting);
-        const byId = new Map<string, Property[]>(page.map((row) => [row.id, []]));
-        if (page.length > 0) {
-          const ids = page.map((row) => row.id);
-          const props = await tx`SELECT worknode_id, key, value FROM properties
-            WHERE worknode_id = ANY(${ids}::text[]) ORDER BY worknode_id, key`;
-          for (const p of props) byId.get(p.worknode_id)?.push({ key: p.key, value: p.value });
+      const byKind = kind === "" ? this.#sql`` : this.#sql`AND kind = ${kind}`;
+      // One statement (one snapshot): the page, the size of each worknode's properties summed
+      // before any is loaded, the prefix that fits bytesMax (at least one), its properties.
+      const rows = await this.#sql`WITH page AS (
+          SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
+          WHERE id > ${afterId} ${byKind} ORDER BY id LIMIT ${limit + 1}
+        ), sized AS (
+          SELECT p.*, count(*) OVER () AS page_rows,
+            row_number() OVER (ORDER BY p.id) AS rn,
+            sum(${WORKNODE_OVERHEAD_BYTES} + coalesce(s.bytes, 0)
+              + ${PROPERTY_OVERHEAD_BYTES} * s.n) OVER (ORDER BY p.id) AS running_bytes
+          FROM page p CROSS JOIN LATERAL (
+            SELECT sum(octet_length(key) + octet_length(value)) AS bytes, count(*) AS n
+            FROM properties WHERE worknode_id = p.id
+          ) s
+        ), kept AS (
+          SELECT * FROM sized
+          WHERE rn <= ${limit} AND (rn = 1 OR running_bytes <= ${bytesMax})
+        )
+        SELECT k.id, k.kind, k.version, k.created_at_ms, k.updated_at_ms, k.page_rows,
+          (SELECT count(*) FROM kept) AS kept_rows, pr.key, pr.value
+        FROM kept k LEFT JOIN properties pr ON pr.worknode_id = k.id
+        ORDER BY k.id, pr.key`;
+      const worknodes: Worknode[] = [];
+      let properties: Property[] = [];
+      for (const row of rows) {
+        if (worknodes.length === 0 || worknodes[worknodes.length - 1].id !== row.id) {
+          properties = [];
+          worknodes.push(toWorknode(row as unknown as WorknodeRow, properties));
         }
-        return {
-          worknodes: page.map((row) => toWorknode(row, byId.get(row.id) ?? [])),
-          nextCursor: more ? encodeCursor(page[page.length - 1].id) : "",
-        };
-      });
+        if (row.key !== null) properties.push({ key: row.key, value: row.value });
+      }
+      const more = rows.length > 0 && Number(rows[0].page_rows) > Number(rows[0].kept_rows);
+      return {
+        worknodes,
+        nextCursor: more ? encodeCursor(worknodes[worknodes.length - 1].id) : "",
+      };
     });
   }
 
@@ -317,25 +300,25 @@ export class PostgresStore implements Store {
     return this.#op(async () => {
       checkGlue(input);
       const keys = input.properties.map((p) => p.key);
-      const nowMs = Date.now();
-      return await this.#sql.begin(async (tx) => {
-        // Lock both rows in id order first, so concurrent glues of one pair cannot deadlock.
-        await tx`SELECT id FROM worknodes WHERE id IN (${input.a}, ${input.b})
-          ORDER BY id FOR UPDATE`;
-        const versionA = await this.#bumpVersion(tx, input.a, input.expectedVersionA, nowMs);
-        const versionB = await this.#bumpVersion(tx, input.b, input.expectedVersionB, nowMs);
-        if (!input.resolve) {
-          const a = await this.#values(tx, input.a, keys);
-          const b = await this.#values(tx, input.b, keys);
-          const conflicts = gluingConflicts(a, b, input.properties);
-          if (conflicts.length > 0) throw gluingRefused(input, conflicts);
-        }
-        for (const id of [input.a, input.b]) {
-          await this.#upsertProperties(tx, id, input.properties);
-          if (input.properties.length > 0) await this.#checkPropertyCount(tx, id);
-        }
-        return { versionA, versionB };
-      });
+      const values = input.properties.map((p) => p.value);
+      const [row] = await this.#sql`SELECT outcome, version_a, version_b, values_a, values_b
+        FROM wn_glue(${input.a}, ${input.b}, ${input.expectedVersionA},
+          ${input.expectedVersionB}, ${Date.now()}, ${keys}::text[], ${values}::text[],
+          ${input.resolve}, ${DOMAIN_LIMITS.propertiesPerWorknodeMax})`;
+      if (row.outcome === "not_found_a") throw notFound(input.a);
+      if (row.outcome === "not_found_b") throw notFound(input.b);
+      if (row.outcome === "stale") {
+        const [id, expected, current] = Number(row.version_a) !== input.expectedVersionA
+          ? [input.a, input.expectedVersionA, Number(row.version_a)]
+          : [input.b, input.expectedVersionB, Number(row.version_b)];
+        throw staleVersion(id, expected, current);
+      }
+      if (row.outcome === "conflict") {
+        const a = new Map(Object.entries(row.values_a as Record<string, string>));
+        const b = new Map(Object.entries(row.values_b as Record<string, string>));
+        throw gluingRefused(input, gluingConflicts(a, b, input.properties));
+      }
+      return { versionA: Number(row.version_a), versionB: Number(row.version_b) };
     });
   }
 

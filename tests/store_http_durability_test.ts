@@ -19,6 +19,8 @@ const ACKS_BEFORE_KILL = 400;
 interface Service {
   readonly process: Deno.ChildProcess;
   readonly url: string;
+  /** Resolves when the child's stderr has ended (it exited). */
+  readonly exited: Promise<void>;
 }
 
 async function startChild(fresh: FreshStore, dataDir: string): Promise<Service> {
@@ -29,19 +31,24 @@ async function startChild(fresh: FreshStore, dataDir: string): Promise<Service> 
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-net", `--config=${CONFIG}`, CHILD_SCRIPT, ...args],
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  // Drained until the child exits: its warnings must never meet a closed pipe.
+  const stderr = new Response(process.stderr).text();
   const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`service child exited before listening: ${text}`);
+    if (done) {
+      await process.status;
+      throw new Error(`service child exited before listening: ${text} ${await stderr}`);
+    }
     text += value;
   }
-  // The child prints nothing else; cancelling also closes the pipe for the sanitizers.
+  // The child prints nothing else on stdout.
   await reader.cancel();
   const port = JSON.parse(text.slice(0, text.indexOf("\n"))).port as number;
-  return { process, url: `http://127.0.0.1:${port}` };
+  return { process, url: `http://127.0.0.1:${port}`, exited: stderr.then(() => {}) };
 }
 
 /** One writer: creates its worknodes, then updates them round-robin, recording each ack. */
@@ -96,6 +103,7 @@ for (const kind of STORE_KINDS) {
       });
       await Promise.all(writers);
       const status = await first.process.status;
+      await first.exited;
       assert.equal(status.signal, "SIGKILL");
       assert.ok(ackCount < WRITERS * WORKNODES_PER_WRITER * (UPDATES_PER_WORKNODE + 1));
 
@@ -119,6 +127,7 @@ for (const kind of STORE_KINDS) {
       } finally {
         second.process.kill("SIGTERM");
         await second.process.status;
+        await second.exited;
       }
     } finally {
       clients.forEach((client) => client.close());

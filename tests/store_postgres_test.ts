@@ -22,7 +22,7 @@ Deno.test("postgres store: two instances migrating one fresh schema at once both
     const { id } = await stores[0].create({ kind: "k", properties: [] });
     assert.equal((await stores[1].get(id)).id, id);
     const rows = await sql`SELECT version FROM ${sql(schema)}.schema_migrations`;
-    assert.deepEqual(rows.map((row) => row.version), [1]);
+    assert.deepEqual(rows.map((row) => row.version), [1, 2]);
   } finally {
     await sql.end();
     await Promise.all(stores.slice(1).map((store) => store.close()));
@@ -53,6 +53,52 @@ Deno.test("postgres store: after its connections are terminated the store reconn
       }
     }
     assert.ok(answered);
+  } finally {
+    await admin.end();
+    await store.dropSchemaAndClose();
+  }
+});
+
+Deno.test("postgres store: a connection lost mid-transaction is `unavailable`, nothing applied", async () => {
+  const url = pgTestUrl();
+  const schema = uniqueSchema();
+  const store = await openPostgresStore(url, { schema, connectionsMax: 2, closeTimeoutSeconds: 1 });
+  const admin = postgres(url, { max: 2, onnotice: () => {} });
+  try {
+    await store.create({ kind: "k", id: "a", properties: [{ key: "s", value: "1" }] });
+    await store.create({ kind: "k", id: "b", properties: [{ key: "s", value: "1" }] });
+    let glue: Promise<unknown> = Promise.resolve();
+    await admin.begin(async (tx) => {
+      // Hold a's row lock so the glue's transaction waits inside PostgreSQL...
+      await tx`SELECT id FROM ${tx(schema)}.worknodes WHERE id = 'a' FOR UPDATE`;
+      glue = store.glue({
+        a: "a",
+        b: "b",
+        expectedVersionA: 1,
+        expectedVersionB: 1,
+        properties: [{ key: "s", value: "2" }],
+        resolve: false,
+      });
+      glue.catch(() => {});
+      // ...then kill its backend while it waits: the connection is lost mid-transaction.
+      let terminated = 0;
+      for (let attempt = 0; attempt < 200 && terminated === 0; attempt++) {
+        const rows = await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = ${"worknode:" + schema} AND wait_event_type = 'Lock'`;
+        terminated = rows.length;
+        if (terminated === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(terminated, 1, "the glue never waited on the lock");
+    });
+    await assert.rejects(
+      () => glue,
+      (error: unknown) => error instanceof RpcError && error.code === "unavailable",
+    );
+    for (const id of ["a", "b"]) {
+      const worknode = await store.get(id);
+      assert.equal(worknode.version, 1);
+      assert.deepEqual(worknode.properties, [{ key: "s", value: "1" }]);
+    }
   } finally {
     await admin.end();
     await store.dropSchemaAndClose();
