@@ -102,7 +102,8 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     let methodId = METHOD_ID_NONE;
     const call = createCallSignal(req.signal, timeoutMs);
     try {
-      ({ requestId, methodId } = binary!.peekCall(frame));
+      const binaryCall = binary!.readCall(frame);
+      ({ requestId, methodId } = binaryCall);
       if (methodId === METHOD_ID_NONE) {
         d.metrics.recordRejected("unknown_method");
         throw new RpcError("unimplemented", "Cannot call: unknown method");
@@ -112,7 +113,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
         d.metrics.recordRejected("too_large");
         throw new RpcError("resource_exhausted", `Cannot call ${spec.name}: request too large`);
       }
-      const { params } = binary!.decodeRequest(frame, methodId, spec);
+      const params = binary!.decodeParams(binaryCall, spec);
       const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: d.services };
       const result = await raceSignal(
         Promise.resolve().then(() => spec.handle(params, ctx)),

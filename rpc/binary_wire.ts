@@ -12,14 +12,15 @@ import {
   type ReadLimits,
   readParams,
   readRequest,
+  type RequestEnvelope,
   type ResponseOut,
   writeResponse,
 } from "../capnp/mod.ts";
 import { MAX_PROPERTIES_MAX } from "../pool/plan.ts";
-import type { BinaryWire } from "./dispatch.ts";
+import type { BinaryCall, BinaryWire } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
 import type { AnyMethodSpec, PoolLike } from "./method.ts";
-import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
+import type { MethodRegistry } from "./registry.ts";
 
 /** Read limits for requests: list lengths bounded by the per-worknode property maximum. */
 const REQUEST_LIMITS: ReadLimits = { listLengthMax: MAX_PROPERTIES_MAX };
@@ -69,31 +70,18 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
   }
 
   return {
-    peekCall(bytes) {
+    readCall(bytes: Uint8Array): BinaryCall {
       const envelope = readEnvelope(bytes);
       const methodId = registry.lookupBytes(
         bytes,
         envelope.methodNameOffset,
         envelope.methodNameLength,
       );
-      return { requestId: envelope.requestId, methodId };
+      return { requestId: envelope.requestId, methodId, envelope };
     },
-    decodeRequest(bytes: Uint8Array, methodId: number, spec: AnyMethodSpec) {
-      const envelope = readEnvelope(bytes);
-      const found = registry.lookupBytes(
-        bytes,
-        envelope.methodNameOffset,
-        envelope.methodNameLength,
-      );
-      if (found !== methodId) {
-        const shown = found === METHOD_ID_NONE ? "another name" : registry.get(found).name;
-        throw new RpcError(
-          "invalid_argument",
-          `Cannot call ${spec.name}: the envelope's methodName is ${shown}`,
-        );
-      }
+    decodeParams(call: BinaryCall, spec: AnyMethodSpec): unknown {
       try {
-        return { requestId: envelope.requestId, params: readParams(envelope, spec.params) };
+        return readParams(call.envelope as RequestEnvelope, spec.params);
       } catch (error) {
         return invalid(error);
       }

@@ -25,21 +25,25 @@ import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 /** The binary (Cap'n Proto) half of the wire, provided by `rpc/binary_wire.ts`. */
 export interface BinaryWire {
   /**
-   * Reads a framed RpcRequest's requestId and looks its methodName up in the registry by its
-   * bytes (no string decode); methodId is METHOD_ID_NONE for an unknown name. Throws on a bad
-   * envelope.
+   * Validates a framed RpcRequest's envelope and looks its methodName up in the registry by its
+   * bytes (no string decode): methodId is METHOD_ID_NONE for an unknown name. Throws RpcError
+   * invalid_argument on a bad frame or envelope.
    */
-  peekCall(bytes: Uint8Array): { requestId: number; methodId: number };
-  /** Decodes a framed RpcRequest in `bytes` whose methodName must be method `methodId`. */
-  decodeRequest(
-    bytes: Uint8Array,
-    methodId: number,
-    spec: AnyMethodSpec,
-  ): { requestId: number; params: unknown };
+  readCall(bytes: Uint8Array): BinaryCall;
+  /** Decodes the params of a call read by `readCall` with the method's codec. */
+  decodeParams(call: BinaryCall, spec: AnyMethodSpec): unknown;
   /** Encodes a framed RpcResponse with `result` into a lease and returns one copy of it. */
   encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown): Uint8Array<ArrayBuffer>;
   /** Encodes a framed RpcResponse carrying `error` (heap memory: errors must not need the pool). */
   encodeError(requestId: number, error: RpcError): Uint8Array<ArrayBuffer>;
+}
+
+/** A binary call whose envelope was read; the params are not decoded yet. */
+export interface BinaryCall {
+  readonly requestId: number;
+  readonly methodId: number;
+  /** The codec's envelope (opaque to dispatch). */
+  readonly envelope: unknown;
 }
 
 /** Everything dispatch needs; built once at boot. */
@@ -205,7 +209,7 @@ async function callWithBody(
       limitBytes: sizeBytes,
       declaredBytes: declared,
       signal: call.signal,
-    });
+    }).catch(bodyError);
     const bytes = target.subarray(0, lengthBytes);
     // Decoded params are plain heap values (Data and Text are copied out), so the request block
     // goes back to the pool before the handler runs.
@@ -213,10 +217,16 @@ async function callWithBody(
     if (wire === "json") {
       params = decodeJsonParams(spec, bytes);
     } else {
-      const decoded = deps.binary!.decodeRequest(bytes, methodId, spec);
+      const call = deps.binary!.readCall(bytes);
       // A binary error response from here on carries the call's requestId.
-      state.requestId = decoded.requestId;
-      params = decoded.params;
+      state.requestId = call.requestId;
+      if (call.methodId !== methodId) {
+        throw new RpcError(
+          "invalid_argument",
+          `Cannot call ${spec.name}: the envelope's methodName names another method`,
+        );
+      }
+      params = deps.binary!.decodeParams(call, spec);
     }
     requestLease?.release();
     requestLease = null;
@@ -232,6 +242,13 @@ async function callWithBody(
     requestLease?.release();
     call.dispose();
   }
+}
+
+/** A transport failure while reading the body (connection lost) is canceled, not internal. */
+function bodyError(error: unknown): never {
+  if (error instanceof RpcError) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  throw new RpcError("canceled", `Cannot read body: ${message}`, { cause: error });
 }
 
 /** Parses the JSON params object (an empty body means `{}`); bad input is invalid_argument. */
