@@ -105,8 +105,9 @@ export async function parseCallArgs(args: readonly string[]): Promise<CallArgs> 
 
 /** Finds an HTTP/3 transport if the http3 client exists (added by the HTTP/3 engineer). */
 async function http3Transport(args: CallArgs, caCerts: string[]): Promise<Transport> {
-  const path = new URL("../http3/client.ts", import.meta.url).href;
-  const mod = await import(path).catch(() => null);
+  // Loaded only for --http 3, so HTTP/1.1 and HTTP/2 calls never load the QUIC stack.
+  const path = ["..", "http3", "client.ts"].join("/");
+  const mod = await import(new URL(path, import.meta.url).href).catch(() => null);
   if (mod === null || typeof mod.createHttp3Transport !== "function") {
     throw new UsageError("--http 3 is not available in this build");
   }
@@ -146,7 +147,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(JSON.stringify({ error: { code: "unavailable", message } }, null, 2));
     return 1;
   } finally {
-    client?.close();
+    await client?.close();
   }
 }
 

@@ -144,9 +144,10 @@ export class RpcClient {
     return decodeBatch(calls.map((c) => c.method), bytes);
   }
 
-  /** Releases the HTTP client's connections. */
-  close(): void {
+  /** Releases the HTTP client's connections (and the transport's, if it has `close`). */
+  async close(): Promise<void> {
     this.#httpClient?.close();
+    await (this.#transport as { close?: () => Promise<void> | void }).close?.();
   }
 
   async #post(

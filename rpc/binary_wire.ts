@@ -9,6 +9,7 @@
 import {
   CapnpError,
   measureResponse,
+  READ_LIMITS_DEFAULT,
   type ReadLimits,
   readParams,
   readRequest,
@@ -16,14 +17,17 @@ import {
   type ResponseOut,
   writeResponse,
 } from "../capnp/mod.ts";
-import { MAX_PROPERTIES_MAX } from "../pool/plan.ts";
 import type { BinaryCall, BinaryWire } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
 import type { AnyMethodSpec, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
 
-/** Read limits for requests: list lengths bounded by the per-worknode property maximum. */
-const REQUEST_LIMITS: ReadLimits = { listLengthMax: MAX_PROPERTIES_MAX };
+/**
+ * Read limits for requests: the codec's defaults. A global list-length cap would also cap Data
+ * bytes (a Data is a byte list), so per-field caps come from the schema's `listLengthMax`
+ * annotations, and the per-overlap property count is checked against the plan by its handler.
+ */
+const REQUEST_LIMITS: ReadLimits = READ_LIMITS_DEFAULT;
 
 /** Turns a codec refusal into invalid_argument (the message names what was wrong). */
 function invalid(error: unknown): never {
