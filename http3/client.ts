@@ -18,7 +18,7 @@ import {
 } from "./frame.ts";
 import { decodeFieldSection, encodeFieldSection } from "./qpack.ts";
 import type { FieldLine } from "./qpack_static.ts";
-import { StreamInput } from "./stream_input.ts";
+import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
 /** Options of {@link H3Client.connect}. */
@@ -52,7 +52,7 @@ const CONTROL_CHUNK_COUNT_MAX = 1 << 24;
  */
 export class H3Client {
   readonly #conn: Deno.QuicConn;
-  readonly #stallTimeoutMs: number;
+  readonly #stallWatch: StallWatch;
   readonly #headersBytesMax: number;
   readonly #authority: string;
   readonly #goaway = Promise.withResolvers<number>();
@@ -61,7 +61,7 @@ export class H3Client {
 
   private constructor(conn: Deno.QuicConn, options: H3ClientOptions) {
     this.#conn = conn;
-    this.#stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+    this.#stallWatch = new StallWatch(options.stallTimeoutMs ?? 30_000);
     this.#headersBytesMax = options.headersBytesMax ?? 65536;
     this.#authority = `${options.serverName ?? options.hostname}:${options.port}`;
     this.#goaway.promise.catch(() => {});
@@ -111,49 +111,49 @@ export class H3Client {
   }
 
   /**
-   * Sends a request and resolves with the response once its HEADERS arrived; the body streams
-   * from the DATA frames. Same shape as `fetch`.
+   * Sends a request and resolves with the response once its HEADERS arrived. Same shape as
+   * `fetch`. The request body is read whole before sending (this is a client for calls, not a
+   * proxy); a response body with a Content-Length up to 64 KiB is read whole too, a larger or
+   * unsized one streams from the DATA frames.
    */
   async fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
-    const request = input instanceof Request && init === undefined
-      ? input
-      : new Request(input, init);
+    const outgoing = await prepareRequest(input, init);
     const stream = await this.#conn.createBidirectionalStream({ waitUntilAvailable: true });
-    const sending = this.#sendRequest(stream.writable, request);
+    const sending = this.#sendRequest(stream.writable, outgoing);
     sending.catch(() => {});
-    const input_ = new StreamInput(stream.readable, {
+    const frames = new StreamInput(stream.readable, {
       streamKind: "request",
       role: "client",
-      stallTimeoutMs: this.#stallTimeoutMs,
+      stallWatch: this.#stallWatch,
       headersBytesMax: this.#headersBytesMax,
     });
     try {
-      const fields = await readResponseHead(input_);
-      return buildResponse(fields, input_, request.method);
+      const fields = await readResponseHead(frames);
+      return await buildResponse(fields, frames, outgoing.method);
     } catch (error) {
-      input_.cancel();
+      frames.cancel();
       await sending.catch(() => {});
       throw error;
     }
   }
 
-  async #sendRequest(writable: WritableStream<Uint8Array>, request: Request): Promise<void> {
-    const url = new URL(request.url);
+  async #sendRequest(writable: WritableStream<Uint8Array>, outgoing: Outgoing): Promise<void> {
+    const url = new URL(outgoing.url);
     const lines: FieldLine[] = [
-      [":method", request.method],
+      [":method", outgoing.method],
       [":scheme", "https"],
       [":authority", url.host || this.#authority],
       [":path", `${url.pathname}${url.search}`],
     ];
-    for (const [name, value] of request.headers) lines.push([name, value]);
+    for (const [name, value] of outgoing.headers) lines.push([name, value]);
     const headers = encodeHeadersFrame(encodeFieldSection(lines));
     const writer = writable.getWriter();
     try {
-      if (request.body === null) {
-        await writer.write(headers);
-      } else {
-        await writeBody(writer, headers, request.body);
-      }
+      // HEADERS and the body's one DATA frame leave in one write.
+      const body = outgoing.body;
+      await writer.write(
+        body === null || body.length === 0 ? headers : concat(headers, encodeDataFrame(body)),
+      );
       await writer.close();
     } catch (error) {
       await writer.abort(error).catch(() => {});
@@ -219,37 +219,54 @@ export class H3Client {
     }
     this.#goaway.reject(new Error("connection closed"));
     await this.#background.catch(() => {});
+    this.#stallWatch.close();
   }
 }
 
-async function writeBody(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-  headers: Uint8Array,
-  body: ReadableStream<Uint8Array>,
-): Promise<void> {
-  const reader = body.getReader();
-  let pending: Uint8Array | null = headers;
-  try {
-    // One iteration per body chunk; the body stream is finite.
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const frame = encodeDataFrame(value);
-      if (pending !== null) {
-        // HEADERS and the first DATA frame leave in one write.
-        const joined = new Uint8Array(pending.length + frame.length);
-        joined.set(pending);
-        joined.set(frame, pending.length);
-        pending = null;
-        await writer.write(joined);
-      } else {
-        await writer.write(frame);
-      }
-    }
-  } finally {
-    reader.releaseLock();
+interface Outgoing {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: Uint8Array | null;
+}
+
+async function prepareRequest(
+  input: Request | string | URL,
+  init: RequestInit | undefined,
+): Promise<Outgoing> {
+  if (input instanceof Request || init?.body instanceof ReadableStream) {
+    const request = input instanceof Request && init === undefined
+      ? input
+      : new Request(input, init);
+    const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+    return { method: request.method, url: request.url, headers: request.headers, body };
   }
-  if (pending !== null) await writer.write(pending);
+  const headers = new Headers(init?.headers);
+  const raw = init?.body ?? null;
+  let body: Uint8Array | null;
+  if (raw === null) body = null;
+  else if (typeof raw === "string") {
+    body = new TextEncoder().encode(raw);
+    if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+  } else if (raw instanceof Uint8Array) body = raw;
+  else if (raw instanceof ArrayBuffer) body = new Uint8Array(raw);
+  else {
+    const request = new Request(String(input), init);
+    return {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: new Uint8Array(await request.arrayBuffer()),
+    };
+  }
+  return { method: (init?.method ?? "GET").toUpperCase(), url: String(input), headers, body };
+}
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const out = new Uint8Array(first.length + second.length);
+  out.set(first);
+  out.set(second, first.length);
+  return out;
 }
 
 async function readResponseHead(input: StreamInput): Promise<FieldLine[]> {
@@ -265,7 +282,45 @@ async function readResponseHead(input: StreamInput): Promise<FieldLine[]> {
   throw new H3Error("H3_EXCESSIVE_LOAD", "more than 16 interim responses");
 }
 
-function buildResponse(fields: FieldLine[], input: StreamInput, method: string): Response {
+/** Response bodies up to this size with a Content-Length are read whole before returning. */
+const WHOLE_BODY_BYTES_MAX = 65536;
+
+async function readWholeBody(
+  input: StreamInput,
+  lengthBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = new Uint8Array(lengthBytes);
+  let filled = 0;
+  // Each iteration consumes one frame or piece; the stream is finite and bounded by StreamInput.
+  for (;;) {
+    const frame = await input.nextFrame();
+    if (frame === null) break;
+    if (frame.type !== "data") continue;
+    if (filled + frame.bytes.length > lengthBytes) {
+      throw new H3Error("H3_MESSAGE_ERROR", `body exceeds content-length ${lengthBytes}`, {
+        scope: "stream",
+      });
+    }
+    bytes.set(frame.bytes, filled);
+    filled += frame.bytes.length;
+  }
+  if (filled !== lengthBytes) {
+    throw new H3Error(
+      "H3_MESSAGE_ERROR",
+      `body of ${filled} bytes, content-length ${lengthBytes}`,
+      {
+        scope: "stream",
+      },
+    );
+  }
+  return bytes;
+}
+
+async function buildResponse(
+  fields: FieldLine[],
+  input: StreamInput,
+  method: string,
+): Promise<Response> {
   const headers = new Headers();
   let status = 0;
   for (const [name, value] of fields) {
@@ -278,6 +333,10 @@ function buildResponse(fields: FieldLine[], input: StreamInput, method: string):
   }
   const nullBody = method === "HEAD" || status === 204 || status === 304;
   if (nullBody) input.cancel();
+  const declared = Number(headers.get("content-length") ?? NaN);
+  if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
+    return new Response(await readWholeBody(input, declared), { status, headers });
+  }
   const body = nullBody ? null : new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {

@@ -14,7 +14,7 @@ import { H3Error } from "./errors.ts";
 import { encodeGoawayFrame, encodeSettingsFrame, STREAM_TYPE } from "./frame.ts";
 import { DecoderStreamReader, QpackDecoder } from "./qpack_dynamic.ts";
 import { type RequestStreamLimits, serveRequestStream } from "./request_stream.ts";
-import { StreamInput } from "./stream_input.ts";
+import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
 /** Limits and SETTINGS of one connection. */
@@ -56,6 +56,7 @@ export class H3ServerConnection {
   readonly #options: H3ServerConnectionOptions;
   readonly #decoder: QpackDecoder;
   readonly #abort = new AbortController();
+  readonly #stallWatch: StallWatch;
   readonly #critical = new Set<CriticalKind>();
   readonly #requests = new Set<Promise<void>>();
   #control: WritableStreamDefaultWriter<Uint8Array> | null = null;
@@ -72,6 +73,7 @@ export class H3ServerConnection {
   constructor(conn: Deno.QuicConn, options: H3ServerConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#stallWatch = new StallWatch(options.limits.stallTimeoutMs);
     this.#decoder = new QpackDecoder({
       maxTableCapacity: options.limits.qpackMaxTableCapacity,
       blockedStreamsMax: options.limits.qpackBlockedStreams,
@@ -123,6 +125,7 @@ export class H3ServerConnection {
     }
     await this.#conn.closed.catch(() => {});
     await Promise.allSettled([...this.#requests]);
+    this.#stallWatch.close();
   }
 
   #fail(error: unknown): void {
@@ -204,6 +207,7 @@ export class H3ServerConnection {
         decoder: this.#decoder,
         fetch: this.#options.fetch,
         limits: this.#options.limits,
+        stallWatch: this.#stallWatch,
         connectionSignal: this.#abort.signal,
       });
     } catch (error) {
@@ -268,7 +272,7 @@ export class H3ServerConnection {
       streamKind: "control",
       role: "server",
       // The control stream is quiet for as long as the connection lives.
-      stallTimeoutMs: 2 ** 31 - 1,
+      stallWatch: null,
       chunkCountMax: CRITICAL_STREAM_CHUNK_COUNT_MAX,
     });
     try {

@@ -40,6 +40,9 @@ const REQUEST_PSEUDO_HEADERS: ReadonlySet<string> = new Set([
   ":protocol",
 ]);
 
+/** Visible ASCII only: no spaces, controls or non-ASCII in :authority and :path. */
+const URL_PART_PATTERN = /^[\x21-\x7e]+$/;
+
 /** Printable token characters (RFC 9110 §5.6.2) minus uppercase letters. */
 const FIELD_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
@@ -87,6 +90,7 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
   const scheme = pseudo.get(":scheme");
   const path = pseudo.get(":path");
   if (scheme === undefined || scheme === "") throw malformed("missing :scheme");
+  if (scheme !== "https" && scheme !== "http") throw malformed(`:scheme ${scheme.slice(0, 16)}`);
   if (path === undefined || path === "") throw malformed("missing :path");
   if (!path.startsWith("/") && !(path === "*" && method === "OPTIONS")) {
     throw malformed(`:path ${JSON.stringify(path.slice(0, 64))} is not origin-form`);
@@ -97,12 +101,12 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
   if (host !== null && pseudo.has(":authority") && host !== authority) {
     throw malformed(":authority and host differ");
   }
-  let url: string;
-  try {
-    url = new URL(`${scheme}://${authority}${path === "*" ? "/" : path}`).href;
-  } catch {
-    throw malformed(`cannot form a URL from :authority and :path`);
+  // The Request constructor parses this URL; refusing bad characters here keeps a bad
+  // :authority or :path a malformed request rather than an app error.
+  if (!URL_PART_PATTERN.test(authority) || !URL_PART_PATTERN.test(path)) {
+    throw malformed(":authority or :path holds characters a URL cannot");
   }
+  const url = `${scheme}://${authority}${path === "*" ? "/" : path}`;
   return { method, url, headers, contentLengthBytes: contentLength(headers) };
 }
 

@@ -20,7 +20,7 @@ import { encodeFieldSection } from "./qpack.ts";
 import type { QpackDecoder } from "./qpack_dynamic.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
-import { StreamInput, withTimeout } from "./stream_input.ts";
+import { type StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
 
 /** Limits for one request stream. */
 export interface RequestStreamLimits {
@@ -37,6 +37,8 @@ export interface RequestStreamContext {
   readonly decoder: QpackDecoder;
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly limits: RequestStreamLimits;
+  /** Times out request streams that wait too long for the client (one per connection). */
+  readonly stallWatch: StallWatch;
   /** Aborts when the connection goes away: the app sees `request.signal` abort. */
   readonly connectionSignal: AbortSignal;
 }
@@ -65,7 +67,7 @@ export async function serveRequestStream(
   const input = new StreamInput(stream.readable, {
     streamKind: "request",
     role: "server",
-    stallTimeoutMs: limits.stallTimeoutMs,
+    stallWatch: context.stallWatch,
     headersBytesMax: limits.headersBytesMax,
   });
   const abort = new AbortController();
@@ -95,7 +97,6 @@ export async function serveRequestStream(
   } finally {
     context.connectionSignal.removeEventListener("abort", onConnectionAbort);
     input.cancel();
-    writer.releaseLock();
   }
 }
 
@@ -238,17 +239,23 @@ async function writeResponse(
     await writer.close();
     return;
   }
-  await writer.write(headers);
   const reader = body.getReader();
   try {
+    // HEADERS leave with the first chunk: one write for the common single-chunk body.
+    let pending: Uint8Array | null = headers;
     // Each iteration consumes one chunk of a finite response; the app's stream ends it.
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (value.length > 0) await writer.write(encodeDataFrame(value));
+      if (value.length === 0) continue;
+      const frame = encodeDataFrame(value);
+      await writer.write(pending === null ? frame : concat(pending, frame));
+      pending = null;
     }
-  } finally {
-    reader.releaseLock();
+    if (pending !== null) await writer.write(pending);
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
   }
   await writer.close();
 }
