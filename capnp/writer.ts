@@ -231,6 +231,7 @@ export function writeMessage<T>(codec: StructCodec<T>, value: T, target: Uint8Ar
 }
 
 const SHARED_WRITER = new MessageWriter(new Uint8Array(8), 0);
+const ZERO_BY_WORDS_BYTES_MAX = 512;
 
 /** Zeroes `total` bytes of `target`, writes the one-segment frame header, returns a writer. */
 export function startMessage(target: Uint8Array, total: number): MessageWriter {
@@ -240,8 +241,14 @@ export function startMessage(target: Uint8Array, total: number): MessageWriter {
       `Cannot write message: ${total} bytes exceed the ${target.length}-byte target`,
     );
   }
-  target.fill(0, 0, total);
   const w = SHARED_WRITER.reset(target, 16);
+  // `fill` costs ~30 ns even for a few words; small messages are zeroed word by word.
+  if (total <= ZERO_BY_WORDS_BYTES_MAX) {
+    const view = w.view;
+    for (let at = w.base, end = w.base + total; at < end; at += 8) view.setFloat64(at, 0);
+  } else {
+    target.fill(0, 0, total);
+  }
   w.view.setUint32(w.base + 4, (total - 8) / 8, true);
   return w;
 }
