@@ -13,7 +13,7 @@ import {
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import type { ReadLimits } from "./limits.ts";
-import type { MessageReader, PointerRef } from "./reader.ts";
+import { type MessageReader, type PointerRef, RESOLVED as R } from "./reader.ts";
 import { readMessage } from "./frame.ts";
 import { decodeUtf8 } from "./text.ts";
 import { finishMessage, startMessage, textWords } from "./writer.ts";
@@ -77,10 +77,10 @@ export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnve
       params: NO_POINTER,
     };
   }
-  const seg = m.rSeg;
-  const d = m.rPos;
-  const db = m.rDataBytes;
-  const pc = m.rPtrCount;
+  const seg = R.seg;
+  const d = R.pos;
+  const db = R.dataBytes;
+  const pc = R.ptrCount;
   const p = d + db;
   const requestId = db > REQ.fields.requestId.byteOffset ? m.u64(d) : 0;
   const namePtr = REQ.fields.methodName.pointerIndex;
@@ -88,8 +88,8 @@ export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnve
   let methodNameOffset = 0;
   let methodNameLength = 0;
   if (pc > namePtr && m.textRange(seg, p + 8 * namePtr, 0x7fffffff)) {
-    methodNameOffset = m.rPos - m.base;
-    methodNameLength = m.rCount;
+    methodNameOffset = R.pos - m.base;
+    methodNameLength = R.count;
   }
   const params = pc > paramsPtr ? { segment: seg, position: p + 8 * paramsPtr } : NO_POINTER;
   return { message: m, requestId, methodNameOffset, methodNameLength, params };
@@ -141,10 +141,10 @@ export function readResponse(bytes: Uint8Array, limits?: ReadLimits): ResponseEn
   if (!m.resolveStruct(0, m.segmentStart[0], 1)) {
     return { message: m, requestId: 0, result: NO_POINTER, error: null };
   }
-  const seg = m.rSeg;
-  const d = m.rPos;
-  const db = m.rDataBytes;
-  const pc = m.rPtrCount;
+  const seg = R.seg;
+  const d = R.pos;
+  const db = R.dataBytes;
+  const pc = R.ptrCount;
   const requestId = db > RES.fields.requestId.byteOffset ? m.u64(d) : 0;
   const discAt = RES.discriminantByteOffset;
   const which = db > discAt ? m.view.getUint16(d + discAt, true) : 0;

@@ -36,9 +36,37 @@ const TEXT_WINDOW_BYTES = 8192;
 const ASCII_DECODER = new TextDecoder();
 
 /**
+ * Results of the last pointer resolution: `resolveStruct`/`resolveList`/`textRange` leave them
+ * here for the caller to read at once. Decoding is synchronous and never calls out, so one
+ * shared set serves every reader (and keeps each reader object small).
+ */
+export const RESOLVED = {
+  /** Segment of the target. */
+  seg: 0,
+  /** Byte position of the target (struct data, or first list element). */
+  pos: 0,
+  /** Struct data section bytes (struct, or composite list element). */
+  dataBytes: 0,
+  /** Struct pointer count (struct, or composite list element). */
+  ptrCount: 0,
+  /** List element count (Text: bytes without the NUL). */
+  count: 0,
+  /** Bytes from one list element to the next (composite lists). */
+  step: 0,
+  // The pointer's kind and tag, split so every value stays a small integer.
+  kind: 0,
+  tagLow: 0,
+  tagHigh: 0,
+};
+const R = RESOLVED;
+
+/** The last ASCII window (see `decodeText`): valid only for the reader that opened it. */
+const WINDOW = { owner: null as MessageReader | null, start: 0, end: 0, text: "" };
+
+/**
  * A validated message. Generated code calls its methods to resolve pointers; each call checks
  * bounds, charges the traversal budget and, for structs and lists, the nesting depth.
- * Results of `resolveStruct`/`resolveList` are left in the `r*` fields (no allocation).
+ * Results of `resolveStruct`/`resolveList` are left in `RESOLVED` (no allocation).
  * Positions are byte offsets in the whole underlying buffer (`u8`), not in `bytes`.
  */
 export class MessageReader {
@@ -54,24 +82,6 @@ export class MessageReader {
   readonly nestingDepthMax: number;
   readonly listLengthMax: number;
   traversalWordsLeft: number;
-  /** Segment of the last resolved pointer target. */
-  rSeg = 0;
-  /** Byte position of the last resolved target (struct data, or first list element). */
-  rPos = 0;
-  /** Struct data section bytes (struct, or composite list element). */
-  rDataBytes = 0;
-  /** Struct pointer count (struct, or composite list element). */
-  rPtrCount = 0;
-  /** List element count. */
-  rCount = 0;
-  /** Bytes from one list element to the next (composite lists). */
-  rStep = 0;
-  private lo = 0;
-  private hi = 0;
-  // An all-ASCII byte range decoded to one string; Text values inside it are substrings.
-  private windowStart = 0;
-  private windowEnd = 0;
-  private windowText = "";
   private scanBytesLeft: number;
 
   constructor(
@@ -109,7 +119,7 @@ export class MessageReader {
     if (!this.resolveStruct(seg, position, depth + 1)) {
       return codec.readBody(this, seg, 0, 0, 0, depth + 1);
     }
-    return codec.readBody(this, this.rSeg, this.rPos, this.rDataBytes, this.rPtrCount, depth + 1);
+    return codec.readBody(this, R.seg, R.pos, R.dataBytes, R.ptrCount, depth + 1);
   }
 
   /** Decodes the struct behind the pointer at `position`, or null for a null pointer. */
@@ -120,7 +130,7 @@ export class MessageReader {
     codec: StructCodec<T>,
   ): T | null {
     if (!this.resolveStruct(seg, position, depth + 1)) return null;
-    return codec.readBody(this, this.rSeg, this.rPos, this.rDataBytes, this.rPtrCount, depth + 1);
+    return codec.readBody(this, R.seg, R.pos, R.dataBytes, R.ptrCount, depth + 1);
   }
 
   /** Decodes a List(Struct) behind the pointer at `position`; null reads as `[]`. */
@@ -132,12 +142,12 @@ export class MessageReader {
     codec: StructCodec<T>,
   ): T[] {
     if (!this.resolveList(seg, position, depth + 1, LIST_KIND.composite, lengthMax)) return [];
-    const count = this.rCount;
-    const s = this.rSeg;
-    const step = this.rStep;
-    const dataBytes = this.rDataBytes;
-    const ptrCount = this.rPtrCount;
-    let at = this.rPos;
+    const count = R.count;
+    const s = R.seg;
+    const step = R.step;
+    const dataBytes = R.dataBytes;
+    const ptrCount = R.ptrCount;
+    let at = R.pos;
     const out = new Array<T>(count);
     for (let i = 0; i < count; i++, at += step) {
       out[i] = codec.readBody(this, s, at, dataBytes, ptrCount, depth + 2);
@@ -154,9 +164,9 @@ export class MessageReader {
     textBytesMax: number,
   ): string[] {
     if (!this.resolveList(seg, position, depth + 1, LIST_KIND.pointer, lengthMax)) return [];
-    const count = this.rCount;
-    const s = this.rSeg;
-    const first = this.rPos;
+    const count = R.count;
+    const s = R.seg;
+    const first = R.pos;
     const out = new Array<string>(count);
     for (let i = 0; i < count; i++) out[i] = this.text(s, first + 8 * i, textBytesMax);
     return out;
@@ -175,7 +185,7 @@ export class MessageReader {
       at < this.segmentStart[seg] || at + count > this.segmentEnd[seg]
     ) {
       if (!this.textRange(seg, position, textBytesMax)) return "";
-      return this.decodeText(this.rPos, this.rCount);
+      return this.decodeText(R.pos, R.count);
     }
     this.charge((count + 7) >>> 3);
     const length = count - 1;
@@ -203,12 +213,14 @@ export class MessageReader {
     if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.bytes.length < 2048)) {
       return this.decodeShortText(at, length);
     }
-    const offset = at - this.windowStart;
-    if (offset >= 0 && at + length <= this.windowEnd) {
-      return this.windowText.substring(offset, offset + length);
+    if (WINDOW.owner === this) {
+      const offset = at - WINDOW.start;
+      if (offset >= 0 && at + length <= WINDOW.end) {
+        return WINDOW.text.substring(offset, offset + length);
+      }
     }
     if (this.scanBytesLeft > 0 && this.openWindow(at, length)) {
-      return this.windowText.substring(0, length);
+      return WINDOW.text.substring(0, length);
     }
     return decodeUtf8(this.u8, at, length);
   }
@@ -239,20 +251,22 @@ export class MessageReader {
     while (p < limit && u8[p] < 0x80) p++;
     this.scanBytesLeft -= p - at + 1;
     if (p < at + length) return false;
-    this.windowText = ASCII_DECODER.decode(u8.subarray(at, p));
-    this.windowStart = at;
-    this.windowEnd = p;
+    WINDOW.owner = this;
+    WINDOW.text = ASCII_DECODER.decode(u8.subarray(at, p));
+    WINDOW.start = at;
+    WINDOW.end = p;
     return true;
   }
 
   /**
-   * Resolves a Text pointer without decoding: on `true`, `rPos` is the first byte and `rCount`
-   * the UTF-8 length without the NUL terminator. `false` means a null pointer (`""`).
+   * Resolves a Text pointer without decoding: on `true`, `RESOLVED.pos` is the first byte and
+   * `RESOLVED.count` the UTF-8 length without the NUL terminator. `false` means a null pointer
+   * (`""`).
    */
   textRange(seg: number, position: number, textBytesMax: number): boolean {
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, 0x7fffffff)) return false;
-    const count = this.rCount;
-    if (count === 0 || this.u8[this.rPos + count - 1] !== 0) {
+    const count = R.count;
+    if (count === 0 || this.u8[R.pos + count - 1] !== 0) {
       throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
     }
     if (count - 1 > textBytesMax) {
@@ -261,7 +275,7 @@ export class MessageReader {
         `Cannot read text: length ${count - 1} bytes exceeds ${textBytesMax}`,
       );
     }
-    this.rCount = count - 1;
+    R.count = count - 1;
     return true;
   }
 
@@ -270,7 +284,7 @@ export class MessageReader {
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, dataBytesMax)) {
       return new Uint8Array(0);
     }
-    return this.u8.slice(this.rPos, this.rPos + this.rCount);
+    return this.u8.slice(R.pos, R.pos + R.count);
   }
 
   /** Reads a UInt64 at byte `position` as a number; above 2^53-1 is refused. */
@@ -293,31 +307,31 @@ export class MessageReader {
   }
 
   /**
-   * Resolves a struct pointer. Returns false for a null pointer; otherwise sets `rSeg`,
-   * `rPos`, `rDataBytes`, `rPtrCount` after checking bounds, depth and traversal budget.
+   * Resolves a struct pointer. Returns false for a null pointer; otherwise sets `RESOLVED`'s
+   * `seg`, `pos`, `dataBytes`, `ptrCount` after checking bounds, depth and traversal budget.
    */
   resolveStruct(seg: number, position: number, depth: number): boolean {
     if (!this.resolve(seg, position, depth)) return false;
-    const hi = this.hi;
-    if ((this.lo & 3) !== 0) {
+    if (R.kind !== 0) {
       throw new CapnpError(
         "bad_pointer",
         "Cannot read struct: the pointer is not a struct pointer",
       );
     }
-    const dataWords = hi & 0xffff;
-    const ptrCount = hi >>> 16;
-    this.checkRange(this.rPos, dataWords + ptrCount, "struct");
+    const dataWords = R.tagLow;
+    const ptrCount = R.tagHigh;
+    this.checkRange(R.pos, dataWords + ptrCount, "struct");
     this.charge(Math.max(1, dataWords + ptrCount));
-    this.rDataBytes = dataWords * 8;
-    this.rPtrCount = ptrCount;
+    R.dataBytes = dataWords * 8;
+    R.ptrCount = ptrCount;
     return true;
   }
 
   /**
    * Resolves a list pointer of the expected element encoding. Returns false for a null
-   * pointer; otherwise sets `rSeg`, `rPos`, `rCount` (and `rStep`, `rDataBytes`, `rPtrCount`
-   * for composite lists) after checking the length against the bytes that exist and limits.
+   * pointer; otherwise sets `RESOLVED`'s `seg`, `pos`, `count` (and `step`, `dataBytes`,
+   * `ptrCount` for composite lists) after checking the length against the bytes that exist and
+   * the limits.
    */
   resolveList(
     seg: number,
@@ -327,11 +341,11 @@ export class MessageReader {
     lengthMax: number,
   ): boolean {
     if (!this.resolve(seg, position, depth)) return false;
-    if ((this.lo & 3) !== 1) {
+    if (R.kind !== 1) {
       throw new CapnpError("bad_pointer", "Cannot read list: the pointer is not a list pointer");
     }
-    const elementSize = this.hi & 7;
-    const count = this.hi >>> 3;
+    const elementSize = R.tagLow & 7;
+    const count = R.tagHigh * 8192 + (R.tagLow >>> 3);
     if (elementSize !== kind) {
       throw new CapnpError(
         "bad_pointer",
@@ -340,15 +354,15 @@ export class MessageReader {
     }
     if (kind === LIST_KIND.composite) return this.resolveComposite(count, lengthMax);
     const words = kind === LIST_KIND.byte ? Math.ceil(count / 8) : count;
-    this.checkRange(this.rPos, words, "list");
+    this.checkRange(R.pos, words, "list");
     this.checkLength(count, lengthMax);
     this.charge(words);
-    this.rCount = count;
+    R.count = count;
     return true;
   }
 
   private resolveComposite(wordCount: number, lengthMax: number): boolean {
-    const tagPos = this.rPos;
+    const tagPos = R.pos;
     this.checkRange(tagPos, 1 + wordCount, "list");
     const tagLo = this.view.getUint32(tagPos, true);
     const tagHi = this.view.getUint32(tagPos + 4, true);
@@ -368,17 +382,17 @@ export class MessageReader {
     this.checkLength(count, lengthMax);
     // Zero-sized elements cost one word each, so a tiny message cannot declare a huge list.
     this.charge(elementWords === 0 ? count + 1 : wordCount + 1);
-    this.rPos = tagPos + 8;
-    this.rCount = count;
-    this.rStep = elementWords * 8;
-    this.rDataBytes = dataWords * 8;
-    this.rPtrCount = ptrCount;
+    R.pos = tagPos + 8;
+    R.count = count;
+    R.step = elementWords * 8;
+    R.dataBytes = dataWords * 8;
+    R.ptrCount = ptrCount;
     return true;
   }
 
   /**
    * Reads the pointer at `position` and follows far pointers (one landing pad, or a double-far
-   * pad with its tag). Leaves the tag in `lo`/`hi` and the target in `rSeg`/`rPos`.
+   * pad with its tag). Leaves the tag and the target in `RESOLVED`.
    */
   private resolve(seg: number, position: number, depth: number): boolean {
     if (depth > this.nestingDepthMax) {
@@ -396,10 +410,9 @@ export class MessageReader {
       throw new CapnpError("bad_pointer", "Cannot read pointer: capabilities are not supported");
     }
     if (kind !== 2) {
-      this.lo = lo;
-      this.hi = hi;
-      this.rSeg = seg;
-      this.rPos = position + 8 + (lo >> 2) * 8;
+      this.setTag(lo, hi);
+      R.seg = seg;
+      R.pos = position + 8 + (lo >> 2) * 8;
       return true;
     }
     this.resolveFar(lo, hi);
@@ -419,10 +432,9 @@ export class MessageReader {
           "Cannot read pointer: far landing pad is not a pointer",
         );
       }
-      this.lo = padLo;
-      this.hi = padHi;
-      this.rSeg = hi;
-      this.rPos = padPos + 8 + (padLo >> 2) * 8;
+      this.setTag(padLo, padHi);
+      R.seg = hi;
+      R.pos = padPos + 8 + (padLo >> 2) * 8;
       return;
     }
     if ((padLo & 7) !== 2) {
@@ -433,10 +445,15 @@ export class MessageReader {
     if ((tagLo & 3) > 1) {
       throw new CapnpError("bad_pointer", "Cannot read pointer: double-far tag is not a pointer");
     }
-    this.lo = tagLo;
-    this.hi = view.getUint32(padPos + 12, true);
-    this.rSeg = padHi;
-    this.rPos = contentPos;
+    this.setTag(tagLo, view.getUint32(padPos + 12, true));
+    R.seg = padHi;
+    R.pos = contentPos;
+  }
+
+  private setTag(lo: number, hi: number): void {
+    R.kind = lo & 3;
+    R.tagLow = hi & 0xffff;
+    R.tagHigh = hi >>> 16;
   }
 
   /** Byte position of word `word` of segment `segment`, with `words` words inside it. */
@@ -448,12 +465,12 @@ export class MessageReader {
     if (at + words * 8 > this.segmentEnd[segment]) {
       throw new CapnpError("bad_pointer", "Cannot read pointer: far pointer lands out of bounds");
     }
-    this.rSeg = segment;
+    R.seg = segment;
     return at;
   }
 
   private checkRange(position: number, words: number, what: string): void {
-    const seg = this.rSeg;
+    const seg = R.seg;
     if (position < this.segmentStart[seg] || position + words * 8 > this.segmentEnd[seg]) {
       throw new CapnpError(
         "bad_pointer",
