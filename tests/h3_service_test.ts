@@ -163,7 +163,7 @@ Deno.test("h3: a control stream that does not start with SETTINGS is H3_MISSING_
 });
 
 Deno.test("h3: a stalled request body times out and its lease is released", async () => {
-  const t = await startH3Service({ stallTimeoutMs: 1500 });
+  const t = await startH3Service({ stallTimeoutMs: 3000 });
   const client = await t.connect();
   try {
     const body = new TextEncoder().encode(echoBody("y".repeat(2000)));
@@ -205,18 +205,28 @@ Deno.test("h3: a client that disappears mid-body leaves the pool at 0 in use", a
   }
 });
 
-Deno.test("h3: shutdown sends GOAWAY with the next unserved stream ID", async () => {
-  const t = await startH3Service();
+Deno.test("h3: shutdown sends GOAWAY with the next unserved stream ID, then drains", async () => {
+  const t = await startH3Service({ stallTimeoutMs: 1000 });
   const client = await t.connect();
   try {
     for (let i = 0; i < 3; i++) {
       const response = await client.fetch(`${t.origin}/healthz`);
       assert.equal(await response.text(), "ok");
     }
+    // Stream 12 stays in flight (a body that never completes) while the server shuts down, so
+    // the connection is still open when GOAWAY goes out and the drain has something to wait for.
+    const body = new TextEncoder().encode(echoBody("w".repeat(1000)));
+    const bytes = new Uint8Array([
+      ...headers(postHead(t.port, body.length)),
+      ...encodeDataFrame(body.subarray(0, 10)),
+    ]);
+    const { stream } = await rawStream(client.connection, bytes, false);
+    await eventually(() => t.pool.inUseCount() === 1);
     const closing = t.close();
-    // Streams 0, 4 and 8 were served: requests on 12 and later are refused.
-    assert.equal(await client.goaway, 12);
+    // Streams 0, 4, 8 and 12 were accepted: requests on 16 and later are refused.
+    assert.equal(await client.goaway, 16);
     await closing;
+    await drain(stream.readable);
   } finally {
     await client.close();
   }

@@ -1,0 +1,131 @@
+/**
+ * HTTP/3 throughput: `deno bench --unstable-net -A bench/h3_bench.ts`. The server runs in its
+ * own process (`bench/h3_bench_server.ts`), the clients here.
+ *
+ * Every iteration sends 256 requests, 16 at a time, on one connection.
+ * - "h3 vs raw QUIC": `system.echo` (JSON) through the whole stack over HTTP/3 (QPACK, frames,
+ *   Hono, pool lease) against a bare QUIC stream echo (write the same bytes, FIN, read the echo)
+ *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC.
+ * - "h1 / h2 / h3": the same call over HTTP/1.1 (TLS), HTTP/2 and HTTP/3 to the same service.
+ *
+ * @module
+ */
+
+import { H3Client } from "../http3/client.ts";
+
+const REQUEST_COUNT = 256;
+const CONCURRENCY = 16;
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--unstable-net", "-A", new URL("./h3_bench_server.ts", import.meta.url).pathname],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const { value: firstLine } = await lines.read();
+const { port, rawPort, caPath } = JSON.parse(firstLine ?? "{}");
+const caPem = await Deno.readTextFile(caPath);
+const origin = `https://localhost:${port}`;
+
+const body = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
+const bodyBytes = new TextEncoder().encode(body);
+const url = `${origin}/rpc/system.echo`;
+const init = { method: "POST", headers: { "content-type": "application/json" } };
+
+const h3 = await H3Client.connect({
+  hostname: "127.0.0.1",
+  port,
+  caCerts: [caPem],
+  serverName: "localhost",
+});
+const h1Client = Deno.createHttpClient({ caCerts: [caPem], http1: true, http2: false });
+const h2Client = Deno.createHttpClient({ caCerts: [caPem], http1: false, http2: true });
+const rawConn = await Deno.connectQuic({
+  hostname: "127.0.0.1",
+  port: rawPort,
+  serverName: "localhost",
+  caCerts: [caPem],
+  alpnProtocols: ["echo"],
+});
+
+async function rawEcho(): Promise<void> {
+  const stream = await rawConn.createBidirectionalStream({ waitUntilAvailable: true });
+  const writer = stream.writable.getWriter();
+  await writer.write(bodyBytes);
+  await writer.close();
+  let total = 0;
+  for await (const chunk of stream.readable) total += chunk.length;
+  if (total !== bodyBytes.length) throw new Error(`raw echo returned ${total} bytes`);
+}
+
+async function checked(response: Response): Promise<void> {
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`status ${response.status}: ${text}`);
+}
+
+/** Runs `REQUEST_COUNT` calls with `CONCURRENCY` in flight. */
+async function batch(call: () => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < REQUEST_COUNT) {
+      next++;
+      await call();
+    }
+  }));
+}
+
+const callH3 = async () => await checked(await h3.fetch(url, { ...init, body }));
+const callH1 = async () => await checked(await fetch(url, { ...init, body, client: h1Client }));
+const callH2 = async () => await checked(await fetch(url, { ...init, body, client: h2Client }));
+
+globalThis.addEventListener("unload", () => {
+  rawConn.close();
+  h3.connection.close();
+  h1Client.close();
+  h2Client.close();
+  // Closing its stdin stops the server process.
+  server.stdin.close();
+});
+
+Deno.bench({
+  name: "raw QUIC stream echo x256 (c16)",
+  group: "h3 vs raw QUIC",
+  baseline: true,
+  async fn() {
+    await batch(rawEcho);
+  },
+});
+
+Deno.bench({
+  name: "h3 system.echo x256 (c16)",
+  group: "h3 vs raw QUIC",
+  async fn() {
+    await batch(callH3);
+  },
+});
+
+Deno.bench({
+  name: "h1 system.echo x256 (c16)",
+  group: "h1 / h2 / h3",
+  baseline: true,
+  async fn() {
+    await batch(callH1);
+  },
+});
+
+Deno.bench({
+  name: "h2 system.echo x256 (c16)",
+  group: "h1 / h2 / h3",
+  async fn() {
+    await batch(callH2);
+  },
+});
+
+Deno.bench({
+  name: "h3 system.echo x256 (c16) ",
+  group: "h1 / h2 / h3",
+  async fn() {
+    await batch(callH3);
+  },
+});
