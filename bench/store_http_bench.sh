@@ -15,9 +15,13 @@ count=1000 # worknodes per run; the server holds count x rounds
 for store in sqlite "$WORKNODE_TEST_PG_URL"; do
   name="sqlite"; [ "$store" = sqlite ] || name="postgres"
   out="$(mktemp)"
-  "$DENO" run -A bench/store_http_server.ts "$store" "$((count * rounds))" >"$out" &
+  "$DENO" run -A --unstable-net bench/store_http_server.ts "$store" "$((count * rounds))" >"$out" &
   server=$!
-  for _ in $(seq 1 1200); do grep -q port "$out" && break; sleep 0.1; done
+  for _ in $(seq 1 1200); do
+    grep -q port "$out" && break
+    kill -0 "$server" 2>/dev/null || { echo "bench server for $name exited" >&2; exit 1; }
+    sleep 0.1
+  done
   port="$(sed -E 's/.*"port":([0-9]+).*/\1/' "$out" | head -1)"
   for round in $(seq 1 "$rounds"); do
     for method in echo get update; do

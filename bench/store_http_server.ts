@@ -4,7 +4,7 @@
  * argument (`sqlite` or a `postgres://` URL), seeded with `WORKNODE_COUNT` worknodes
  * `b-00000`.. of 16 properties. Prints `{"port":N}` when ready; exits on SIGTERM.
  *
- * Usage: `deno run -A bench/store_http_server.ts sqlite|postgres://... WORKNODE_COUNT`
+ * Usage: `deno run -A --unstable-net bench/store_http_server.ts sqlite|postgres://... WORKNODE_COUNT`
  *
  * @module
  */
