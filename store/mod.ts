@@ -42,17 +42,3 @@ export async function openStore(spec: string, options: OpenStoreOptions): Promis
     `Cannot open store: ${JSON.stringify(spec)} is neither "sqlite" nor a postgres:// URL`,
   );
 }
-
-/**
- * Returns whether `value` looks like a `Store` (for code that receives the store untyped).
- *
- * @example
- * ```ts
- * isStore(await openStore("", { dataDir: "./data" })); // true
- * ```
- */
-export function isStore(value: unknown): value is Store {
-  const v = value as Partial<Store> | null;
-  return v !== null && typeof v === "object" && typeof v.get === "function" &&
-    typeof v.glue === "function" && (v.kind === "sqlite" || v.kind === "postgres");
-}
