@@ -5,7 +5,8 @@
  * Every iteration sends 256 requests, 16 at a time, on one connection.
  * - "h3 vs raw QUIC": `system.echo` (JSON) through the whole stack over HTTP/3 (QPACK, frames,
  *   Hono, pool lease) against a bare QUIC stream echo (write the same bytes, FIN, read the echo)
- *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC.
+ *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. A GET of
+ *   /healthz over h3 shows the HTTP/3 layer with almost no app work behind it.
  * - "h1 / h2 / h3": the same call over HTTP/1.1 (TLS), HTTP/2 and HTTP/3 to the same service.
  *
  * @module
@@ -76,6 +77,7 @@ async function batch(call: () => Promise<void>): Promise<void> {
 }
 
 const callH3 = async () => await checked(await h3.fetch(url, { ...init, body }));
+const callH3Health = async () => await checked(await h3.fetch(`${origin}/healthz`));
 const callH1 = async () => await checked(await fetch(url, { ...init, body, client: h1Client }));
 const callH2 = async () => await checked(await fetch(url, { ...init, body, client: h2Client }));
 
@@ -102,6 +104,14 @@ Deno.bench({
   group: "h3 vs raw QUIC",
   async fn() {
     await batch(callH3);
+  },
+});
+
+Deno.bench({
+  name: "h3 GET /healthz x256 (c16)",
+  group: "h3 vs raw QUIC",
+  async fn() {
+    await batch(callH3Health);
   },
 });
 

@@ -139,6 +139,10 @@ export class H3Client {
 
   async #sendRequest(writable: WritableStream<Uint8Array>, outgoing: Outgoing): Promise<void> {
     const url = new URL(outgoing.url);
+    if (outgoing.body !== null && !outgoing.headers.has("content-length")) {
+      // A declared length lets the server finish reading the body without waiting for FIN.
+      outgoing.headers.set("content-length", String(outgoing.body.length));
+    }
     const lines: FieldLine[] = [
       [":method", outgoing.method],
       [":scheme", "https"],
@@ -292,7 +296,7 @@ async function readWholeBody(
   const bytes = new Uint8Array(lengthBytes);
   let filled = 0;
   // Each iteration consumes one frame or piece; the stream is finite and bounded by StreamInput.
-  for (;;) {
+  while (filled < lengthBytes) {
     const frame = await input.nextFrame();
     if (frame === null) break;
     if (frame.type !== "data") continue;

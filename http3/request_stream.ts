@@ -181,6 +181,12 @@ function bodyStream(
           }
           checkLength(head, receivedBytes, false);
           controller.enqueue(frame.bytes);
+          if (receivedBytes === head.contentLengthBytes) {
+            // The declared body is complete: the app need not wait for the FIN to know it.
+            // Whatever follows (FIN, trailers) is not read: the stream is cancelled after the
+            // response.
+            controller.close();
+          }
           return;
         }
       } catch (error) {
@@ -221,13 +227,15 @@ async function writeResponse(
   response: Response,
   method: string,
 ): Promise<void> {
-  const headers = encodeHeadersFrame(
-    encodeFieldSection(responseFieldLines(response.status, response.headers)),
-  );
+  const head = (extra?: [string, string]) => {
+    const lines = responseFieldLines(response.status, response.headers);
+    if (extra !== undefined) lines.push(extra);
+    return encodeHeadersFrame(encodeFieldSection(lines));
+  };
   const body = method === "HEAD" || NULL_BODY_STATUSES.has(response.status) ? null : response.body;
   if (body === null) {
     await response.body?.cancel().catch(() => {});
-    await writer.write(headers);
+    await writer.write(head());
     await writer.close();
     return;
   }
@@ -235,24 +243,46 @@ async function writeResponse(
   if (declared >= 0 && declared <= SINGLE_WRITE_BYTES_MAX) {
     // Small bodies: one copy into one buffer holding HEADERS + DATA, one write.
     const bytes = new Uint8Array(await response.arrayBuffer());
-    await writer.write(concat(headers, encodeDataFrame(bytes)));
+    await writer.write(concat(head(), encodeDataFrame(bytes)));
     await writer.close();
     return;
   }
-  const reader = body.getReader();
+  await writeStreamedBody(writer, body.getReader(), {
+    head,
+    lengthKnown: !Number.isNaN(declared),
+  });
+}
+
+/**
+ * Streams a body whose length HEADERS did not declare. A body that turns out to be one chunk
+ * (the usual case: a Response built from bytes or a string) leaves as HEADERS with its
+ * content-length + one DATA frame in one write, which lets the client finish without waiting
+ * for FIN; longer bodies send HEADERS with the first chunk, then a DATA frame per chunk.
+ */
+async function writeStreamedBody(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  options: { head: (extra?: [string, string]) => Uint8Array; lengthKnown: boolean },
+): Promise<void> {
   try {
-    // HEADERS leave with the first chunk: one write for the common single-chunk body.
-    let pending: Uint8Array | null = headers;
-    // Each iteration consumes one chunk of a finite response; the app's stream ends it.
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (value.length === 0) continue;
-      const frame = encodeDataFrame(value);
-      await writer.write(pending === null ? frame : concat(pending, frame));
-      pending = null;
+    const first = await reader.read();
+    const second = first.done ? first : await reader.read();
+    if (second.done) {
+      const bytes = first.done ? new Uint8Array(0) : first.value;
+      const extra: [string, string] | undefined = options.lengthKnown
+        ? undefined
+        : ["content-length", String(bytes.length)];
+      await writer.write(concat(options.head(extra), encodeDataFrame(bytes)));
+    } else {
+      await writer.write(concat(options.head(), encodeDataFrame(first.value!)));
+      await writer.write(encodeDataFrame(second.value));
+      // Each iteration consumes one chunk of a finite response; the app's stream ends it.
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.length > 0) await writer.write(encodeDataFrame(value));
+      }
     }
-    if (pending !== null) await writer.write(pending);
   } catch (error) {
     await reader.cancel().catch(() => {});
     throw error;
