@@ -65,15 +65,13 @@ const overlapRequest = framed("sheaf.overlap", SheafOverlapMessageCodec, overlap
 const overlapJson = JSON.stringify({ requestId: 42, methodName: "sheaf.overlap", params: overlap });
 
 let sink = 0;
-// Deno's adaptive defaults batch sub-microsecond iterations; a fixed large `n` (tried first)
-// timed every call alone and let GC pauses of the harness's sample store skew the averages.
-const SMALL = {} as const;
-const LARGE = {} as const;
+// Iteration counts are Deno's adaptive defaults, which batch sub-microsecond iterations; a fixed
+// large `n` (tried first) timed every call alone and let GC pauses of the harness's sample store
+// skew the averages.
 
 Deno.bench("small request: JSON.parse + JSON.stringify", {
   group: "small",
   baseline: true,
-  ...SMALL,
 }, () => {
   const request = JSON.parse(smallRequestJson);
   const out = JSON.stringify({ requestId: request.requestId, result: smallResult });
@@ -82,7 +80,7 @@ Deno.bench("small request: JSON.parse + JSON.stringify", {
 
 Deno.bench(
   "small request: capnp decode+validate + encode response",
-  { group: "small", ...SMALL },
+  { group: "small" },
   () => {
     const request = readRequest(smallRequest);
     const params = readParams(request, WorknodeCreateParamsCodec);
@@ -99,12 +97,11 @@ Deno.bench(
 Deno.bench("1,000-property overlap: JSON.parse", {
   group: "overlap",
   baseline: true,
-  ...LARGE,
 }, () => {
   sink += JSON.parse(overlapJson).params.properties.length;
 });
 
-Deno.bench("1,000-property overlap: capnp decode+validate", { group: "overlap", ...LARGE }, () => {
+Deno.bench("1,000-property overlap: capnp decode+validate", { group: "overlap" }, () => {
   const request = readRequest(overlapRequest, { listLengthMax: 1024 });
   sink += readParams(request, SheafOverlapMessageCodec).properties.length;
 });
