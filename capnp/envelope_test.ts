@@ -101,3 +101,27 @@ Deno.test("a batch splits into frames with frameByteLength", () => {
   assert.equal(methodNameOf(envelope), "system.echo");
   assert.throws(() => frameByteLength(batch, batch.length - 4), CapnpError);
 });
+
+Deno.test("listLengthMax bounds element counts, not Text or Data bytes", () => {
+  const payload = new Uint8Array(10_000).fill(7);
+  const echo = readRequest(request("system.echo", SystemEchoParamsCodec, { payload }), {
+    listLengthMax: 100,
+  });
+  assert.deepEqual(readParams(echo, SystemEchoParamsCodec).payload, payload);
+  const properties = Array.from({ length: 3 }, () => ({ key: "k", value: "v".repeat(5000) }));
+  const overlap = request("sheaf.overlap", SheafOverlapMessageCodec, {
+    a: "a",
+    b: "b",
+    properties,
+  });
+  assert.equal(
+    readParams(readRequest(overlap, { listLengthMax: 3 }), SheafOverlapMessageCodec).properties
+      .length,
+    3,
+  );
+  assert.throws(
+    () => readParams(readRequest(overlap, { listLengthMax: 2 }), SheafOverlapMessageCodec),
+    (e: unknown) =>
+      e instanceof CapnpError && e.code === "too_large" && /length 3 exceeds 2/.test(e.message),
+  );
+});

@@ -18,7 +18,10 @@ export interface ReadLimits {
   readonly amplificationMax?: number;
   /** Deepest struct/list nesting followed (the root struct is depth 1). */
   readonly nestingDepthMax?: number;
-  /** Largest element count of any list, on top of the schema's `listLengthMax` annotations. */
+  /**
+   * Largest element count of any List field (struct and Text lists), on top of the schema's
+   * `listLengthMax` annotations. Text and Data byte lengths are not list lengths here.
+   */
   readonly listLengthMax?: number;
 }
 

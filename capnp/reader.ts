@@ -355,7 +355,15 @@ export class MessageReader {
     if (kind === LIST_KIND.composite) return this.resolveComposite(count, lengthMax);
     const words = kind === LIST_KIND.byte ? Math.ceil(count / 8) : count;
     this.checkRange(R.pos, words, "list");
-    this.checkLength(count, lengthMax);
+    // Text and Data are byte lists: their lengths are bytes, bounded by the field's own limit
+    // and the message size, not by the element-count limit of ReadLimits.
+    if (kind === LIST_KIND.byte) {
+      if (count > lengthMax) {
+        throw new CapnpError("too_large", `Cannot read data: ${count} bytes exceed ${lengthMax}`);
+      }
+    } else {
+      this.checkLength(count, lengthMax);
+    }
     this.charge(words);
     R.count = count;
     return true;
