@@ -55,8 +55,14 @@ async function rawEcho(): Promise<void> {
   const writer = stream.writable.getWriter();
   await writer.write(bodyBytes);
   await writer.close();
+  // BYOB reads with 4 KiB buffers, as the HTTP/3 client does.
+  const reader = stream.readable.getReader({ mode: "byob" });
   let total = 0;
-  for await (const chunk of stream.readable) total += chunk.length;
+  for (let i = 0; i < 1024; i++) {
+    const { done, value } = await reader.read(new Uint8Array(4096));
+    if (done) break;
+    total += value.length;
+  }
   if (total !== bodyBytes.length) throw new Error(`raw echo returned ${total} bytes`);
 }
 
