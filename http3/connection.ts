@@ -84,6 +84,14 @@ export class H3ServerConnection {
     this.done = this.#run();
   }
 
+  /** Counters of this connection: requests, QPACK-blocked sections, dynamic-table inserts. */
+  readonly stats = { requestCount: 0, blockedSectionCount: 0 };
+
+  /** Entries the peer inserted into our QPACK decoder's dynamic table. */
+  get qpackInsertCount(): number {
+    return this.#decoder.table.insertCount;
+  }
+
   /** Request streams being served now. */
   get activeRequestCount(): number {
     return this.#requests.size;
@@ -209,6 +217,7 @@ export class H3ServerConnection {
         limits: this.#options.limits,
         stallWatch: this.#stallWatch,
         connectionSignal: this.#abort.signal,
+        stats: this.stats,
       });
     } catch (error) {
       this.#fail(error);

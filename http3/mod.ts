@@ -16,6 +16,7 @@ export {
   H3_LIMITS_DEFAULT,
   type H3Limits,
   type H3Server,
+  type H3Stats,
   serveH3,
   type ServeH3Options,
 } from "./server.ts";

@@ -41,6 +41,8 @@ export interface RequestStreamContext {
   readonly stallWatch: StallWatch;
   /** Aborts when the connection goes away: the app sees `request.signal` abort. */
   readonly connectionSignal: AbortSignal;
+  /** Counters the connection reports (see `H3Stats`). */
+  readonly stats: { requestCount: number; blockedSectionCount: number };
 }
 
 /** Responses up to this size with a Content-Length are sent in one write with their HEADERS. */
@@ -77,6 +79,7 @@ export async function serveRequestStream(
   let responseStarted = false;
   try {
     const head = parseRequestHead(await readHead(input, streamId, context));
+    context.stats.requestCount++;
     const request = new Request(head.url, {
       method: head.method,
       headers: head.headers,
@@ -127,6 +130,7 @@ async function decodeSection(
 ): Promise<FieldLine[]> {
   const outcome = context.decoder.decodeOrBlock(streamId, section);
   if (outcome.fields !== undefined) return outcome.fields;
+  context.stats.blockedSectionCount++;
   try {
     return await withTimeout(
       outcome.blocked,

@@ -49,12 +49,24 @@ export interface ServeH3Options {
   readonly limits?: Partial<H3Limits>;
 }
 
+/** Totals over every connection the server has served. */
+export interface H3Stats {
+  connectionCount: number;
+  requestCount: number;
+  /** Request HEADERS that waited for QPACK encoder-stream inserts. */
+  blockedSectionCount: number;
+  /** Entries peers inserted into our QPACK dynamic tables. */
+  qpackInsertCount: number;
+}
+
 /** A running HTTP/3 server. */
 export interface H3Server {
   /** The bound UDP address. */
   readonly addr: Deno.NetAddr;
   /** Connections being served now. */
   readonly connectionCount: number;
+  /** Totals since start (connections served, requests, QPACK activity). */
+  stats(): H3Stats;
   /** GOAWAY to every connection, waits for in-flight requests (bounded), closes everything. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -98,7 +110,13 @@ export function serveH3(options: ServeH3Options): H3Server {
     maxConcurrentUnidirectionalStreams: 16,
   });
   const connections = new Set<H3ServerConnection>();
-  const state = { stopping: false };
+  const totals: H3Stats = {
+    connectionCount: 0,
+    requestCount: 0,
+    blockedSectionCount: 0,
+    qpackInsertCount: 0,
+  };
+  const state = { stopping: false, totals };
   const accepting = acceptLoop(listener, connections, { ...options, limits, state });
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
@@ -120,6 +138,11 @@ export function serveH3(options: ServeH3Options): H3Server {
     get connectionCount() {
       return connections.size;
     },
+    stats() {
+      const sum = { ...totals };
+      for (const connection of connections) addStats(sum, connection);
+      return sum;
+    },
     shutdown,
     finished,
   };
@@ -128,7 +151,7 @@ export function serveH3(options: ServeH3Options): H3Server {
 async function acceptLoop(
   listener: Deno.QuicListener,
   connections: Set<H3ServerConnection>,
-  options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean } },
+  options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean; totals: H3Stats } },
 ): Promise<void> {
   const handshakes = new Set<Promise<void>>();
   // Ends when the listener stops; the connection cap bounds the live set.
@@ -143,7 +166,11 @@ async function acceptLoop(
     const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
       const h3 = new H3ServerConnection(conn, { fetch: options.fetch, limits: options.limits });
       connections.add(h3);
-      h3.done.finally(() => connections.delete(h3));
+      options.state.totals.connectionCount++;
+      h3.done.finally(() => {
+        connections.delete(h3);
+        addStats(options.state.totals, h3);
+      });
     }, () => {
       // A failed handshake concerns that client only.
     });
@@ -151,6 +178,12 @@ async function acceptLoop(
     handshake.finally(() => handshakes.delete(handshake));
   }
   await Promise.allSettled([...handshakes]);
+}
+
+function addStats(sum: H3Stats, connection: H3ServerConnection): void {
+  sum.requestCount += connection.stats.requestCount;
+  sum.blockedSectionCount += connection.stats.blockedSectionCount;
+  sum.qpackInsertCount += connection.qpackInsertCount;
 }
 
 async function drainAll(connections: H3ServerConnection[], drainTimeoutMs: number): Promise<void> {

@@ -48,6 +48,8 @@ export interface RunningService {
   readonly keyPath: string;
   /** The development CA's PEM path when certificates were generated, else null. */
   readonly caPath: string | null;
+  /** The HTTP/3 (UDP QUIC) server on `port`: its stats. */
+  readonly h3: Pick<H3Server, "stats" | "connectionCount">;
   /** Stops the listeners, waits for them, closes the store and the pool. */
   shutdown(): Promise<void>;
   /** Resolves when every listener has finished. */
@@ -182,6 +184,7 @@ export async function startService(
       certPath: tls.certPath,
       keyPath: tls.keyPath,
       caPath: tls.caPath,
+      h3,
       shutdown,
       finished,
     };

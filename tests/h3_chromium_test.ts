@@ -45,6 +45,10 @@ Deno.test({
       assert.equal(result.navigation, "h3");
       assert.ok(result.resources.length >= 20);
       assert.ok(result.resources.every((protocol) => protocol === "h3"), String(result.resources));
+      // Chromium compressed its headers with our dynamic table (SETTINGS allow 4096 bytes).
+      const stats = t.svc.h3.stats();
+      assert.ok(stats.qpackInsertCount > 0, JSON.stringify(stats));
+      assert.ok(stats.requestCount >= 21, JSON.stringify(stats));
       await Deno.mkdir(".test-artifacts", { recursive: true });
       await page.screenshot({ path: ".test-artifacts/h3_chromium.png" });
       await page.close();
