@@ -236,6 +236,39 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  Deno.test(`http ${kind}: a verdict too large for one message is refused with its gist`, async () => {
+    const service = await startStoreService(kind);
+    try {
+      const full = (fill: string) =>
+        Array.from({ length: MAX_PROPERTIES_PER_OVERLAP }, (_, i) => ({
+          key: `k${String(i).padStart(3, "0")}`,
+          value: fill.repeat(8192),
+        }));
+      await service.client("capnp").call("worknode.create", {
+        kind: "k",
+        id: "a",
+        properties: full("a"),
+      });
+      await service.client("capnp").call("worknode.create", {
+        kind: "k",
+        id: "b",
+        properties: full("b"),
+      });
+      for (const wire of ["capnp", "json"] as const) {
+        const refused = await rejectsWith(
+          service.client(wire).call("sheaf.overlap", { a: "a", b: "b", properties: full("c") }),
+          "resource_exhausted",
+        );
+        assert.equal(refused.details?.consistent, false);
+        assert.equal(refused.details?.conflictCount, MAX_PROPERTIES_PER_OVERLAP);
+        assert.equal((refused.details?.conflictKeys as string[]).length, 64);
+      }
+      assert.equal(service.pool.inUseCount(), 0);
+    } finally {
+      await service.close();
+    }
+  });
+
   Deno.test(`http ${kind}: 50 concurrent updates of one version -> 1 ok, 49 x 409`, async () => {
     const service = await startStoreService(kind);
     try {

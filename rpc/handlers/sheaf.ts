@@ -15,11 +15,47 @@ import {
   SheafOverlapMessageCodec,
   SheafOverlapResultCodec,
 } from "../../schema/sheaf_capnp.ts";
-import { type Property, validateProperties } from "../../domain/limits.ts";
+import { type Property, utf8ByteLength, validateProperties } from "../../domain/limits.ts";
+import type { OverlapVerdict } from "../../domain/sheaf.ts";
+import { RpcError } from "../errors.ts";
 import { propertyRequestBytesMax, storeOf } from "./_store_context.ts";
 
 const overlapRequestBytesMax = (plan: PoolPlanLike) =>
   propertyRequestBytesMax(plan, plan.maxPropertiesPerOverlap);
+
+/** Room in a response for the envelope; per conflict, its struct, pointers and padding. */
+const RESPONSE_ENVELOPE_BYTES = 4096;
+const CONFLICT_OVERHEAD_BYTES = 96;
+/** How many conflicting keys a refusal names in its details. */
+const CONFLICT_KEYS_IN_DETAILS_MAX = 64;
+
+/**
+ * Refuses, with the essential answer in the details, a verdict whose conflicts (up to three
+ * values of 8 KiB each per key) would not fit the plan's largest message, instead of failing
+ * later in encoding with a generic error.
+ */
+function checkVerdictFits(verdict: OverlapVerdict, ctx: HandlerContext): OverlapVerdict {
+  const bytesMax = ctx.services.plan.messageBytesMax;
+  let bytes = RESPONSE_ENVELOPE_BYTES;
+  for (const c of verdict.conflicts) {
+    bytes += CONFLICT_OVERHEAD_BYTES + utf8ByteLength(c.key) + utf8ByteLength(c.valueA) +
+      utf8ByteLength(c.valueB) + utf8ByteLength(c.valueClaimed);
+  }
+  if (bytes <= bytesMax) return verdict;
+  throw new RpcError(
+    "resource_exhausted",
+    `Cannot answer sheaf.overlap: the overlap is not consistent, and its ` +
+      `${verdict.conflicts.length} conflicts take about ${bytes} bytes, over the ` +
+      `${bytesMax}-byte message limit; check fewer keys per call`,
+    {
+      details: {
+        consistent: false,
+        conflictCount: verdict.conflicts.length,
+        conflictKeys: verdict.conflicts.slice(0, CONFLICT_KEYS_IN_DETAILS_MAX).map((c) => c.key),
+      },
+    },
+  );
+}
 
 function checkOverlapSize(properties: readonly Property[], ctx: HandlerContext): void {
   validateProperties(properties, {
@@ -35,9 +71,10 @@ export const sheafOverlap = defineMethod({
   requestBytesMax: overlapRequestBytesMax,
   params: SheafOverlapMessageCodec,
   result: SheafOverlapResultCodec,
-  handle: (params, ctx) => {
+  handle: async (params, ctx) => {
     checkOverlapSize(params.properties, ctx);
-    return storeOf(ctx).overlap({ a: params.a, b: params.b, properties: params.properties });
+    const overlap = { a: params.a, b: params.b, properties: params.properties };
+    return checkVerdictFits(await storeOf(ctx).overlap(overlap), ctx);
   },
 });
 
