@@ -6,7 +6,7 @@
 
 import assert from "@std/assert";
 import { launchChromiumForH3 } from "./_chromium.ts";
-import { startH3Service } from "./_h3_service.ts";
+import { eventually, startH3Service } from "./_h3_service.ts";
 
 Deno.test({
   name: "h3: Chromium loads a page and calls system.echo over HTTP/3",
@@ -57,4 +57,46 @@ Deno.test({
       await t.close();
     }
   },
+});
+
+Deno.test("h3: Chromium aborting a streaming upload mid-body leaves the pool at 0 in use", async () => {
+  const t = await startH3Service();
+  const leafPem = await Deno.readTextFile(t.svc.certPath);
+  const chrome = await launchChromiumForH3({ port: t.port, leafPem });
+  try {
+    const page = await chrome.context.newPage();
+    await page.goto(`${t.origin}/healthz`, { timeout: 60_000 });
+    // A streaming request body (duplex "half"), no content-length: the RPC layer takes a lease
+    // for the method's limit and waits for the rest of the body.
+    await page.evaluate(async () => {
+      const abort = new AbortController();
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      const writer = writable.getWriter();
+      const state = globalThis as unknown as Record<string, unknown>;
+      state.abortUpload = () => abort.abort();
+      state.upload = fetch("/rpc/system.echo", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: readable,
+        signal: abort.signal,
+        ...({ duplex: "half" } as Record<string, string>),
+      }).then((r) => `status ${r.status}`, (e) => `rejected ${e.name}`);
+      await writer.write(new TextEncoder().encode(`{"payload":"${"QUJD".repeat(500)}`));
+    });
+    await eventually(() => t.pool.inUseCount() === 1, 30_000);
+    const outcome = await page.evaluate(async () => {
+      const state = globalThis as unknown as Record<string, unknown>;
+      (state.abortUpload as () => void)();
+      return await (state.upload as Promise<string>);
+    });
+    assert.equal(outcome, "rejected AbortError");
+    // Chromium reset the stream: the server's body read fails and the lease goes back.
+    await eventually(() => t.pool.inUseCount() === 0, 30_000);
+    const status = await page.evaluate(async () => (await fetch("/healthz")).status);
+    assert.equal(status, 200);
+    await page.close();
+  } finally {
+    await chrome.close();
+    await t.close();
+  }
 });
