@@ -162,6 +162,46 @@ Deno.test("h3: a control stream that does not start with SETTINGS is H3_MISSING_
   }
 });
 
+Deno.test("h3: closing the control stream is H3_CLOSED_CRITICAL_STREAM", async () => {
+  const t = await startH3Service();
+  const conn = await Deno.connectQuic({
+    hostname: "127.0.0.1",
+    port: t.port,
+    serverName: "localhost",
+    caCerts: [t.caPem],
+    alpnProtocols: ["h3"],
+  });
+  try {
+    const control = (await conn.createUnidirectionalStream()).getWriter();
+    await control.write(new Uint8Array([0x00, ...encodeSettingsFrame({})]));
+    await control.close();
+    const info = await conn.closed;
+    assert.equal(info.closeCode, H3_ERROR.H3_CLOSED_CRITICAL_STREAM);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h3: TCP responses advertise h3 on the same port number, and it answers there", async () => {
+  const t = await startH3Service();
+  const http = Deno.createHttpClient({ caCerts: [t.caPem] });
+  const client = await t.connect();
+  try {
+    const tcp = await fetch(`${t.origin}/healthz`, { client: http });
+    await tcp.body?.cancel();
+    const altSvc = tcp.headers.get("alt-svc") ?? "";
+    const port = Number(/h3=":(\d+)"/.exec(altSvc)?.[1]);
+    assert.equal(port, t.port, altSvc);
+    const udp = await client.fetch(`https://localhost:${port}/healthz`);
+    assert.equal(await udp.text(), "ok");
+  } finally {
+    http.close();
+    await client.close();
+    await t.close();
+  }
+});
+
 Deno.test("h3: a stalled request body times out and its lease is released", async () => {
   const t = await startH3Service({ stallTimeoutMs: 3000 });
   const client = await t.connect();
