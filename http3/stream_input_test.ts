@@ -1,0 +1,87 @@
+import assert from "@std/assert";
+import { H3Error } from "./errors.ts";
+import { encodeDataFrame, encodeHeadersFrame } from "./frame.ts";
+import { StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
+
+/** A byte stream (like a QUIC receive stream) that yields `chunks`, then ends or hangs. */
+function byteStream(chunks: Uint8Array[], end: boolean): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (index < chunks.length) {
+        controller.enqueue(chunks[index++].slice());
+      } else if (end) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      }
+      // Otherwise never answer: a stalled peer.
+    },
+  });
+}
+
+const HEADERS = encodeHeadersFrame(new Uint8Array([0x00, 0x00, 0xd1]));
+
+Deno.test("StreamInput hands out frames across chunk boundaries, then null at FIN", async () => {
+  const bytes = new Uint8Array([...HEADERS, ...encodeDataFrame(new Uint8Array([1, 2, 3]))]);
+  for (const split of [1, 2, 3, bytes.length]) {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += split) chunks.push(bytes.subarray(i, i + split));
+    for (const readable of [byteStream(chunks, true), ReadableStream.from(chunks)]) {
+      const input = new StreamInput(readable, {
+        streamKind: "request",
+        role: "server",
+        stallWatch: null,
+      });
+      const first = await input.nextFrame();
+      assert.equal(first?.type, "headers");
+      let data = 0;
+      for (let frame = await input.nextFrame(); frame !== null; frame = await input.nextFrame()) {
+        if (frame.type === "data") data += frame.bytes.length;
+      }
+      assert.equal(data, 3);
+      assert.ok(input.ended);
+    }
+  }
+});
+
+Deno.test("StreamInput: a FIN inside a frame is H3_REQUEST_INCOMPLETE", async () => {
+  const input = new StreamInput(byteStream([HEADERS.subarray(0, 3)], true), {
+    streamKind: "request",
+    role: "server",
+    stallWatch: null,
+  });
+  await assert.rejects(
+    () => input.nextFrame(),
+    (error: unknown) => error instanceof H3Error && error.codeName === "H3_REQUEST_INCOMPLETE",
+  );
+});
+
+Deno.test("StreamInput: a peer that stalls is H3_REQUEST_INCOMPLETE after the timeout", async () => {
+  const watch = new StallWatch(50);
+  try {
+    const input = new StreamInput(byteStream([HEADERS], false), {
+      streamKind: "request",
+      role: "server",
+      stallWatch: watch,
+    });
+    assert.equal((await input.nextFrame())?.type, "headers");
+    await assert.rejects(
+      () => input.nextFrame(),
+      (error: unknown) =>
+        error instanceof H3Error && error.codeName === "H3_REQUEST_INCOMPLETE" &&
+        error.scope === "stream",
+    );
+  } finally {
+    watch.close();
+  }
+});
+
+Deno.test("StallWatch validates its timeout; withTimeout rejects late promises", async () => {
+  assert.throws(() => new StallWatch(0), RangeError);
+  assert.equal(await withTimeout(Promise.resolve(7), 1000, () => new Error("late")), 7);
+  await assert.rejects(
+    () => withTimeout(new Promise(() => {}), 10, () => new Error("late")),
+    /late/,
+  );
+});
