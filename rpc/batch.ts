@@ -100,7 +100,8 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     const startMs = performance.now();
     let requestId = 0;
     let methodId = METHOD_ID_NONE;
-    const call = createCallSignal(req.signal, timeoutMs);
+    const call = createCallSignal(timeoutMs);
+    call.watchClient(req.signal);
     try {
       const binaryCall = binary!.readCall(frame);
       ({ requestId, methodId } = binaryCall);

@@ -92,6 +92,27 @@ export function errorResponse(
   return new Response(errorJson(error), { status: error.httpStatus, headers });
 }
 
+/** The body of the unknown-method answer per wire, built once (no error object per request). */
+const unknownBodies = new WeakMap<DispatchDeps, Record<WireKind, Uint8Array<ArrayBuffer>>>();
+
+/**
+ * The 501 answer to an unknown method. The rejection path is hot under abuse, so its bodies are
+ * encoded once per app and each response gets a copy (never a shared buffer).
+ */
+function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
+  let bodies = unknownBodies.get(deps);
+  if (bodies === undefined) {
+    const error = new RpcError("unimplemented", "Cannot call: unknown method");
+    bodies = {
+      json: textEncoder.encode(errorJson(error)),
+      capnp: deps.binary?.encodeError(0, error) ?? textEncoder.encode(errorJson(error)),
+    };
+    unknownBodies.set(deps, bodies);
+  }
+  const type = wire === "capnp" && deps.binary !== null ? MEDIA_TYPES.capnp : MEDIA_TYPES.json;
+  return new Response(bodies[wire].slice(), { status: 501, headers: { "content-type": type } });
+}
+
 /** Takes a lease of at least `sizeBytes`, or throws RpcError unavailable (503). */
 export function acquireOrUnavailable(services: Services, sizeBytes: number): LeaseLike {
   const lease = services.pool.tryAcquire(sizeBytes);
@@ -148,9 +169,7 @@ export async function dispatchCall(
   const wire = wireKindOf(contentType);
   if (methodId === METHOD_ID_NONE) {
     deps.metrics.recordRejected("unknown_method");
-    const shown = JSON.stringify(methodName.slice(0, 64));
-    const error = new RpcError("unimplemented", `Cannot call ${shown}: unknown method`);
-    return errorResponse(error, wire ?? "json", deps);
+    return unknownMethodResponse(wire ?? "json", deps);
   }
   let code: RpcError["code"] | "ok" = "ok";
   const state = { requestId: 0 };
@@ -193,7 +212,7 @@ async function callWithBody(
   const timeoutHeader = parseDecimalHeader("Rpc-Timeout-Ms", request.headers.get("rpc-timeout-ms"));
   const timeoutMax = deps.services.config.rpcTimeoutMsMax;
   const timeoutMs = Math.max(1, Math.min(timeoutHeader ?? timeoutMax, timeoutMax));
-  const call = createCallSignal(request.signal, timeoutMs);
+  const call = createCallSignal(timeoutMs);
   let requestLease: LeaseLike | null = null;
   try {
     const sizeBytes = declared ?? limitBytes;
@@ -231,7 +250,13 @@ async function callWithBody(
     requestLease?.release();
     requestLease = null;
     const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: deps.services };
-    const result = await raceSignal(runHandler(spec, params, ctx), call.signal);
+    // A synchronous handler (system.*) needs no race against the signal.
+    const running = runHandler(spec, params, ctx);
+    let result = running;
+    if (running instanceof Promise) {
+      call.watchClient(request.signal);
+      result = await raceSignal(running, call.signal);
+    }
     if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
       return new Response(body, { headers: { "content-type": MEDIA_TYPES.json } });
@@ -261,15 +286,11 @@ function decodeJsonParams(spec: AnyMethodSpec, bytes: Uint8Array): unknown {
   }
 }
 
-/** Runs a handler, turning a synchronous throw into a rejection. */
+/** Runs a handler: its value, or its promise (a synchronous throw propagates as is). */
 function runHandler(
   spec: AnyMethodSpec,
   params: unknown,
   ctx: Parameters<AnyMethodSpec["handle"]>[1],
-): Promise<unknown> {
-  try {
-    return Promise.resolve(spec.handle(params, ctx));
-  } catch (thrown) {
-    return Promise.reject(thrown);
-  }
+): unknown {
+  return spec.handle(params, ctx);
 }

@@ -1,0 +1,38 @@
+/**
+ * The app built in process over a real pool (no sockets, no store), for dispatch benchmarks.
+ *
+ * @module
+ */
+
+import { Pool } from "../pool/mod.ts";
+import { createApp } from "../rpc/app.ts";
+import { createBinaryWire } from "../rpc/binary_wire.ts";
+import { METHODS } from "../rpc/methods.ts";
+import { createRegistry } from "../rpc/registry.ts";
+
+const classes = [
+  { blockSizeBytes: 4096, blockCount: 256 },
+  { blockSizeBytes: 65536, blockCount: 16 },
+];
+const pool = Pool.open(classes);
+const registry = createRegistry(METHODS);
+const plan = {
+  classes,
+  totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
+  maxPropertiesPerOverlap: 128,
+  messageBytesMax: 65536,
+  profile: "rpc",
+};
+const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 30_000 }, registry };
+
+/** The app over the pool above. */
+export const app = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
+
+/** A POST of `frame` to `/rpc/<method>` as application/capnp with its Content-Length. */
+export function capnpRequest(method: string, frame: Uint8Array<ArrayBuffer>): Request {
+  return new Request(`http://127.0.0.1/rpc/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/capnp", "content-length": String(frame.length) },
+    body: frame,
+  });
+}
