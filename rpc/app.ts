@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { dispatchBatch } from "./batch.ts";
 import { type BinaryWire, dispatchCall, type DispatchDeps } from "./dispatch.ts";
 import type { Services } from "./method.ts";
+import { DeadlineScheduler } from "./deadlines.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
 
@@ -26,6 +27,8 @@ export interface RpcApp {
   /** `app.fetch`, bound. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly deps: DispatchDeps;
+  /** Stops the app's timers (call after the listeners stopped). */
+  close(): void;
 }
 
 /**
@@ -67,6 +70,7 @@ export function createApp(
     metrics: options.metrics ?? new RpcMetrics(registry.methods.map((m) => m.name)),
     requestBytesMax: requestLimitsFor(registry, services),
     binary: options.binary ?? null,
+    deadlines: new DeadlineScheduler(),
   };
   const app = new Hono();
   app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), deps));
@@ -80,7 +84,12 @@ export function createApp(
     c.header("content-type", "text/plain; version=0.0.4");
     return c.body(deps.metrics.render(services.pool));
   });
-  return { app, fetch: (request) => app.fetch(request), deps };
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    deps,
+    close: () => deps.deadlines.close(),
+  };
 }
 
 /** Null when ready, else why not: the smallest class has no free block, or the store fails. */

@@ -100,7 +100,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     const startMs = performance.now();
     let requestId = 0;
     let methodId = METHOD_ID_NONE;
-    const call = createCallSignal(timeoutMs);
+    const call = createCallSignal(timeoutMs, d.deadlines);
     call.watchClient(req.signal);
     try {
       const binaryCall = binary!.readCall(frame);

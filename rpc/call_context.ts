@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cancelDeadline, scheduleDeadline } from "./deadlines.ts";
+import type { DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
 
 /** The longest accepted `Rpc-Timeout-Ms` / `Content-Length` header value, in characters. */
@@ -51,15 +51,15 @@ export interface CallSignal {
  *
  * @example
  * ```ts
- * const call = createCallSignal(1000);
+ * const call = createCallSignal(1000, deadlines);
  * call.watchClient(request.signal);
  * try { await work(call.signal); } finally { call.dispose(); }
  * ```
  */
-export function createCallSignal(timeoutMs: number): CallSignal {
+export function createCallSignal(timeoutMs: number, deadlines: DeadlineScheduler): CallSignal {
   const controller = new AbortController();
   const deadlineAtMs = Date.now() + timeoutMs;
-  const deadline = scheduleDeadline(deadlineAtMs, () => {
+  const deadline = deadlines.schedule(deadlineAtMs, () => {
     controller.abort(
       new RpcError("deadline_exceeded", `Cannot finish call: deadline of ${timeoutMs} ms passed`),
     );
@@ -78,7 +78,7 @@ export function createCallSignal(timeoutMs: number): CallSignal {
       else clientSignal.addEventListener("abort", onClientAbort, { once: true });
     },
     dispose() {
-      cancelDeadline(deadline);
+      deadlines.cancel(deadline);
       watched?.removeEventListener("abort", onClientAbort);
     },
   };

@@ -1,8 +1,9 @@
 /**
- * One shared timer for every call's deadline instead of a `setTimeout` per request (which cost
- * ~7% of an echo call, measured with `--cpu-prof`). While calls are in flight, a single
- * interval ticks every `DEADLINE_TICK_MS` and expires the calls whose deadline has passed; with
- * none in flight there is no timer at all (so tests' timer sanitizers see nothing pending).
+ * One timer for every call's deadline instead of a `setTimeout` per request. While calls are in
+ * flight, a single interval ticks every `DEADLINE_TICK_MS` and expires the calls whose deadline
+ * has passed. The interval stops lazily, on the first tick that finds nothing in flight: starting
+ * and stopping a timer per request cost ~10% of an in-process echo call (measured with
+ * `--cpu-prof`). `close()` stops it at once (service shutdown, so no timer outlives a test).
  *
  * @module
  */
@@ -10,56 +11,81 @@
 /** How often in-flight deadlines are checked; a deadline fires up to this late. */
 export const DEADLINE_TICK_MS = 5;
 
-/** A registered deadline; pass it back to `cancelDeadline`. */
+/** A registered deadline; pass it back to `cancel`. */
 export interface DeadlineEntry {
   readonly deadlineAtMs: number;
   readonly onExpire: () => void;
 }
 
-const entries = new Set<DeadlineEntry>();
-let timer: ReturnType<typeof setInterval> | null = null;
-
-function tick(): void {
-  const now = Date.now();
-  for (const entry of entries) {
-    if (entry.deadlineAtMs <= now) {
-      entries.delete(entry);
-      entry.onExpire();
-    }
-  }
-  stopIfIdle();
-}
-
-function stopIfIdle(): void {
-  if (entries.size === 0 && timer !== null) {
-    clearInterval(timer);
-    timer = null;
-  }
-}
-
 /**
- * Calls `onExpire` once `deadlineAtMs` (Date.now()-based) has passed, unless cancelled first.
+ * The deadlines of one app.
  *
  * @example
  * ```ts
- * const entry = scheduleDeadline(Date.now() + 1000, () => controller.abort());
- * cancelDeadline(entry);
+ * const deadlines = new DeadlineScheduler();
+ * const entry = deadlines.schedule(Date.now() + 1000, () => controller.abort());
+ * deadlines.cancel(entry);
+ * deadlines.close();
  * ```
  */
-export function scheduleDeadline(deadlineAtMs: number, onExpire: () => void): DeadlineEntry {
-  const entry = { deadlineAtMs, onExpire };
-  entries.add(entry);
-  timer ??= setInterval(tick, DEADLINE_TICK_MS);
-  return entry;
-}
+export class DeadlineScheduler {
+  readonly #entries = new Set<DeadlineEntry>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
 
-/** Cancels a deadline (no effect if it already fired). */
-export function cancelDeadline(entry: DeadlineEntry): void {
-  entries.delete(entry);
-  stopIfIdle();
-}
+  /** Calls `onExpire` once `deadlineAtMs` (Date.now()-based) has passed, unless cancelled. */
+  schedule(deadlineAtMs: number, onExpire: () => void): DeadlineEntry {
+    if (this.#closed) throw new Error("Cannot schedule a deadline: the scheduler is closed");
+    const entry = { deadlineAtMs, onExpire };
+    this.#entries.add(entry);
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => this.#tick(), DEADLINE_TICK_MS);
+      // The timer never keeps the process alive by itself.
+      Deno.unrefTimer(this.#timer as unknown as number);
+    }
+    return entry;
+  }
 
-/** The number of deadlines in flight (tests). */
-export function deadlinesInFlight(): number {
-  return entries.size;
+  /** Cancels a deadline (no effect if it already fired). */
+  cancel(entry: DeadlineEntry): void {
+    this.#entries.delete(entry);
+  }
+
+  /** Deadlines in flight. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Whether the interval is running (tests). */
+  get ticking(): boolean {
+    return this.#timer !== null;
+  }
+
+  /** Stops the timer now; later `schedule` calls throw. Pending deadlines never fire. */
+  close(): void {
+    this.#closed = true;
+    this.#entries.clear();
+    this.#stop();
+  }
+
+  #tick(): void {
+    if (this.#entries.size === 0) {
+      this.#stop();
+      return;
+    }
+    const now = Date.now();
+    for (const entry of this.#entries) {
+      if (entry.deadlineAtMs <= now) {
+        this.#entries.delete(entry);
+        entry.onExpire();
+      }
+    }
+  }
+
+  #stop(): void {
+    if (this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
 }

@@ -1,15 +1,34 @@
 import assert from "@std/assert";
-import { cancelDeadline, deadlinesInFlight, scheduleDeadline } from "./deadlines.ts";
+import { DeadlineScheduler } from "./deadlines.ts";
 
-Deno.test("deadlines fire once after their time, cancelled ones never; no timer when idle", async () => {
-  const fired: string[] = [];
-  const soon = scheduleDeadline(Date.now() + 10, () => fired.push("soon"));
-  const cancelled = scheduleDeadline(Date.now() + 10, () => fired.push("cancelled"));
-  cancelDeadline(cancelled);
-  assert.equal(deadlinesInFlight(), 1);
-  await new Promise((r) => setTimeout(r, 60));
-  assert.deepEqual(fired, ["soon"]);
-  assert.equal(deadlinesInFlight(), 0);
-  cancelDeadline(soon); // after firing: no effect
-  assert.deepEqual(fired, ["soon"]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("deadlines fire once after their time, cancelled ones never; the timer stops idle", async () => {
+  const deadlines = new DeadlineScheduler();
+  try {
+    const fired: string[] = [];
+    const soon = deadlines.schedule(Date.now() + 10, () => fired.push("soon"));
+    const cancelled = deadlines.schedule(Date.now() + 10, () => fired.push("cancelled"));
+    deadlines.cancel(cancelled);
+    assert.equal(deadlines.size, 1);
+    await sleep(60);
+    assert.deepEqual(fired, ["soon"]);
+    assert.equal(deadlines.size, 0);
+    assert.equal(deadlines.ticking, false);
+    deadlines.cancel(soon); // After firing: no effect.
+    assert.deepEqual(fired, ["soon"]);
+  } finally {
+    deadlines.close();
+  }
+});
+
+Deno.test("close stops the timer at once and refuses new deadlines", () => {
+  const deadlines = new DeadlineScheduler();
+  deadlines.schedule(Date.now() + 1000, () => {
+    throw new Error("must not fire");
+  });
+  assert.equal(deadlines.ticking, true);
+  deadlines.close();
+  assert.equal(deadlines.ticking, false);
+  assert.throws(() => deadlines.schedule(Date.now(), () => {}), /closed/);
 });

@@ -17,6 +17,7 @@ import {
   raceSignal,
   toRpcError,
 } from "./call_context.ts";
+import type { DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
 import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
 import type { RpcMetrics } from "./metrics.ts";
@@ -55,6 +56,8 @@ export interface DispatchDeps {
   readonly requestBytesMax: readonly number[];
   /** Null when the binary codec is not available (JSON only). */
   readonly binary: BinaryWire | null;
+  /** The app's deadline timer. */
+  readonly deadlines: DeadlineScheduler;
 }
 
 /** The media types a call may use. */
@@ -212,7 +215,7 @@ async function callWithBody(
   const timeoutHeader = parseDecimalHeader("Rpc-Timeout-Ms", request.headers.get("rpc-timeout-ms"));
   const timeoutMax = deps.services.config.rpcTimeoutMsMax;
   const timeoutMs = Math.max(1, Math.min(timeoutHeader ?? timeoutMax, timeoutMax));
-  const call = createCallSignal(timeoutMs);
+  const call = createCallSignal(timeoutMs, deps.deadlines);
   let requestLease: LeaseLike | null = null;
   try {
     const sizeBytes = declared ?? limitBytes;

@@ -112,7 +112,8 @@ export async function startService(
       ? options.store
       : await openStore(config.store ?? "sqlite", { dataDir: config.dataDir });
     const services: Services = Object.freeze({ store, pool, plan, config, registry });
-    const { fetch } = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
+    const rpcApp = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
+    const fetch = rpcApp.fetch;
     const tls = await resolveTls(config);
     const [cert, key] = await Promise.all([
       Deno.readTextFile(tls.certPath),
@@ -171,6 +172,7 @@ export async function startService(
       stopping ??= (async () => {
         await Promise.all([...servers.map((s) => s.shutdown()), h3.shutdown()]);
         await finished;
+        rpcApp.close();
         if (options.store === undefined) await store?.close();
         if (ownsPool) (pool as { close?(): void }).close?.();
       })();

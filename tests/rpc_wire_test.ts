@@ -30,11 +30,11 @@ Deno.test("JSON and binary give the same results", async () => {
       assert.deepEqual(codecs.result.toJson(viaBinary as never), viaJson, method);
     }
     // Bad params are invalid_argument with the mapped status.
-    const jsonError: RpcError = await json.callJson("system.echo", { payload: "not base64!" })
-      .catch((e) => e);
+    const jsonError = await json.callJson("system.echo", { payload: "not base64!" })
+      .then(() => null, (e: unknown) => e as RpcError);
     assert.ok(jsonError instanceof RpcError);
-    assert.equal(jsonError.code, "invalid_argument");
-    assert.equal(jsonError.httpStatus, 400);
+    assert.equal(jsonError?.code, "invalid_argument");
+    assert.equal(jsonError?.httpStatus, 400);
   } finally {
     await binary.close();
     await json.close();
