@@ -293,6 +293,8 @@ export class H3ServerConnection {
         // GOAWAY from a client concerns push, which we never use. PRIORITY_UPDATE is advice.
       }
     } catch (error) {
+      // The control stream ending inside a frame is its closing: H3_CLOSED_CRITICAL_STREAM.
+      if (error instanceof H3Error && error.codeName === "H3_REQUEST_INCOMPLETE") return;
       if (error instanceof H3Error) {
         throw error.scope === "connection" ? error : new H3Error(error.codeName, error.message);
       }

@@ -20,5 +20,11 @@ export {
   serveH3,
   type ServeH3Options,
 } from "./server.ts";
-export { H3Client, type H3ClientOptions } from "./client.ts";
+export {
+  createHttp3Transport,
+  H3Client,
+  type H3ClientOptions,
+  type Http3Transport,
+  type Http3TransportOptions,
+} from "./client.ts";
 export { H3Error } from "./errors.ts";
