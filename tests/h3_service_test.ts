@@ -246,7 +246,7 @@ Deno.test("h3: a client that disappears mid-body leaves the pool at 0 in use", a
 });
 
 Deno.test("h3: shutdown sends GOAWAY with the next unserved stream ID, then drains", async () => {
-  const t = await startH3Service({ stallTimeoutMs: 1000 });
+  const t = await startH3Service({ stallTimeoutMs: 3000 });
   const client = await t.connect();
   try {
     for (let i = 0; i < 3; i++) {
