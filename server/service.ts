@@ -39,7 +39,7 @@ export interface ServiceConfig {
 export interface RunningService {
   readonly pool: PoolLike;
   readonly plan: PoolPlanLike;
-  /** The TLS listener's port (h2 + http/1.1). */
+  /** The TLS listener's port (h2 + http/1.1); HTTP/3 listens on the same number over UDP. */
   readonly port: number;
   /** The plaintext HTTP/1.1 port, or null. */
   readonly plaintextPort: number | null;
