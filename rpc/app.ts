@@ -84,12 +84,47 @@ export function createApp(
     c.header("content-type", "text/plain; version=0.0.4");
     return c.body(deps.metrics.render(services.pool));
   });
+  // The hot path skips Hono's router and context (it measured ~25% of an unknown-method
+  // rejection): a POST whose path is exactly /rpc/<segment> goes straight to dispatch, with the
+  // same handler the Hono route above runs; everything else (and any %-escaped or nested path)
+  // takes the Hono route.
+  const fetch = (request: Request): Response | Promise<Response> => {
+    if (request.method === "POST") {
+      const method = rpcMethodSegment(request.url);
+      if (method !== null) return dispatchCall(request, method, deps);
+    }
+    return app.fetch(request);
+  };
   return {
     app,
-    fetch: (request) => app.fetch(request),
+    fetch,
     deps,
     close: () => deps.deadlines.close(),
   };
+}
+
+/**
+ * The `<segment>` of a URL whose path is `/rpc/<segment>` (no `/`, `%`, empty segment), or null.
+ * Scans the URL once; no URL object.
+ *
+ * @example
+ * ```ts
+ * rpcMethodSegment("http://h:1/rpc/system.echo?x=1"); // "system.echo"
+ * ```
+ */
+export function rpcMethodSegment(url: string): string | null {
+  const schemeEnd = url.indexOf("://");
+  if (schemeEnd < 0) return null;
+  const pathStart = url.indexOf("/", schemeEnd + 3);
+  if (pathStart < 0 || !url.startsWith("/rpc/", pathStart)) return null;
+  const nameStart = pathStart + 5;
+  let end = nameStart;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 0x3f || c === 0x23) break; // '?' or '#': the path ends.
+    if (c === 0x2f || c === 0x25) return null; // '/' or '%': leave it to the router.
+  }
+  return end === nameStart ? null : url.slice(nameStart, end);
 }
 
 /** Null when ready, else why not: the smallest class has no free block, or the store fails. */
