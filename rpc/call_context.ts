@@ -114,13 +114,18 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise
  * Maps anything thrown to an RpcError: RpcErrors pass through, a decoder's or validator's
  * TypeError/RangeError becomes invalid_argument when `inputError` is true, the rest internal.
  */
-export function toRpcError(error: unknown, inputError: boolean): RpcError {
+export function toRpcError(
+  error: unknown,
+  inputError: boolean,
+  options: { quiet?: boolean } = {},
+): RpcError {
   if (error instanceof RpcError) return error;
   if (inputError) {
     const message = error instanceof Error ? error.message : String(error);
     return new RpcError("invalid_argument", message, { cause: error });
   }
-  console.error("rpc: handler failed:", error);
+  // The detail goes to the server log only; the client sees a generic message.
+  if (!options.quiet) console.error("rpc: handler failed:", error);
   return new RpcError("internal", "Internal error", { cause: error });
 }
 

@@ -229,3 +229,41 @@ Deno.test("unsupported media type: 415 without reading the body", async () => {
     await t.close();
   }
 });
+
+Deno.test("client disconnect during an async handler aborts its signal with canceled", async () => {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  let abortReason: unknown = null;
+  const waiting = defineMethod({
+    name: "test.waiting",
+    mutating: false,
+    requestBytesMax: () => 1024,
+    params: SystemConfigParamsCodec,
+    result: SystemConfigParamsCodec,
+    handle: (_params, ctx) =>
+      new Promise((_resolve, reject) => {
+        started();
+        ctx.signal.addEventListener("abort", () => {
+          abortReason = ctx.signal.reason;
+          reject(ctx.signal.reason);
+        }, { once: true });
+      }),
+  });
+  const t = await startTestService({ methods: [...METHODS, waiting] });
+  try {
+    const controller = new AbortController();
+    const pending = fetch(`${t.plainUrl}/rpc/test.waiting`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+      signal: controller.signal,
+    }).catch((e) => e);
+    await handlerStarted;
+    controller.abort();
+    await pending;
+    await eventually(() => abortReason !== null);
+    assert.equal((abortReason as { code?: string }).code, "canceled");
+  } finally {
+    await t.close();
+  }
+});
