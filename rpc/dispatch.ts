@@ -161,19 +161,29 @@ export function textViaLease(services: Services, text: string): Uint8Array<Array
  * app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), deps));
  * ```
  */
-export async function dispatchCall(
+export function dispatchCall(
   request: Request,
   methodName: string,
   deps: DispatchDeps,
+): Response | Promise<Response> {
+  const methodId = deps.registry.lookup(methodName);
+  if (methodId === METHOD_ID_NONE) {
+    // Synchronous on purpose: Deno.serve answers a non-promise Response on its fast path.
+    deps.metrics.recordRejected("unknown_method");
+    return unknownMethodResponse(wireKindOf(request.headers.get("content-type")) ?? "json", deps);
+  }
+  return dispatchKnown(request, methodId, deps);
+}
+
+/** A call of a known method: everything after the lookup, with metrics and error mapping. */
+async function dispatchKnown(
+  request: Request,
+  methodId: number,
+  deps: DispatchDeps,
 ): Promise<Response> {
   const startMs = performance.now();
-  const methodId = deps.registry.lookup(methodName);
   const contentType = request.headers.get("content-type");
   const wire = wireKindOf(contentType);
-  if (methodId === METHOD_ID_NONE) {
-    deps.metrics.recordRejected("unknown_method");
-    return unknownMethodResponse(wire ?? "json", deps);
-  }
   let code: RpcError["code"] | "ok" = "ok";
   const state = { requestId: 0 };
   try {

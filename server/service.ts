@@ -125,14 +125,18 @@ export async function startService(
     }
     const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
     let altSvc = "";
-    const handler = async (request: Request): Promise<Response> => {
-      const response = await fetch(request);
+    const withAltSvc = (response: Response): Response => {
       try {
         response.headers.set("alt-svc", altSvc);
       } catch {
         // A response with immutable headers simply goes without the hint.
       }
       return response;
+    };
+    // Synchronous answers stay synchronous (Deno.serve's fast path for a non-promise Response).
+    const handler = (request: Request): Response | Promise<Response> => {
+      const response = fetch(request);
+      return response instanceof Promise ? response.then(withAltSvc) : withAltSvc(response);
     };
     const tlsServer = Deno.serve({
       port: config.port,
