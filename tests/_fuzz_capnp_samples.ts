@@ -6,6 +6,7 @@
  * @module
  */
 import type { StructCodec } from "../capnp/mod.ts";
+import { HolderCodec, type Nest, NestCodec } from "../capnp/testdata/nest_capnp.ts";
 import { RpcErrorCodec } from "../schema/rpc_capnp.ts";
 import {
   ConflictCodec,
@@ -82,7 +83,17 @@ const POOL_CLASS = {
   bytesRequestedInUse: 70000,
 };
 
-/** One or more valid values for every struct of schema/*.capnp. */
+/** A chain of `depth` nested structs (the read limit is 64 levels). */
+function nest(depth: number): Nest {
+  let value: Nest = { child: null, value: depth };
+  for (let i = depth - 1; i > 0; i--) value = { child: value, value: i };
+  return value;
+}
+
+/**
+ * One or more valid values for every struct of schema/*.capnp, plus the codec's own test schema
+ * (capnp/testdata/nest.capnp: deep nesting and a list of zero-sized structs).
+ */
 export const CORPUS_SAMPLES: readonly Sample[] = [
   sample(RpcErrorCodec, { code: "not_found", message: "no worknode wn-1", details: '{"id":1}' }),
   sample(PropertyCodec, { key: "k", value: "réd" }),
@@ -158,4 +169,11 @@ export const CORPUS_SAMPLES: readonly Sample[] = [
   }),
   sample(SystemEchoParamsCodec, { payload: new Uint8Array([0, 1, 2, 0xff, 0x80, 7, 8, 9, 10]) }),
   sample(SystemEchoResultCodec, { payload: new Uint8Array(0) }),
+  sample(NestCodec, nest(60)),
+  sample(HolderCodec, {
+    items: Array.from({ length: 20 }, () => ({})),
+    names: ["a", "", "ünï"],
+    flag: true,
+    count: -(2 ** 52),
+  }),
 ];
