@@ -1,7 +1,8 @@
 /**
  * A server for the RPC load benchmark, run as its own process so the load generator and the
  * server never share an isolate: `bare` (Deno.serve answering fixed bytes, the baseline) or
- * `service` (the real service: pool, method table, Hono app; no store). Prints one JSON line
+ * `service [DATA_DIR]` (the real service: pool, method table, Hono app; no store; dev
+ * certificates under DATA_DIR, a temp dir by default). Prints one JSON line
  * `{"port":N}` when listening and stops when stdin closes.
  *
  * @module
@@ -33,7 +34,8 @@ if (mode === "bare") {
     { blockSizeBytes: 1 << 20, blockCount: 2 },
   ];
   const pool = Pool.open(classes);
-  const dataDir = await Deno.makeTempDir({ prefix: "rpc-bench-" });
+  // The parent passes a directory it removes itself (it may kill us rather than wait).
+  const dataDir = Deno.args[1] ?? await Deno.makeTempDir({ prefix: "rpc-bench-" });
   const plan = {
     classes,
     totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
@@ -53,7 +55,7 @@ if (mode === "bare") {
   await stop();
   await svc.shutdown();
   pool.close();
-  await Deno.remove(dataDir, { recursive: true });
+  if (Deno.args[1] === undefined) await Deno.remove(dataDir, { recursive: true });
 } else {
   console.error("usage: _rpc_bench_server.ts bare|service");
   Deno.exit(2);

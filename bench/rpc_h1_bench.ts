@@ -27,7 +27,7 @@ interface Server {
   readonly child: Deno.ChildProcess;
 }
 
-async function startServer(mode: "bare" | "service"): Promise<Server> {
+async function startServer(mode: "bare" | "service", dataDir: string): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -35,6 +35,7 @@ async function startServer(mode: "bare" | "service"): Promise<Server> {
       "--unstable-net",
       new URL("./_rpc_bench_server.ts", import.meta.url).pathname,
       mode,
+      dataDir,
     ],
     stdin: "piped",
     stdout: "piped",
@@ -106,8 +107,8 @@ const echoFrame = requestFrame("system.echo", SystemEchoParamsCodec, {
 const unknownFrame = requestFrame("no.such.method", SystemEchoParamsCodec, {
   payload: new Uint8Array([1]),
 });
-const bare = await startServer("bare");
-const service = await startServer("service");
+const bare = await startServer("bare", dir);
+const service = await startServer("service", dir);
 const bareUrl = `http://127.0.0.1:${bare.port}/`;
 const echoUrl = `http://127.0.0.1:${service.port}/rpc/system.echo`;
 const unknownUrl = `http://127.0.0.1:${service.port}/rpc/no.such.method`;
