@@ -116,9 +116,21 @@ function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
   return new Response(bodies[wire].slice(), { status: 501, headers: { "content-type": type } });
 }
 
-/** Takes a lease of at least `sizeBytes`, or throws RpcError unavailable (503). */
+/**
+ * Takes a lease of at least `sizeBytes`, or throws RpcError unavailable (503, pool exhausted) or
+ * resource_exhausted (larger than the largest block).
+ */
 export function acquireOrUnavailable(services: Services, sizeBytes: number): LeaseLike {
-  const lease = services.pool.tryAcquire(sizeBytes);
+  let lease: LeaseLike | null;
+  try {
+    lease = services.pool.tryAcquire(sizeBytes);
+  } catch (error) {
+    // Larger than the largest block: the message cannot be held, so it is refused as too large.
+    if (!(error instanceof RangeError)) throw error;
+    throw new RpcError("resource_exhausted", `Cannot take a block: ${error.message}`, {
+      cause: error,
+    });
+  }
   if (lease === null) {
     throw new RpcError("unavailable", `Cannot take a ${sizeBytes}-byte block: pool exhausted`);
   }
