@@ -15,6 +15,7 @@ import assert from "@std/assert";
 import {
   CapnpError,
   decodeMessage,
+  frameByteLength,
   measureMessage,
   measureRequest,
   measureResponse,
@@ -157,7 +158,7 @@ function encodeResponseOf(
 
 /**
  * The oracle for one input: the entry's own codec through the path it was made for, one other
- * codec through every path, and `RpcError` as a bare message.
+ * codec through every path, `RpcError` as a bare message, and the batch splitter.
  */
 function checkInput(
   input: Uint8Array,
@@ -170,6 +171,11 @@ function checkInput(
     checkResponse(input, codec, codes);
   }
   checkMessage(input, RpcErrorCodec, codes);
+  // The batch endpoint splits a body with frameByteLength: it must stay inside the bytes.
+  refused(() => {
+    const length = frameByteLength(input, 0, LIMITS);
+    assert.ok(Number.isSafeInteger(length) && length >= 8 && length <= input.length);
+  }, codes);
 }
 
 function failCase(name: string, input: Uint8Array, error: unknown): never {
