@@ -13,6 +13,9 @@ import { DeadlineScheduler } from "./deadlines.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
 
+/** How long `/readyz` waits for the store's ping. */
+export const READY_STORE_TIMEOUT_MS = 1000;
+
 /** Options of `createApp`. */
 export interface CreateAppOptions {
   /** The binary wire; default: the Cap'n Proto wire of `rpc/binary_wire.ts`. Null = JSON only. */
@@ -133,10 +136,23 @@ async function readinessProblem(services: Services): Promise<string | null> {
   if (smallest !== undefined && smallest.blocksInUse >= smallest.blocksTotal) {
     return `not ready: pool class ${smallest.blockSizeBytes} exhausted`;
   }
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await services.store?.ping();
+    const store = services.store;
+    if (store !== null) {
+      // A store that hangs must not hang the probe: bounded by READY_STORE_TIMEOUT_MS.
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer in ${READY_STORE_TIMEOUT_MS} ms`)),
+          READY_STORE_TIMEOUT_MS,
+        );
+      });
+      await Promise.race([store.ping(), late]);
+    }
   } catch (error) {
     return `not ready: store unreachable (${error instanceof Error ? error.message : error})`;
+  } finally {
+    clearTimeout(timer);
   }
   return null;
 }
