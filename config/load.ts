@@ -79,12 +79,15 @@ function readConfigFile(
     const label = `${JSON.stringify(key)} in ${path}`;
     if (!known.has(key)) {
       errors.push(`Unknown key ${JSON.stringify(key)} in config file ${path} (see --help)`);
-    } else if (typeof value === "string" || (typeof value === "number" && Number.isFinite(value))) {
+    } else if (
+      typeof value === "string" || typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value))
+    ) {
       raw.set(key, { text: String(value), label: `${label} = ${JSON.stringify(value)}` });
     } else if (value === null) {
       raw.set(key, { text: "off", label: `${label} = null` });
     } else {
-      errors.push(`Cannot use ${label}: must be a string or a number`);
+      errors.push(`Cannot use ${label}: must be a string, a number or a boolean`);
     }
   }
   return raw;

@@ -42,7 +42,9 @@ Deno.test("defaults when nothing is given, frozen", () => {
     plaintextPort: null,
     rpcTimeoutMsMax: 30000,
     tokensFile: undefined,
+    publicRead: false,
     logLevel: "info",
+    shutdownTimeoutMs: 10000,
     dryRun: false,
     help: false,
     configFile: undefined,
@@ -218,13 +220,13 @@ Deno.test("env errors name the variable; file errors name the file and key", () 
     'Cannot use WORKNODE_PORT="http": must be an integer in 0..65535',
   ]);
   const readFile = filesOf({
-    "bad.json": JSON.stringify({ port: "x", colour: "red", store: true, plaintextPort: null }),
+    "bad.json": JSON.stringify({ port: "x", colour: "red", store: ["x"], plaintextPort: null }),
     "array.json": "[1, 2]",
     "broken.json": "{ port: 1",
   });
   assert.deepEqual(errorLines(["--config", "bad.json"], { env: {}, readFile }), [
     'Unknown key "colour" in config file bad.json (see --help)',
-    'Cannot use "store" in bad.json: must be a string or a number',
+    'Cannot use "store" in bad.json: must be a string, a number or a boolean',
     'Cannot use "port" in bad.json = "x": must be an integer in 0..65535',
   ]);
   assert.deepEqual(errorLines(["--config", "array.json"], { env: {}, readFile }), [
@@ -253,4 +255,18 @@ Deno.test("a real config file on disk is read by default", () => {
 Deno.test("help switches are recorded", () => {
   assert.equal(loadConfig(["--help"], NONE).help, true);
   assert.equal(loadConfig(["-h"], NONE).help, true);
+});
+
+Deno.test("--public-read alone means true; a value, the env and the file also set it", () => {
+  assert.equal(loadConfig(["--public-read"], NONE).publicRead, true);
+  assert.equal(loadConfig(["--public-read", "--port", "1"], NONE).publicRead, true);
+  assert.equal(loadConfig(["--public-read=false"], NONE).publicRead, false);
+  assert.equal(loadConfig([], { env: { WORKNODE_PUBLIC_READ: "yes" } }).publicRead, true);
+  const fromFile = loadConfig(["--config", "c.json"], {
+    env: {},
+    readFile: () => '{"publicRead": true, "shutdownTimeoutMs": 2500}',
+  });
+  assert.deepEqual([fromFile.publicRead, fromFile.shutdownTimeoutMs], [true, 2500]);
+  assert.throws(() => loadConfig(["--public-read=maybe"], NONE), /must be true or false/);
+  assert.throws(() => loadConfig(["--shutdown-timeout-ms", "-1"], NONE), /0\.\.600000/);
 });

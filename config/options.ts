@@ -36,7 +36,11 @@ export interface ConfigValues {
   readonly rpcTimeoutMsMax: number;
   /** A file of bearer tokens, or undefined to use the generated admin token. */
   readonly tokensFile: string | undefined;
+  /** Read-only (non-mutating) methods answer without a token. */
+  readonly publicRead: boolean;
   readonly logLevel: LogLevel;
+  /** On SIGTERM/SIGINT, the longest wait for in-flight calls before exiting anyway. */
+  readonly shutdownTimeoutMs: number;
 }
 
 /** One option of the table. */
@@ -53,12 +57,16 @@ export interface OptionSpec {
   readonly description: string;
   /** Validates and converts the text; throws an Error whose message says what is expected. */
   readonly parse: (text: string) => unknown;
+  /** The value a bare flag means (`--public-read` alone = `"true"`); absent = a value is needed. */
+  readonly bareValue?: string;
 }
 
 /** The pool budget given by flag may not exceed 64 GiB (libpool's block count limits). */
 export const POOL_BYTES_FLAG_MAX = 64 * 1024 ** 3;
 /** `--rpc-timeout-ms-max` may be at most 10 minutes. */
 export const RPC_TIMEOUT_MS_MAX_LIMIT = 600_000;
+/** `--shutdown-timeout-ms` may be at most 10 minutes. */
+export const SHUTDOWN_TIMEOUT_MS_LIMIT = 600_000;
 const PATH_LENGTH_MAX = 4096;
 
 function parseIntegerIn(text: string, min: number, max: number): number {
@@ -122,6 +130,12 @@ function parseStore(text: string): string {
     throw new RangeError('must be "sqlite" or a postgres://user:pass@host:port/db URL');
   }
   return text;
+}
+
+function parseBoolean(text: string): boolean {
+  if (text === "true" || text === "1" || text === "yes") return true;
+  if (text === "false" || text === "0" || text === "no") return false;
+  throw new RangeError("must be true or false");
 }
 
 function parseLogLevel(text: string): LogLevel {
@@ -244,6 +258,17 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     parse: parsePath,
   },
   {
+    key: "publicRead",
+    flag: "--public-read",
+    env: "WORKNODE_PUBLIC_READ",
+    valueName: "[true|false]",
+    defaultValue: false,
+    defaultText: "false",
+    description: "Read-only methods answer without a token (mutating ones always need one)",
+    parse: parseBoolean,
+    bareValue: "true",
+  },
+  {
     key: "logLevel",
     flag: "--log-level",
     env: "WORKNODE_LOG_LEVEL",
@@ -252,6 +277,16 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     defaultText: "info",
     description: `Least severe log level written: ${LOG_LEVELS.join(", ")}`,
     parse: parseLogLevel,
+  },
+  {
+    key: "shutdownTimeoutMs",
+    flag: "--shutdown-timeout-ms",
+    env: "WORKNODE_SHUTDOWN_TIMEOUT_MS",
+    valueName: "MS",
+    defaultValue: 10000,
+    defaultText: "10000",
+    description: "On SIGTERM/SIGINT, how long in-flight calls may take to finish",
+    parse: (text: string) => parseIntegerIn(text, 0, SHUTDOWN_TIMEOUT_MS_LIMIT),
   },
 ].map((spec) => Object.freeze(spec as OptionSpec)));
 

@@ -21,6 +21,12 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   ...OPTIONS.map((option) => option.flag),
   CONFIG_FILE_FLAG,
 ]);
+/** Value flags that may stand alone, with the value that then means. */
+const BARE_VALUES: ReadonlyMap<string, string> = new Map(
+  OPTIONS.flatMap((option) =>
+    option.bareValue === undefined ? [] : [[option.flag, option.bareValue]]
+  ),
+);
 const SWITCH_FLAGS: ReadonlySet<string> = new Set([...Object.keys(SWITCHES), "-h"]);
 
 /**
@@ -60,6 +66,8 @@ export function parseArgs(args: readonly string[]): ParsedArgs {
       value = arg.slice(eq + 1);
     } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
       value = args[++i];
+    } else if (BARE_VALUES.has(flag)) {
+      value = BARE_VALUES.get(flag)!;
     } else {
       errors.push(`Cannot use ${flag}: it needs a value`);
       continue;
