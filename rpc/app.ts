@@ -6,6 +6,7 @@
  */
 
 import { Hono } from "hono";
+import { mountDashboard } from "../dashboard/mod.ts";
 import { dispatchBatch } from "./batch.ts";
 import { type BinaryWire, dispatchCall, type DispatchDeps } from "./dispatch.ts";
 import type { Services } from "./method.ts";
@@ -86,6 +87,12 @@ export function createApp(
   app.get("/metrics", (c) => {
     c.header("content-type", "text/plain; version=0.0.4");
     return c.body(deps.metrics.render(services.pool));
+  });
+  // The live dashboard (GET /, its assets and GET /api/stats): see dashboard/mod.ts.
+  mountDashboard(app, {
+    pool: services.pool,
+    metrics: deps.metrics,
+    methodNames: registry.methods.map((m) => m.name),
   });
   // The hot path skips Hono's router and context (it measured ~25% of an unknown-method
   // rejection): a POST whose path is exactly /rpc/<segment> goes straight to dispatch, with the
