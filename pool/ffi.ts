@@ -7,6 +7,8 @@
  * @module
  */
 
+import { extractLibrary, libraryNeedsExtraction } from "./embedded_library.ts";
+
 /** Must equal POOL_ABI_VERSION of the loaded library (pool.h). */
 export const POOL_ABI_VERSION = 1;
 /** sizeof(pool_config_t): u32 class_count, u32 flags, 16 x {u32 block size, u32 block count}. */
@@ -62,6 +64,11 @@ export type PoolLibrary = Deno.DynamicLibrary<typeof POOL_SYMBOLS>;
 export interface OpenPoolLibraryOptions {
   /** A path to libpool.so, e.g. beside a `deno compile` executable; default: {@link defaultLibraryPath}. */
   libraryPath?: string;
+  /**
+   * Copy the library to a private temp file before dlopen (see embedded_library.ts); default:
+   * only inside a `deno compile` executable, whose embedded files the OS loader cannot read.
+   */
+  extract?: boolean;
 }
 
 /**
@@ -110,7 +117,11 @@ export function openPoolLibrary(options: OpenPoolLibraryOptions = {}): PoolLibra
     }
     throw error;
   }
-  const lib = Deno.dlopen(path, POOL_SYMBOLS);
+  // --- embedded library (deno compile): see embedded_library.ts ---
+  const lib = (options.extract ?? libraryNeedsExtraction())
+    ? dlopenCopy(path)
+    : Deno.dlopen(path, POOL_SYMBOLS);
+  // --- end embedded library ---
   const abi = lib.symbols.pool_abi_version();
   const configBytes = lib.symbols.pool_config_bytes();
   const statsBytes = lib.symbols.pool_stats_bytes();
@@ -129,6 +140,16 @@ export function openPoolLibrary(options: OpenPoolLibraryOptions = {}): PoolLibra
     );
   }
   return lib;
+}
+
+/** Opens a private copy of the library at `path`; the copy's file is gone once it is mapped. */
+function dlopenCopy(path: string): PoolLibrary {
+  const copy = extractLibrary(path);
+  try {
+    return Deno.dlopen(copy.path, POOL_SYMBOLS);
+  } finally {
+    copy.remove();
+  }
 }
 
 /** One size class as the native config takes it. */
