@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `deno task compile`: builds one executable (default dist/worknode) holding the service, its npm
+# dependencies and native/build/libpool.so, with the permissions of `deno task start` baked in.
+#
+# `deno compile` joins the program to a "denort" runtime binary, which it normally downloads.
+# Where that download cannot happen (no internet), point DENORT_BIN at a local denort binary of
+# the same Deno version. Environment:
+#   DENO             the deno binary (default: deno on PATH)
+#   DENORT_BIN       a local denort binary (read by deno compile itself)
+#   WORKNODE_OUTPUT  the executable's path (default: dist/worknode)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DENO="${DENO:-deno}"
+OUTPUT="${WORKNODE_OUTPUT:-dist/worknode}"
+
+# The executable gets exactly what `deno task start` gets (tests/compile_test.ts checks that the
+# two lists agree): reading and writing the data directory, certificates, /proc and cgroup files;
+# sockets; FFI for libpool; WORKNODE_* variables; memory info; openssl for development certificates.
+PERMISSIONS=(
+  --allow-read --allow-write --allow-net --allow-ffi --allow-env --allow-sys --allow-run
+)
+
+if [ "${1:-}" = "--print-permissions" ]; then
+  echo "${PERMISSIONS[@]}"
+  exit 0
+fi
+
+make -s -C native
+mkdir -p "$(dirname "$OUTPUT")"
+
+if [ -z "${DENORT_BIN:-}" ]; then
+  echo "compile: DENORT_BIN is not set; deno compile will try to download its denort runtime" >&2
+elif [ ! -x "$DENORT_BIN" ]; then
+  echo "compile: DENORT_BIN=$DENORT_BIN is not an executable file" >&2
+  exit 2
+fi
+
+# --include keeps libpool.so at native/build/libpool.so relative to pool/ffi.ts inside the
+# executable; pool/embedded_library.ts copies it out to a real file before dlopen.
+if ! "$DENO" compile --quiet --unstable-net "${PERMISSIONS[@]}" --no-prompt \
+  --include native/build/libpool.so --output "$OUTPUT" main.ts; then
+  echo "compile: deno compile failed; without internet access set DENORT_BIN to a local" \
+    "denort binary of Deno $("$DENO" eval --quiet 'console.log(Deno.version.deno)')" >&2
+  exit 1
+fi
+echo "compile: built $OUTPUT"
