@@ -103,15 +103,11 @@ export async function parseCallArgs(args: readonly string[]): Promise<CallArgs> 
   };
 }
 
-/** Finds an HTTP/3 transport if the http3 client exists (added by the HTTP/3 engineer). */
+/** The HTTP/3 transport for `--http 3`. */
 async function http3Transport(args: CallArgs, caCerts: string[]): Promise<Transport> {
   // Loaded only for --http 3, so HTTP/1.1 and HTTP/2 calls never load the QUIC stack.
-  const path = ["..", "http3", "client.ts"].join("/");
-  const mod = await import(new URL(path, import.meta.url).href).catch(() => null);
-  if (mod === null || typeof mod.createHttp3Transport !== "function") {
-    throw new UsageError("--http 3 is not available in this build");
-  }
-  return mod.createHttp3Transport({ url: args.url, caCerts });
+  const { createHttp3Transport } = await import("../http3/client.ts");
+  return createHttp3Transport({ url: args.url, caCerts });
 }
 
 /** Runs the CLI and returns the exit code (0 ok, 1 RPC error, 2 usage). */
