@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Env, Hono, Schema } from "hono";
 import { DASHBOARD_CSS } from "./page_css.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
 import { DASHBOARD_SCRIPT } from "./page_script.ts";
@@ -51,14 +51,17 @@ const COMMON_HEADERS = {
 } as const;
 
 /**
- * Adds the dashboard's GET routes to a Hono app.
+ * Adds the dashboard's GET routes to a Hono app (of any env: the routes read no bindings).
  *
  * @example
  * ```ts
  * mountDashboard(app, { pool, metrics, methodNames: registry.methods.map((m) => m.name) });
  * ```
  */
-export function mountDashboard(app: Hono, source: DashboardSource): void {
+export function mountDashboard<E extends Env, S extends Schema, B extends string>(
+  app: Hono<E, S, B>,
+  source: DashboardSource,
+): void {
   if (source === null || typeof source !== "object" || source.pool === undefined) {
     throw new TypeError("Cannot mount dashboard: a source with pool and metrics is required");
   }

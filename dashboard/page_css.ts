@@ -25,8 +25,8 @@ section { border: 1px solid var(--track); border-radius: 6px; padding: 0.75rem 1
 #status[data-state="live"]::before { content: "● "; color: var(--ok); }
 #status[data-state="stale"]::before { content: "● "; color: var(--err); }
 .pool-classes, .rejections { display: grid; gap: 0.4rem; }
-.row { display: grid; grid-template-columns: 6rem 1fr 15rem; gap: 0.75rem; align-items: center; }
-.row .label { font-weight: 600; font-variant-numeric: tabular-nums; }
+.row { display: grid; grid-template-columns: 14rem 1fr 12rem; gap: 0.75rem; align-items: center; }
+.row .label { white-space: nowrap; font-weight: 600; font-variant-numeric: tabular-nums; }
 .row .value { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
 .bar { position: relative; height: 1.1rem; background: var(--track); border: 1px solid var(--line);
   border-radius: 3px; overflow: hidden; }
@@ -47,6 +47,10 @@ section { border: 1px solid var(--track); border-radius: 6px; padding: 0.75rem 1
   vector-effect: non-scaling-stroke; }
 .chart .err, .spark .err { fill: none; stroke: var(--err); stroke-width: 2;
   vector-effect: non-scaling-stroke; }
+.axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.8rem; }
+.chart .area { fill: var(--req); fill-opacity: 0.12; stroke: none; }
+.chart .dot.req { fill: var(--req); stroke: none; }
+.chart .dot.err { fill: var(--err); stroke: none; }
 .chart .grid { stroke: var(--track); stroke-width: 1; vector-effect: non-scaling-stroke; }
 .chart text { fill: var(--muted); font-size: 11px; }
 .methods { width: 100%; border-collapse: collapse; margin-top: 0.75rem; font-size: 0.9rem; }

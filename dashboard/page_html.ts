@@ -18,7 +18,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </head>
 <body>
 <header>
-  <h1>worknode</h1>
+  <h1>worknode · live dashboard</h1>
   <p id="status" role="status" aria-live="polite" data-state="connecting">connecting…</p>
 </header>
 <main>
@@ -32,8 +32,9 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p class="legend"><span class="key key-req"></span>requests/s
       <span class="key key-err"></span>errors/s <span class="hint">(last 60 s)</span></p>
     <figure class="chart-box">
-      <svg id="rate-chart" class="chart" viewBox="0 0 600 160" preserveAspectRatio="none"
-        role="img" aria-labelledby="rate-title" data-points="0"></svg>
+      <svg id="rate-chart" class="chart" viewBox="0 0 600 160" role="img"
+        aria-labelledby="rate-title" data-points="0"></svg>
+      <div class="axis" aria-hidden="true"><span>60 s ago</span><span>now</span></div>
       <figcaption id="rate-now" class="hint">waiting for data…</figcaption>
     </figure>
     <table id="methods" class="methods">

@@ -133,27 +133,46 @@ export const DASHBOARD_SCRIPT = String.raw`"use strict";
     return 10 * p;
   }
 
+  function pointList(values, width, height, max) {
+    return linePoints(values, width, height, max).split(" ");
+  }
+
+  function drawSeries(svg, values, cls, size, max) {
+    var points = pointList(values, size.w, size.h, max);
+    if (cls === "req") {
+      // The area under the requests line, closed along the floor.
+      var first = points[0].split(",")[0], last = points[points.length - 1].split(",")[0];
+      svg.appendChild(svgEl("polygon", {
+        "class": "area", points: first + "," + size.h + " " + points.join(" ") + " " + last + "," + size.h,
+      }));
+    }
+    svg.appendChild(svgEl("polyline", { "class": cls, points: points.join(" ") }));
+    points.forEach(function (p) {
+      var xy = p.split(",");
+      svg.appendChild(svgEl("circle", { "class": "dot " + cls, cx: xy[0], cy: xy[1], r: "2.5" }));
+    });
+  }
+
   function renderChart() {
     var svg = document.getElementById("rate-chart");
+    // The drawing uses the chart's real pixel size, so dots stay round and text unstretched.
+    var size = { w: Math.max(120, Math.round(svg.clientWidth || CHART_W)), h: CHART_H };
     var rated = samples.slice(1);
     var reqs = rated.map(function (s) { return s.reqRate; });
     var errs = rated.map(function (s) { return s.errRate; });
     var max = niceMax(Math.max.apply(null, [0].concat(reqs, errs)));
+    svg.setAttribute("viewBox", "0 0 " + size.w + " " + size.h);
     svg.replaceChildren();
     [0.25, 0.5, 0.75].forEach(function (f) {
-      var y = (CHART_H * f).toFixed(1);
-      svg.appendChild(svgEl("line", { "class": "grid", x1: "0", x2: String(CHART_W), y1: y, y2: y }));
+      var y = (size.h * f).toFixed(1);
+      svg.appendChild(svgEl("line", { "class": "grid", x1: "0", x2: String(size.w), y1: y, y2: y }));
     });
     var top = svgEl("text", { x: "4", y: "12" });
     top.textContent = rateLabel(max) + "/s";
     svg.appendChild(top);
     if (rated.length > 0) {
-      svg.appendChild(svgEl("polyline", {
-        "class": "req", points: linePoints(reqs, CHART_W, CHART_H, max),
-      }));
-      svg.appendChild(svgEl("polyline", {
-        "class": "err", points: linePoints(errs, CHART_W, CHART_H, max),
-      }));
+      drawSeries(svg, reqs, "req", size, max);
+      drawSeries(svg, errs, "err", size, max);
     }
     svg.setAttribute("data-points", String(rated.length));
     svg.setAttribute("data-max-rate", String(max));
