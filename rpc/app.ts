@@ -13,6 +13,9 @@ import type { Services } from "./method.ts";
 import { DeadlineScheduler } from "./deadlines.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
+import type { Authenticator } from "./auth.ts";
+import type { RequestLog, Transport } from "./request_log.ts";
+import type { RpcTracer } from "./tracing.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -23,6 +26,14 @@ export interface CreateAppOptions {
   readonly binary?: BinaryWire | null;
   /** Shared metrics (e.g. when several apps serve one pool); default: new. */
   readonly metrics?: RpcMetrics;
+  /** Bearer-token checks for /rpc; default null (no auth: tests, benches). */
+  readonly auth?: Authenticator | null;
+  /** One JSON line per request; default null (not logged). */
+  readonly requestLog?: RequestLog | null;
+  /** OpenTelemetry spans around dispatch; default null. */
+  readonly tracer?: RpcTracer | null;
+  /** Whether every listener is up (for /readyz); default: always. */
+  readonly listening?: () => boolean;
 }
 
 /** A built app and the state it serves from. */
@@ -30,6 +41,8 @@ export interface RpcApp {
   readonly app: Hono;
   /** `app.fetch`, bound. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
+  /** The same fetch, with the request log naming the transport requests came over. */
+  fetchFor(transport: Transport): (request: Request) => Response | Promise<Response>;
   readonly deps: DispatchDeps;
   /** Stops the app's timers (call after the listeners stopped). */
   close(): void;
@@ -75,13 +88,22 @@ export function createApp(
     requestBytesMax: requestLimitsFor(registry, services),
     binary: options.binary ?? null,
     deadlines: new DeadlineScheduler(),
+    auth: options.auth ?? null,
+    requestLog: options.requestLog ?? null,
+    tracer: options.tracer ?? null,
+    transport: "h1",
   };
+  // Routes read the per-transport deps from Hono's env binding (see fetchFor below); a caller of
+  // app.fetch without one gets the default deps.
+  const depsOf = (env: unknown): DispatchDeps => (env as { deps?: DispatchDeps })?.deps ?? deps;
   const app = new Hono();
-  app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), deps));
-  app.post("/rpc", (c) => dispatchBatch(c.req.raw, deps));
+  app.post("/rpc/:method", (c) => dispatchCall(c.req.raw, c.req.param("method"), depsOf(c.env)));
+  app.post("/rpc", (c) => dispatchBatch(c.req.raw, depsOf(c.env)));
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
-    const problem = await readinessProblem(services);
+    const problem = options.listening?.() === false
+      ? "not ready: the listeners are not up"
+      : await readinessProblem(services);
     return problem === null ? c.text("ready") : c.text(problem, 503);
   });
   app.get("/metrics", (c) => {
@@ -98,16 +120,21 @@ export function createApp(
   // rejection): a POST whose path is exactly /rpc/<segment> goes straight to dispatch, with the
   // same handler the Hono route above runs; everything else (and any %-escaped or nested path)
   // takes the Hono route.
-  const fetch = (request: Request): Response | Promise<Response> => {
-    if (request.method === "POST") {
-      const method = rpcMethodSegment(request.url);
-      if (method !== null) return dispatchCall(request, method, deps);
-    }
-    return app.fetch(request);
+  const fetchWith = (d: DispatchDeps) => {
+    const env = { deps: d };
+    return (request: Request): Response | Promise<Response> => {
+      if (request.method === "POST") {
+        const method = rpcMethodSegment(request.url);
+        if (method !== null) return dispatchCall(request, method, d);
+      }
+      return app.fetch(request, env);
+    };
   };
+  const fetch = fetchWith(deps);
   return {
     app,
     fetch,
+    fetchFor: (transport) => transport === "h1" ? fetch : fetchWith({ ...deps, transport }),
     deps,
     close: () => deps.deadlines.close(),
   };

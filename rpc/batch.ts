@@ -51,8 +51,15 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     return errorResponse(error, "json", deps);
   }
   const timeoutMs = deps.services.config.rpcTimeoutMsMax;
+  const authorization = request.headers.get("authorization");
   let lease: LeaseLike | null = null;
   try {
+    // Auth before the body: without a valid token (and no public reads) no call of the batch
+    // could run, so the batch is refused before it takes a block. Scopes are checked per call.
+    if (deps.auth && !deps.auth.publicRead && deps.auth.identify(authorization) === null) {
+      deps.metrics.recordRejected("unauthenticated");
+      throw new RpcError("unauthenticated", "Cannot run batch: no valid bearer token");
+    }
     const declared = parseDecimalHeader("Content-Length", request.headers.get("content-length"));
     const limitBytes = batchBytesMax(deps);
     if (declared !== null && declared > limitBytes) {
@@ -110,6 +117,11 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
         throw new RpcError("unimplemented", "Cannot call: unknown method");
       }
       const spec = d.registry.get(methodId);
+      const denied = d.auth ? d.auth.check(authorization, spec.mutating) : null;
+      if (denied !== null) {
+        d.metrics.recordRejected(denied.code as "unauthenticated" | "permission_denied");
+        throw denied;
+      }
       if (frame.length > d.requestBytesMax[methodId]) {
         d.metrics.recordRejected("too_large");
         throw new RpcError("resource_exhausted", `Cannot call ${spec.name}: request too large`);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Authenticator } from "./auth.ts";
 import { readBodyInto } from "./body.ts";
 import {
   createCallSignal,
@@ -22,6 +23,8 @@ import { RpcError } from "./errors.ts";
 import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
 import type { RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
+import type { RequestLog, Transport } from "./request_log.ts";
+import type { RpcTracer } from "./tracing.ts";
 
 /** The binary (Cap'n Proto) half of the wire, provided by `rpc/binary_wire.ts`. */
 export interface BinaryWire {
@@ -58,6 +61,16 @@ export interface DispatchDeps {
   readonly binary: BinaryWire | null;
   /** The app's deadline timer. */
   readonly deadlines: DeadlineScheduler;
+  // --- auth, request log, tracing (server/ wiring; absent = off) ---
+  /** Bearer-token checks; null/absent = no auth (tests and benches that are not about auth). */
+  readonly auth?: Authenticator | null;
+  /** One JSON line per request; null/absent when the log level is above info. */
+  readonly requestLog?: RequestLog | null;
+  /** OpenTelemetry spans; null/absent when OTel is off. */
+  readonly tracer?: RpcTracer | null;
+  /** How requests reach these deps (for the request log); default "h1". */
+  readonly transport?: Transport;
+  // --- end auth, request log, tracing ---
 }
 
 /** The media types a call may use. */
@@ -86,13 +99,17 @@ export function errorResponse(
 ): Response {
   const headers = new Headers();
   if (error.code === "unavailable") headers.set("retry-after", "1");
+  let body: Uint8Array<ArrayBuffer>;
   if (wire === "capnp" && deps.binary !== null) {
     headers.set("content-type", MEDIA_TYPES.capnp);
-    const body = deps.binary.encodeError(requestId, error);
-    return new Response(body, { status: error.httpStatus, headers });
+    body = deps.binary.encodeError(requestId, error);
+  } else {
+    headers.set("content-type", MEDIA_TYPES.json);
+    body = textEncoder.encode(errorJson(error));
   }
-  headers.set("content-type", MEDIA_TYPES.json);
-  return new Response(errorJson(error), { status: error.httpStatus, headers });
+  // Explicit, so the request log can report the bytes of an error answer.
+  headers.set("content-length", String(body.length));
+  return new Response(body, { status: error.httpStatus, headers });
 }
 
 /** The body of the unknown-method answer per wire, built once (no error object per request). */
@@ -187,8 +204,33 @@ export function dispatchCall(
   return dispatchKnown(request, methodId, deps);
 }
 
-/** A call of a known method: everything after the lookup, with metrics and error mapping. */
-async function dispatchKnown(
+/** What one call learned on its way, for error responses and the request log. */
+interface CallState {
+  requestId: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A call of a known method, in an OpenTelemetry span when tracing is on. */
+function dispatchKnown(request: Request, methodId: number, deps: DispatchDeps): Promise<Response> {
+  const tracer = deps.tracer;
+  if (tracer === undefined || tracer === null) return serveKnown(request, methodId, deps);
+  const name = deps.registry.get(methodId).name;
+  return tracer.inSpan(`rpc ${name}`, async (span) => {
+    span.setAttribute("rpc.system", "worknode");
+    span.setAttribute("rpc.method", name);
+    const response = await serveKnown(request, methodId, deps);
+    span.setAttribute("http.response.status_code", response.status);
+    return response;
+  });
+}
+
+/**
+ * A call of a known method: everything after the lookup, with auth, metrics, the request log and
+ * error mapping. The token is checked first, so a rejected call never reads its body or takes a
+ * block.
+ */
+async function serveKnown(
   request: Request,
   methodId: number,
   deps: DispatchDeps,
@@ -197,21 +239,47 @@ async function dispatchKnown(
   const contentType = request.headers.get("content-type");
   const wire = wireKindOf(contentType);
   let code: RpcError["code"] | "ok" = "ok";
-  const state = { requestId: 0 };
+  const state: CallState = { requestId: 0, bytesIn: 0, bytesOut: 0 };
+  let response: Response | null = null;
   try {
+    const auth = deps.auth;
+    if (auth !== undefined && auth !== null) {
+      const mutating = deps.registry.get(methodId).mutating;
+      const denied = auth.check(request.headers.get("authorization"), mutating);
+      if (denied !== null) {
+        deps.metrics.recordRejected(denied.code as "unauthenticated" | "permission_denied");
+        throw denied;
+      }
+    }
     if (wire === null || (wire === "capnp" && deps.binary === null)) {
       deps.metrics.recordRejected("unsupported_media_type");
       throw new RpcError("invalid_argument", `Cannot call: unsupported media type ${contentType}`, {
         httpStatus: 415,
       });
     }
-    return await callWithBody(request, methodId, wire, deps, state);
+    response = await callWithBody(request, methodId, wire, deps, state);
+    return response;
   } catch (thrown) {
     const error = toRpcError(thrown, false);
     code = error.code;
-    return errorResponse(error, wire ?? "json", deps, state.requestId);
+    response = errorResponse(error, wire ?? "json", deps, state.requestId);
+    return response;
   } finally {
-    deps.metrics.recordRequest(methodId, code, (performance.now() - startMs) / 1000);
+    const durationMs = performance.now() - startMs;
+    deps.metrics.recordRequest(methodId, code, durationMs / 1000);
+    const log = deps.requestLog;
+    if (log !== undefined && log !== null) {
+      log.record({
+        method: deps.registry.get(methodId).name,
+        code,
+        httpStatus: response?.status ?? 500,
+        durationMs,
+        bytesIn: state.bytesIn,
+        bytesOut: state.bytesOut || Number(response?.headers.get("content-length") ?? 0),
+        leasesHeld: deps.services.pool.inUseCount(),
+        transport: deps.transport ?? "h1",
+      });
+    }
   }
 }
 
@@ -221,7 +289,7 @@ async function callWithBody(
   methodId: number,
   wire: WireKind,
   deps: DispatchDeps,
-  state: { requestId: number },
+  state: CallState,
 ): Promise<Response> {
   const spec = deps.registry.get(methodId);
   const limitBytes = deps.requestBytesMax[methodId];
@@ -255,6 +323,7 @@ async function callWithBody(
       signal: call.signal,
     }).catch(bodyError);
     const bytes = target.subarray(0, lengthBytes);
+    state.bytesIn = lengthBytes;
     // Decoded params are plain heap values (Data and Text are copied out), so the request block
     // goes back to the pool before the handler runs.
     let params: unknown;
@@ -284,9 +353,11 @@ async function callWithBody(
     }
     if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
+      state.bytesOut = body.length;
       return new Response(body, { headers: { "content-type": MEDIA_TYPES.json } });
     }
     const body = deps.binary!.encodeResult(state.requestId, spec, result);
+    state.bytesOut = body.length;
     return new Response(body, { headers: { "content-type": MEDIA_TYPES.capnp } });
   } finally {
     requestLease?.release();

@@ -24,6 +24,8 @@ export const REJECT_REASONS = [
   "bad_request",
   "unsupported_media_type",
   "batch_too_large",
+  "unauthenticated",
+  "permission_denied",
 ] as const;
 
 /** One reason of `REJECT_REASONS`. */

@@ -1,0 +1,190 @@
+/**
+ * Bearer-token authentication and scope checks.
+ *
+ * Tokens are kept only as SHA-256 digests (hex in files, bytes in memory). A presented token is
+ * hashed and its digest compared with every stored digest by a constant-time loop, so neither the
+ * comparison nor the lookup returns early on the first differing byte. Scopes nest:
+ * `admin` ⊇ `write` ⊇ `read`. Mutating methods need `write` or `admin`; read-only methods need any
+ * token unless public reads are on.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { RpcError } from "./errors.ts";
+
+/** Token scopes, weakest first. */
+export const SCOPES = ["read", "write", "admin"] as const;
+
+/** A token scope. */
+export type Scope = typeof SCOPES[number];
+
+/** One token as stored: a name for logs, a scope, and the SHA-256 digest of the token (hex). */
+export interface TokenRecord {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly sha256: string;
+}
+
+/** The most tokens one file may hold: bounds parsing and the per-request scan. */
+export const TOKEN_COUNT_MAX = 1024;
+/** A presented token longer than this is refused before hashing. */
+export const TOKEN_CHARS_MAX = 512;
+/** A token name longer than this is refused. */
+const TOKEN_NAME_CHARS_MAX = 64;
+
+/** Who a request is, after its token matched. */
+export interface Principal {
+  readonly name: string;
+  readonly scope: Scope;
+}
+
+/** The digest of a token, as stored (lower-case hex SHA-256). */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/**
+ * Parses a tokens document: `{"tokens": [{"name", "scope", "sha256"}]}` or the array alone.
+ * Throws TypeError/RangeError naming the first bad entry.
+ *
+ * @example
+ * ```ts
+ * parseTokens(JSON.stringify([{ name: "ci", scope: "write", sha256: hashToken("s3cret") }]));
+ * ```
+ */
+export function parseTokens(text: string, source = "tokens"): TokenRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new TypeError(`Cannot read ${source}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { tokens?: unknown } | null)?.tokens;
+  if (!Array.isArray(list)) {
+    throw new TypeError(`Cannot read ${source}: expected {"tokens": [...]} or an array`);
+  }
+  if (list.length > TOKEN_COUNT_MAX) {
+    throw new RangeError(`Cannot read ${source}: ${list.length} tokens exceed ${TOKEN_COUNT_MAX}`);
+  }
+  return list.map((entry, i) => tokenRecord(entry, `${source} entry ${i}`));
+}
+
+function tokenRecord(entry: unknown, where: string): TokenRecord {
+  const e = entry as Partial<Record<keyof TokenRecord, unknown>> | null;
+  if (e === null || typeof e !== "object") {
+    throw new TypeError(`Cannot read ${where}: not an object`);
+  }
+  const name = e.name;
+  if (typeof name !== "string" || name.length === 0 || name.length > TOKEN_NAME_CHARS_MAX) {
+    throw new TypeError(`Cannot read ${where}: name must be 1..${TOKEN_NAME_CHARS_MAX} characters`);
+  }
+  if (!(SCOPES as readonly unknown[]).includes(e.scope)) {
+    throw new TypeError(`Cannot read ${where} (${name}): scope must be ${SCOPES.join(", ")}`);
+  }
+  if (typeof e.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(e.sha256)) {
+    throw new TypeError(`Cannot read ${where} (${name}): sha256 must be 64 hex digits`);
+  }
+  return Object.freeze({ name, scope: e.scope as Scope, sha256: e.sha256.toLowerCase() });
+}
+
+/** Options of {@link Authenticator}. */
+export interface AuthenticatorOptions {
+  /** Read-only methods answer without a token. Default false. */
+  readonly publicRead?: boolean;
+}
+
+/** Bytes of a lower-case hex digest. */
+function digestBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Checks bearer tokens against stored digests and method scopes. */
+export class Authenticator {
+  readonly publicRead: boolean;
+  readonly #digests: Uint8Array[];
+  readonly #principals: Principal[];
+
+  /**
+   * @example
+   * ```ts
+   * const auth = new Authenticator([{ name: "a", scope: "admin", sha256: hashToken("t") }]);
+   * auth.check("Bearer t", true); // null: allowed
+   * ```
+   */
+  constructor(tokens: readonly TokenRecord[], options: AuthenticatorOptions = {}) {
+    if (tokens.length > TOKEN_COUNT_MAX) {
+      throw new RangeError(
+        `Cannot authenticate: ${tokens.length} tokens exceed ${TOKEN_COUNT_MAX}`,
+      );
+    }
+    this.publicRead = options.publicRead ?? false;
+    this.#digests = tokens.map((t) => digestBytes(t.sha256));
+    this.#principals = tokens.map((t) => Object.freeze({ name: t.name, scope: t.scope }));
+  }
+
+  /** How many tokens are configured. */
+  get tokenCount(): number {
+    return this.#digests.length;
+  }
+
+  /**
+   * The principal of an `Authorization` header value, or null when it is missing, malformed or
+   * matches no token. Every stored digest is compared in full (constant time per digest).
+   */
+  identify(authorization: string | null): Principal | null {
+    if (authorization === null || authorization.length > TOKEN_CHARS_MAX + 7) return null;
+    if (!/^bearer /i.test(authorization)) return null;
+    const token = authorization.slice(7).trim();
+    if (token.length === 0) return null;
+    const presented = createHash("sha256").update(token).digest();
+    let found = -1;
+    for (let i = 0; i < this.#digests.length; i++) {
+      const stored = this.#digests[i];
+      let diff = 0;
+      for (let j = 0; j < 32; j++) diff |= stored[j] ^ presented[j];
+      // Branch-free select: keeps the scan's timing independent of which entry matched.
+      const match = ((diff - 1) >> 31) & 1;
+      found = match === 1 ? i : found;
+    }
+    return found < 0 ? null : this.#principals[found];
+  }
+
+  /**
+   * Null when a request with this `Authorization` value may call a method, else the RpcError to
+   * answer: unauthenticated (401) without a valid token, permission_denied (403) for a `read`
+   * token calling a mutating method.
+   *
+   * @example
+   * ```ts
+   * const error = auth.check(request.headers.get("authorization"), spec.mutating);
+   * if (error !== null) throw error;
+   * ```
+   */
+  check(authorization: string | null, mutating: boolean): RpcError | null {
+    if (!mutating && this.publicRead) return null;
+    const principal = this.identify(authorization);
+    if (principal === null) return unauthenticated(authorization);
+    return permits(principal, mutating) ? null : permissionDenied(principal);
+  }
+}
+
+/** Whether a principal's scope allows a method. */
+export function permits(principal: Principal, mutating: boolean): boolean {
+  return !mutating || principal.scope !== "read";
+}
+
+function unauthenticated(authorization: string | null): RpcError {
+  const why = authorization === null ? "no Authorization header" : "the bearer token is not valid";
+  return new RpcError("unauthenticated", `Cannot call: ${why}`);
+}
+
+/** The 403 answer for a principal whose scope does not allow a mutating method. */
+export function permissionDenied(principal: Principal): RpcError {
+  return new RpcError(
+    "permission_denied",
+    `Cannot call: token "${principal.name}" has scope ${principal.scope}; this method needs write`,
+  );
+}
