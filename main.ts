@@ -1,34 +1,119 @@
 /**
  * The service's entry point: `deno task start [OPTIONS]` (see `--help`).
  *
- * Parses the configuration, computes the boot plan, and with `--dry-run` prints it as JSON and
- * exits 0. Otherwise it boots (maps the pool), prints the plan and a ready line, and waits for
- * SIGINT/SIGTERM to release everything and exit 0. Bad flags and impossible budgets: one line
- * per problem on stderr, exit 2.
+ * config → boot plan (`--dry-run` prints it and exits 0) → data directory check → pool →
+ * tokens (generating the admin token on a first start) → store → listeners (TLS h2/h1.1 and
+ * HTTP/3 on `--port`, plaintext HTTP/1.1 on `--plaintext-port`) → one ready line. On SIGTERM or
+ * SIGINT: stop accepting, finish in-flight calls within `--shutdown-timeout-ms`, close the store
+ * and the pool, exit 0.
+ *
+ * Exit statuses: 0 stopped cleanly; 2 bad configuration, impossible budget or unusable data
+ * directory (one line per problem on stderr); 1 any other failure to start, or a shutdown that
+ * passed its deadline.
+ *
+ * Every stdout line is one JSON object (`msg`: "boot plan", "ready", "rpc", "stopping",
+ * "stopped"), so the request log and the service's own lines parse alike.
  *
  * @module
  */
 
-import { EXIT_CODE_USAGE, loadConfigOrExit } from "./config/mod.ts";
+import { EXIT_CODE_USAGE, loadConfigOrExit, type LogLevel } from "./config/mod.ts";
 import { planSummary, PoolPlanError } from "./pool/plan.ts";
-import { boot, bootPlan } from "./server/boot.ts";
+import { Authenticator } from "./rpc/auth.ts";
+import { requestLogFor } from "./rpc/request_log.ts";
+import { loadTracer, otelEnabled } from "./rpc/tracing.ts";
+import { boot, type Booted, bootPlan } from "./server/boot.ts";
+import { DataDirError, ensureDataDir } from "./server/data_dir.ts";
+import { type RunningService, startService } from "./server/service.ts";
+import { shutdownSignal, shutdownWithin } from "./server/shutdown.ts";
+import { loadTokens } from "./server/tokens.ts";
 
-/** The exit status when boot fails for a reason other than configuration. */
+/** The exit status when start-up fails for a reason other than configuration. */
 const EXIT_CODE_BOOT_FAILED = 1;
+/** The exit status when in-flight calls outlived `--shutdown-timeout-ms`. */
+const EXIT_CODE_SHUTDOWN_LATE = 1;
 
-/** Resolves on the first SIGINT or SIGTERM, then removes both listeners. */
-function shutdownSignal(): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        signals.forEach((s, i) => Deno.removeSignalListener(s, handlers[i]));
-        resolve(signal);
-      };
-      Deno.addSignalListener(signal, handler);
-      return handler;
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Writes one JSON line on stdout when `level` passes the configured level. */
+function logger(configured: LogLevel) {
+  return (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => {
+    if (LEVEL_RANK[level] < LEVEL_RANK[configured]) return;
+    console.log(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields }));
+  };
+}
+
+/** The one-line reason of an error. */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
+}
+
+/** The ready line's fields: where to reach the service and what to trust. */
+function readyFields(svc: RunningService, hostname: string, adminTokenPath: string | null) {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    https: `https://${host}:${svc.port}`,
+    h3: `https://${host}:${svc.port} (udp)`,
+    http: svc.plaintextPort === null ? null : `http://${host}:${svc.plaintextPort}`,
+    caPath: svc.caPath,
+    certPath: svc.certPath,
+    adminTokenPath,
+  };
+}
+
+/** Starts everything after the plan; on failure releases what was acquired and rethrows. */
+async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnType<typeof logger>) {
+  const booted = boot(config);
+  try {
+    log("info", "boot plan", { plan: planSummary(booted.plan) });
+    const tokens = await loadTokens(config);
+    const auth = new Authenticator(tokens.tokens, { publicRead: config.publicRead });
+    const tracer = await loadTracer(otelEnabled((name) => Deno.env.get(name)));
+    const svc = await startService(config, booted.plan, {
+      pool: booted.pool,
+      auth,
+      requestLog: requestLogFor(config.logLevel),
+      tracer,
+      quiet: true,
     });
-  });
+    const fields = readyFields(svc, config.hostname, tokens.adminTokenPath);
+    // The ready line is printed at every log level: it is how an operator (and a test) learns
+    // the ports and the token path.
+    console.log(JSON.stringify({
+      ts: new Date().toISOString(),
+      level: "info",
+      msg: "ready",
+      ...fields,
+      tokens: tokens.source,
+      tokenCount: auth.tokenCount,
+      adminTokenGenerated: tokens.generated,
+      publicRead: config.publicRead,
+      tracing: tracer !== null,
+    }));
+    return { booted, svc };
+  } catch (error) {
+    booted.close();
+    throw error;
+  }
+}
+
+/** Stops within the deadline; the exit status. */
+async function stop(
+  booted: Booted,
+  svc: RunningService,
+  timeoutMs: number,
+  log: ReturnType<typeof logger>,
+) {
+  const outcome = await shutdownWithin(svc, { timeoutMs });
+  const inUse = booted.pool.inUseCount();
+  if (!outcome.clean || inUse !== 0) {
+    // Calls still hold blocks: the pool cannot be unmapped under them; the exit frees it.
+    log("error", "stopped late", { timeoutMs, leasesHeld: inUse });
+    return EXIT_CODE_SHUTDOWN_LATE;
+  }
+  booted.close();
+  log("info", "stopped", { elapsedMs: Math.round(outcome.elapsedMs) });
+  return 0;
 }
 
 /**
@@ -41,29 +126,27 @@ function shutdownSignal(): Promise<Deno.Signal> {
  */
 export async function main(args: readonly string[]): Promise<number> {
   const config = loadConfigOrExit(args);
+  const log = logger(config.logLevel);
+  let started: Awaited<ReturnType<typeof start>>;
   try {
     const plan = bootPlan(config);
     if (config.dryRun) {
       console.log(JSON.stringify(planSummary(plan), null, 2));
       return 0;
     }
+    await ensureDataDir(config.dataDir);
     const signal = shutdownSignal();
-    const booted = boot(config);
-    console.log(JSON.stringify(planSummary(booted.plan), null, 2));
-    console.log(
-      `pool up: ${booted.plan.classes.length} classes, ${booted.pool.regionBytes} bytes mapped; ` +
-        "the HTTP server is not wired in yet; waiting for SIGINT or SIGTERM",
-    );
+    started = await start(config, log);
     const received = await signal;
-    booted.close();
-    console.log(`${received}: pool closed, exiting`);
-    return 0;
+    log("info", "stopping", { signal: received, timeoutMs: config.shutdownTimeoutMs });
   } catch (error) {
-    // One line, not a stack trace: an impossible budget is a usage error (2), anything else
-    // at boot (libpool missing, mmap refused) is a failure to start (1).
-    console.error(error instanceof Error ? error.message : String(error));
-    return error instanceof PoolPlanError ? EXIT_CODE_USAGE : EXIT_CODE_BOOT_FAILED;
+    // One line, not a stack trace: an impossible budget or an unusable data directory is a
+    // usage error (2); anything else at start (libpool missing, store down) is a failure (1).
+    console.error(reasonOf(error));
+    const usage = error instanceof PoolPlanError || error instanceof DataDirError;
+    return usage ? EXIT_CODE_USAGE : EXIT_CODE_BOOT_FAILED;
   }
+  return await stop(started.booted, started.svc, config.shutdownTimeoutMs, log);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

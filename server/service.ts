@@ -15,6 +15,9 @@ import { Pool } from "../pool/mod.ts";
 import { openStore } from "../store/mod.ts";
 import { ensureDevCertificates } from "./dev_certs.ts";
 import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
+import type { Authenticator } from "../rpc/auth.ts";
+import type { RequestLog, Transport } from "../rpc/request_log.ts";
+import { type RpcTracer, traceStore } from "../rpc/tracing.ts";
 
 /** The configuration fields start-up reads (the `Config` of `config/` satisfies it). */
 export interface ServiceConfig {
@@ -68,6 +71,15 @@ export interface StartServiceOptions {
   readonly quiet?: boolean;
   /** HTTP/3 limits (timeouts, caps); default `H3_LIMITS_DEFAULT` of http3/server.ts. */
   readonly h3Limits?: Partial<H3Limits>;
+  /**
+   * Bearer-token checks. Absent or null = no auth, which only tests and benches that are not
+   * about auth use: the real service (`main.ts`) always passes one (see `server/tokens.ts`).
+   */
+  readonly auth?: Authenticator | null;
+  /** One JSON line per request; absent/null = requests are not logged. */
+  readonly requestLog?: RequestLog | null;
+  /** OpenTelemetry spans around dispatch and store calls; absent/null = none. */
+  readonly tracer?: RpcTracer | null;
 }
 
 /** Opens the production pool for `plan`. */
@@ -111,9 +123,18 @@ export async function startService(
     store = options.store !== undefined
       ? options.store
       : await openStore(config.store ?? "sqlite", { dataDir: config.dataDir });
-    const services: Services = Object.freeze({ store, pool, plan, config, registry });
-    const rpcApp = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
-    const fetch = rpcApp.fetch;
+    const tracer = options.tracer ?? null;
+    const tracedStore = store === null ? null : traceStore(store, tracer);
+    const services: Services = Object.freeze({ store: tracedStore, pool, plan, config, registry });
+    let listening = false;
+    const rpcApp = createApp(services, {
+      registry,
+      binary: createBinaryWire(registry, pool),
+      auth: options.auth ?? null,
+      requestLog: options.requestLog ?? null,
+      tracer,
+      listening: () => listening,
+    });
     const tls = await resolveTls(config);
     const [cert, key] = await Promise.all([
       Deno.readTextFile(tls.certPath),
@@ -134,9 +155,12 @@ export async function startService(
       return response;
     };
     // Synchronous answers stay synchronous (Deno.serve's fast path for a non-promise Response).
-    const handler = (request: Request): Response | Promise<Response> => {
-      const response = fetch(request);
-      return response instanceof Promise ? response.then(withAltSvc) : withAltSvc(response);
+    const handlerFor = (transport: Transport) => {
+      const fetch = rpcApp.fetchFor(transport);
+      return (request: Request): Response | Promise<Response> => {
+        const response = fetch(request);
+        return response instanceof Promise ? response.then(withAltSvc) : withAltSvc(response);
+      };
     };
     const tlsServer = Deno.serve({
       port: config.port,
@@ -144,7 +168,7 @@ export async function startService(
       cert,
       key,
       onListen: () => {},
-    }, handler);
+    }, handlerFor("tls"));
     servers.push(tlsServer);
     const port = tlsServer.addr.port;
     altSvc = `h3=":${port}"; ma=86400`;
@@ -152,6 +176,7 @@ export async function startService(
     // --- HTTP/3 (owned by http3/): UDP QUIC on the same port number, same certificate. ---
     let h3: H3Server;
     try {
+      const fetch = rpcApp.fetchFor("h3");
       h3 = serveH3({ port, hostname: config.hostname, cert, key, fetch, limits: options.h3Limits });
     } catch (error) {
       await Promise.all(servers.map((s) => s.shutdown()));
@@ -164,16 +189,22 @@ export async function startService(
     if (wanted !== undefined && wanted !== null && wanted >= 0) {
       const plain = Deno.serve(
         { port: wanted, hostname: config.hostname, onListen: () => {} },
-        handler,
+        handlerFor("h1"),
       );
       servers.push(plain);
       plaintextPort = plain.addr.port;
       log(`listening on http://${config.hostname}:${plaintextPort} (http/1.1, plaintext)`);
     }
     const finished = Promise.all([...servers.map((s) => s.finished), h3.finished]).then(() => {});
+    listening = true;
+    // A listener that ends on its own (its socket failed) makes /readyz say not ready.
+    for (const done of [...servers.map((s) => s.finished), h3.finished]) {
+      done.then(() => listening = false, () => listening = false);
+    }
     let stopping: Promise<void> | null = null;
     const shutdown = () => {
       stopping ??= (async () => {
+        listening = false;
         await Promise.all([...servers.map((s) => s.shutdown()), h3.shutdown()]);
         await finished;
         rpcApp.close();

@@ -116,31 +116,52 @@ Deno.test("--help lists every option and exits 0", async () => {
   }
 });
 
-Deno.test("boot maps the pool, then SIGTERM closes it and exits 0", async () => {
+Deno.test("start serves on free ports, then SIGTERM stops it and exits 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "main-test-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...PERMISSIONS, MAIN, "--pool-bytes", "8MiB"],
+    args: [
+      "run",
+      "--no-prompt",
+      "--unstable-net",
+      ...PERMISSIONS,
+      MAIN,
+      "--pool-bytes",
+      "8MiB",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+    ],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const stderrText = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stdout = "";
-  // Bounded: the plan JSON and the ready line are a few kilobytes.
-  while (!stdout.includes("pool up:") && stdout.length < 1_000_000) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stdout += value;
+  try {
+    const stderrText = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let stdout = "";
+    // Bounded: the plan line and the ready line are a few kilobytes.
+    while (!stdout.includes('"msg":"ready"') && stdout.length < 1_000_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += value;
+    }
+    const lines = stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    assert.equal(lines[0].msg, "boot plan");
+    assert.equal(lines[0].plan.budgetBytes, 8 * 1024 * 1024);
+    assertPlanJson(lines[0].plan);
+    assert.equal(lines[1].msg, "ready");
+    assert.match(lines[1].https, /^https:\/\/127\.0\.0\.1:\d+$/);
+    child.kill("SIGTERM");
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      stdout += chunk.value;
+    }
+    const status = await child.status;
+    assert.equal(status.code, 0, await stderrText);
+    assert.match(stdout, /"msg":"stopping","signal":"SIGTERM"/);
+    assert.match(stdout, /"msg":"stopped"/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
   }
-  assert.match(stdout, /pool up: 10 classes, \d+ bytes mapped/);
-  child.kill("SIGTERM");
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    stdout += chunk.value;
-  }
-  const status = await child.status;
-  assert.equal(status.code, 0, await stderrText);
-  assert.match(stdout, /SIGTERM: pool closed, exiting/);
-  const plan = JSON.parse(stdout.slice(0, stdout.indexOf("pool up:"))) as PlanJson;
-  assert.equal(plan.budgetBytes, 8 * 1024 * 1024);
 });
