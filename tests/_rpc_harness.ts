@@ -10,6 +10,8 @@ import { Pool, type PoolClassConfig } from "../pool/mod.ts";
 import type { AnyMethodSpec, PoolPlanLike } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { type RunningService, startService } from "../server/service.ts";
+import type { Authenticator } from "../rpc/auth.ts";
+import type { RequestLog } from "../rpc/request_log.ts";
 
 /** Options of `startTestService`. */
 export interface TestServiceOptions {
@@ -17,6 +19,10 @@ export interface TestServiceOptions {
   readonly methods?: readonly AnyMethodSpec[];
   readonly rpcTimeoutMsMax?: number;
   readonly messageBytesMax?: number;
+  /** Bearer-token checks; default none (tests that are not about auth). */
+  readonly auth?: Authenticator;
+  /** A request log; default none. */
+  readonly requestLog?: RequestLog;
 }
 
 /** A started test service plus what tests need to reach it. */
@@ -62,6 +68,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     store: null,
     methods: options.methods ?? METHODS,
     quiet: true,
+    auth: options.auth,
+    requestLog: options.requestLog,
   });
   return {
     svc,
