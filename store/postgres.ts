@@ -342,8 +342,8 @@ export class PostgresStore implements Store {
 }
 
 /**
- * Connects to PostgreSQL at `url` and applies pending migrations in `options.schema`
- * (default `public`).
+ * Connects to PostgreSQL at `url` and applies pending migrations in `options.schema`, else the
+ * URL's `schema` query parameter, else `public`.
  *
  * @example
  * ```ts
@@ -359,11 +359,17 @@ export async function openPostgresStore(
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new TypeError(`Cannot open store: ${JSON.stringify(url)} is not a postgres:// URL`);
   }
-  const schema = options.schema ?? "public";
+  // A `schema` query parameter names the schema (e.g. `--store postgres://...?schema=tenant_a`);
+  // it is ours, not a server parameter, so it leaves the URL before the driver sees it.
+  const parsed = new URL(url);
+  const schemaInUrl = parsed.searchParams.get("schema");
+  parsed.searchParams.delete("schema");
+  const driverUrl = schemaInUrl === null ? url : parsed.href;
+  const schema = options.schema ?? schemaInUrl ?? "public";
   if (!SCHEMA_PATTERN.test(schema)) {
     throw new RangeError(`Cannot open store: schema ${JSON.stringify(schema)} is not [a-z_0-9]`);
   }
-  const sql = postgres(url, {
+  const sql = postgres(driverUrl, {
     max: options.connectionsMax ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},

@@ -6,7 +6,7 @@
 import assert from "@std/assert";
 import postgres from "postgres";
 import { RpcError } from "../rpc/errors.ts";
-import { openPostgresStore, type PostgresStore } from "../store/mod.ts";
+import { openPostgresStore, openStore, type PostgresStore } from "../store/mod.ts";
 import { pgTestUrl, uniqueSchema } from "./store_harness.ts";
 
 Deno.test("postgres store: two instances migrating one fresh schema at once both start", async () => {
@@ -114,6 +114,26 @@ Deno.test("postgres store: an unreachable server is `unavailable`", async () => 
     () => openPostgresStore(url, { schema: uniqueSchema(), connectTimeoutSeconds: 2 }),
     (error: unknown) => error instanceof RpcError && error.code === "unavailable",
   );
+});
+
+Deno.test("postgres store: the URL's schema parameter selects the schema", async () => {
+  const schema = uniqueSchema();
+  const url = new URL(pgTestUrl());
+  url.searchParams.set("schema", schema);
+  const store = await openStore(url.href, { dataDir: "." }) as PostgresStore;
+  try {
+    assert.equal(store.schema, schema);
+    const { id } = await store.create({ kind: "k", properties: [] });
+    const admin = postgres(pgTestUrl(), { max: 1, onnotice: () => {} });
+    try {
+      const rows = await admin`SELECT id FROM ${admin(schema)}.worknodes`;
+      assert.deepEqual(rows.map((row) => row.id), [id]);
+    } finally {
+      await admin.end();
+    }
+  } finally {
+    await store.dropSchemaAndClose();
+  }
 });
 
 Deno.test("postgres store: refuses a non-postgres URL and a bad schema name", async () => {
