@@ -7,6 +7,7 @@
  */
 
 import { ERROR_CODES, type ErrorCode, isErrorCode, RpcError } from "../rpc/errors.ts";
+import { type ClientMethod, codecsOf, type ParamsOf, type ResultOf } from "./codecs.ts";
 import { decodeBatch, decodeResponse, encodeRequest } from "./envelope.ts";
 
 /** A transport: sends one request, returns its response (e.g. `fetch` bound to a client). */
@@ -112,14 +113,27 @@ export class RpcClient {
   /** Calls `method` with `params` (TS values) and returns its result, or throws RpcError. */
   async call<R = unknown>(method: string, params: unknown, options: CallOptions = {}): Promise<R> {
     if (this.#wire === "json") return await this.callJson(method, params, options) as R;
-    const requestId = this.#nextRequestId++;
-    const body = encodeRequest(method, requestId, params);
-    const response = await this.#post(`/rpc/${method}`, "application/capnp", body, options);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (!(response.headers.get("content-type") ?? "").startsWith("application/capnp")) {
-      throw rpcErrorFromJson(parseJsonOrNull(bytes), response.status);
-    }
-    return decodeResponse(method, bytes, response.status) as R;
+    return await this.#callBinary(method, params, options) as R;
+  }
+
+  /**
+   * Calls a method the client knows, typed by its schema: params and result are the generated
+   * TypeScript values (`ParamsOf<M>`, `ResultOf<M>`). Always the binary wire, whatever `wire`
+   * says, since JSON forms differ from the TS values (bytes are base64 text in JSON).
+   *
+   * @example
+   * ```ts
+   * const { worknode } = await client.invoke("worknode.get", { id: "n1" });
+   * console.log(worknode.version);
+   * ```
+   */
+  async invoke<M extends ClientMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    options: CallOptions = {},
+  ): Promise<ResultOf<M>> {
+    codecsOf(method);
+    return await this.#callBinary(method, params, options) as ResultOf<M>;
   }
 
   /** Calls `method` over JSON with the params' JSON form; returns the result's JSON form. */
@@ -148,6 +162,18 @@ export class RpcClient {
   async close(): Promise<void> {
     this.#httpClient?.close();
     await (this.#transport as { close?: () => Promise<void> | void }).close?.();
+  }
+
+  /** One call on the binary wire: a framed RpcRequest out, a framed RpcResponse back. */
+  async #callBinary(method: string, params: unknown, options: CallOptions): Promise<unknown> {
+    const requestId = this.#nextRequestId++;
+    const body = encodeRequest(method, requestId, params);
+    const response = await this.#post(`/rpc/${method}`, "application/capnp", body, options);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (!(response.headers.get("content-type") ?? "").startsWith("application/capnp")) {
+      throw rpcErrorFromJson(parseJsonOrNull(bytes), response.status);
+    }
+    return decodeResponse(method, bytes, response.status);
   }
 
   async #post(
