@@ -1,0 +1,82 @@
+/**
+ * Overload: the real service in a child process (64 MiB pool, mapped and prefaulted, run with
+ * `SERVICE_V8_FLAGS`) receives concurrent 1 MiB Cap'n Proto `system.echo` uploads at 4x the block
+ * count of the size class that holds them, for `STRESS_SECONDS` (10 s in CI; `deno task stress`
+ * runs 30 s). Only 200s and 503s with Retry-After may come back, `/healthz` keeps answering, the
+ * child's RSS grows by at most 96 MiB over its idle RSS (which already holds the whole pool), and
+ * the pool's in-use count returns to 0.
+ */
+
+import assert from "@std/assert";
+import {
+  classBlocksFor,
+  echoCapnpBody,
+  poolInUseFromMetrics,
+  runOverload,
+  SERVICE_V8_FLAGS,
+  startStressChild,
+} from "./_stress.ts";
+
+const POOL_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BYTES = 1024 * 1024;
+const RSS_GROWTH_BYTES_MAX = 96 * 1024 * 1024;
+const OVERLOAD_FACTOR = 4;
+const MIB = 1024 * 1024;
+
+/** The test's duration in seconds: STRESS_SECONDS, default 10. */
+function stressSeconds(): number {
+  const text = Deno.env.get("STRESS_SECONDS") ?? "10";
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new RangeError(`Invalid STRESS_SECONDS: ${text} is not in (0, 3600]`);
+  }
+  return seconds;
+}
+
+Deno.test("overload: 1 MiB uploads at 4x capacity get 200 or 503 + Retry-After, RSS bounded", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "stress-overload-" });
+  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir }, [SERVICE_V8_FLAGS]);
+  let inUseAtExit = -1;
+  try {
+    const body = echoCapnpBody(UPLOAD_BYTES);
+    const blocks = await classBlocksFor(child.plainUrl, body.length);
+    const result = await runOverload({
+      baseUrl: child.plainUrl,
+      path: "/rpc/system.echo",
+      pid: child.pid,
+      body,
+      contentType: "application/capnp",
+      concurrency: OVERLOAD_FACTOR * blocks,
+      seconds: stressSeconds(),
+    });
+    const inUse = await poolInUseFromMetrics(child.plainUrl);
+    const summary = {
+      concurrency: OVERLOAD_FACTOR * blocks,
+      statuses: Object.fromEntries(result.statuses),
+      healthOk: result.healthOk,
+      rssIdleMiB: +(result.rssIdleBytes / MIB).toFixed(1),
+      rssPeakMiB: +(result.rssPeakBytes / MIB).toFixed(1),
+      poolMiB: +(child.poolBytes / MIB).toFixed(1),
+      peakOverPoolMiB: +((result.rssPeakBytes - child.poolBytes) / MIB).toFixed(1),
+    };
+    console.log(`overload: ${JSON.stringify(summary)}`);
+    assert.deepEqual(result.errors, [], "transport errors");
+    for (const status of result.statuses.keys()) {
+      assert.ok(status === 200 || status === 503, `unexpected status ${status}`);
+    }
+    assert.ok((result.statuses.get(200) ?? 0) > 0, "some uploads succeed");
+    assert.ok((result.statuses.get(503) ?? 0) > 0, "the overload is real: some are refused");
+    assert.equal(result.retryAfterMissing, 0, "every 503 carries Retry-After");
+    assert.deepEqual(result.healthFailures, [], "/healthz answers during the load");
+    assert.ok(result.healthOk > 0, "/healthz was polled");
+    assert.ok(
+      result.rssPeakBytes - result.rssIdleBytes <= RSS_GROWTH_BYTES_MAX,
+      `RSS grew from ${result.rssIdleBytes} to ${result.rssPeakBytes}: more than 96 MiB`,
+    );
+    assert.equal(inUse, 0, "pool blocks in use after the load (/metrics)");
+  } finally {
+    inUseAtExit = await child.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  assert.equal(inUseAtExit, 0, "pool blocks in use at shutdown");
+});
