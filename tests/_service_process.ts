@@ -1,0 +1,146 @@
+/**
+ * The real service as a subprocess (`deno run ... main.ts`, the permissions of `deno task
+ * start`), on free ports in a temp data directory, with its stdout read as JSON lines.
+ *
+ * @module
+ */
+
+import assert from "@std/assert";
+
+const REPO_ROOT = new URL("..", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** The flags of `deno task start` (deno.json), kept in step with it. */
+export const START_FLAGS = [
+  "--unstable-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-ffi",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-run",
+];
+
+/** The ready line main.ts prints. */
+export interface ReadyLine {
+  readonly msg: "ready";
+  readonly https: string;
+  readonly http: string | null;
+  readonly caPath: string | null;
+  readonly certPath: string;
+  readonly adminTokenPath: string | null;
+  readonly tokenCount: number;
+  readonly adminTokenGenerated: boolean;
+}
+
+/** A running service process. */
+export interface ServiceProcess {
+  readonly child: Deno.ChildProcess;
+  readonly ready: ReadyLine;
+  readonly dataDir: string;
+  /** `http://127.0.0.1:<plaintext port>` */
+  readonly plainUrl: string;
+  /** Every stdout line so far, parsed. */
+  readonly lines: Record<string, unknown>[];
+  /** Sends `signal` and waits for the exit: its status code and the whole stderr. */
+  stop(signal?: Deno.Signal): Promise<{ code: number; stderr: string }>;
+}
+
+/** Runs main.ts with `args` until it exits; its status, stdout and stderr. */
+export async function runMainOnce(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...START_FLAGS, MAIN, ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/**
+ * Starts main.ts with `--port 0 --plaintext-port 0 --pool-bytes 16MiB --data-dir <temp>` plus
+ * `args`, and resolves once the ready line arrived (the data directory is removed by `stop`).
+ */
+export async function startServiceProcess(
+  args: readonly string[] = [],
+  options: { readonly env?: Record<string, string>; readonly dataDir?: string } = {},
+): Promise<ServiceProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "svc-proc-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...START_FLAGS,
+      MAIN,
+      ...["--port", "0", "--plaintext-port", "0", "--pool-bytes", "16MiB"],
+      ...["--data-dir", dataDir, ...args],
+    ],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: Record<string, unknown>[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  let ready: ReadyLine | null = null;
+  // Reads stdout to its end in the background, parsing whole lines (bounded per line).
+  const readAll = (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      pending += chunk.value;
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        const line = JSON.parse(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        lines.push(line);
+        if (line.msg === "ready") ready = line as ReadyLine;
+      }
+      if (pending.length > 1_000_000) throw new Error("a stdout line over 1 MB");
+    }
+  })();
+  const until = Date.now() + 30_000;
+  while (ready === null && Date.now() < until) {
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 20)),
+    ]);
+    if (exited && ready === null) {
+      await readAll.catch(() => {});
+      throw new Error(`service exited before ready: ${await stderr}`);
+    }
+  }
+  if (ready === null) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error("service not ready in 30 s");
+  }
+  const readyLine: ReadyLine = ready;
+  assert.ok(readyLine.http !== null);
+  return {
+    child,
+    ready: readyLine,
+    dataDir,
+    plainUrl: readyLine.http!,
+    lines,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+      const status = await child.status;
+      await readAll;
+      if (options.dataDir === undefined) await Deno.remove(dataDir, { recursive: true });
+      return { code: status.code, stderr: await stderr };
+    },
+  };
+}
