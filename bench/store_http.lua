@@ -1,4 +1,4 @@
--- wrk script for bench/store_http_bench.sh. WN_METHOD selects the call:
+-- wrk script for bench/store_http_bench.sh (WN_TOKEN: the bearer token). WN_METHOD selects:
 --   echo   system.echo with a 16-byte payload
 --   get    worknode.get, round-robin over WN_COUNT worknodes from WN_OFFSET
 --   update worknode.update, round-robin over the same worknodes, each carrying the version the
@@ -13,6 +13,8 @@ local offset = tonumber(os.getenv("WN_OFFSET") or "0")
 local counter = 0
 local versions = {}
 local headers = { ["Content-Type"] = "application/json" }
+local token = os.getenv("WN_TOKEN")
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 
 request = function()
   local i = offset + counter % count
