@@ -80,6 +80,24 @@ Deno.test("compile: the executable gets exactly the permissions of `deno task st
   assert.equal(denoJson.tasks.compile.command, "bash scripts/compile.sh");
 });
 
+Deno.test("compile: with the baked permissions alone, main.ts boots, answers, exits 0 on SIGTERM", async () => {
+  // The same run as the executable's below, from source: a permission the service needs but the
+  // executable lacks fails here too, on machines without a denort runtime.
+  const printed = await compileScript(["--print-permissions"], {});
+  assert.equal(printed.code, 0, printed.stderr);
+  const workDir = await Deno.makeTempDir({ prefix: "compile-perms-test-" });
+  try {
+    await runService([
+      Deno.execPath(),
+      ...["run", "--unstable-net", "--no-prompt", "--config", `${REPO_ROOT}deno.json`],
+      ...printed.stdout.trim().split(/\s+/),
+      `${REPO_ROOT}main.ts`,
+    ], workDir);
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "compile: the executable boots, answers an RPC with the admin token, exits 0 on SIGTERM " +
     "(skipped: DENORT_BIN is not set; deno compile needs a denort runtime, which this machine " +
