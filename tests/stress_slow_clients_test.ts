@@ -1,0 +1,163 @@
+/**
+ * Slow clients against the real service (real sockets, real pool): TCP connections that trickle
+ * a request body a byte at a time are cut at the call deadline and their leases released;
+ * HTTP/3 streams that send HEADERS and part of a body and then stall are reset after the stall
+ * timeout and their leases released; 200 idle or header-trickling TCP connections do not stop a
+ * new client from being served, over plaintext HTTP/1.1 and over TLS.
+ */
+
+import assert from "@std/assert";
+import { encodeDataFrame, encodeHeadersFrame } from "../http3/frame.ts";
+import { encodeFieldSection } from "../http3/qpack.ts";
+import { eventually as eventuallyH3, startH3Service } from "./_h3_service.ts";
+import { postHead as rawPostHead, readRawResponse } from "./_raw_http.ts";
+import { eventually, startTestService } from "./_rpc_harness.ts";
+import { sleep } from "./_stress.ts";
+
+const encoder = new TextEncoder();
+const ECHO_JSON = JSON.stringify({ payload: btoa("hello") });
+
+/** POSTs a small JSON echo; returns the status (the body is read). */
+async function echoStatus(url: string, client?: Deno.HttpClient): Promise<number> {
+  const response = await fetch(`${url}/rpc/system.echo`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: ECHO_JSON,
+    client,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
+ * One slowloris body: a head declaring `declaredBytes`, then one body byte every `intervalMs`
+ * (at most `bytesMax`) until the server answers. Returns the response's status.
+ */
+async function trickleBody(port: number, declaredBytes: number, intervalMs: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const head = rawPostHead("/rpc/system.echo", {
+      "Content-Type": "application/json",
+      "Content-Length": String(declaredBytes),
+    });
+    await conn.write(encoder.encode(head));
+    let answered = false;
+    const response = readRawResponse(conn).finally(() => answered = true);
+    for (let i = 0; i < declaredBytes - 1 && !answered; i++) {
+      await sleep(intervalMs);
+      // The server may have answered and closed while this byte was on its way.
+      if (!answered) await conn.write(encoder.encode(" ")).catch(() => {});
+    }
+    return (await response).status;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("slow clients: TCP bodies trickled a byte at a time are cut at the deadline", async () => {
+  const t = await startTestService({ rpcTimeoutMsMax: 2000 });
+  try {
+    // 8 bodies of 3,000 bytes hold all eight 4 KiB blocks while they trickle.
+    const slow = Array.from({ length: 8 }, () => trickleBody(t.svc.plaintextPort!, 3000, 100));
+    await eventually(() => t.pool.inUseCount() === 8, 5000);
+    const health = await fetch(`${t.plainUrl}/healthz`);
+    assert.equal(await health.text(), "ok", "a new client is served while the leases are held");
+    const statuses = await Promise.all(slow);
+    assert.deepEqual(statuses, Array(8).fill(504), "every trickled call ends deadline_exceeded");
+    await eventually(() => t.pool.inUseCount() === 0, 5000);
+    assert.equal(await echoStatus(t.plainUrl), 200, "the released blocks serve calls again");
+  } finally {
+    await t.close();
+  }
+});
+
+/** Opens `count` TCP connections to `port`; each sends `prefix` (possibly nothing). */
+async function openConnections(port: number, count: number, prefix: string) {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    if (prefix !== "") await conn.write(encoder.encode(prefix));
+  }
+  return conns;
+}
+
+Deno.test("slow clients: 200 idle and header-trickling connections do not block new ones", async () => {
+  const t = await startTestService();
+  const caPem = await Deno.readTextFile(t.svc.caPath!);
+  const tlsClient = Deno.createHttpClient({ caCerts: [caPem] });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const plainPort = t.svc.plaintextPort!;
+    conns.push(...await openConnections(plainPort, 50, ""));
+    conns.push(...await openConnections(t.svc.port, 50, ""));
+    const trickling = await openConnections(plainPort, 100, "POST /rpc/system.echo HTTP/1.1\r\n");
+    conns.push(...trickling);
+    for (let round = 0; round < 10; round++) {
+      // Every header-trickling connection sends one more byte of an endless header line.
+      for (const conn of trickling) await conn.write(encoder.encode(round === 0 ? "X-A: " : "a"));
+      assert.equal(await echoStatus(t.plainUrl), 200, `plaintext call in round ${round}`);
+      assert.equal(await echoStatus(t.tlsUrl, tlsClient), 200, `TLS call in round ${round}`);
+      await sleep(100);
+    }
+    assert.equal(t.pool.inUseCount(), 0, "header-stage connections hold no lease");
+  } finally {
+    for (const conn of conns) conn.close();
+    tlsClient.close();
+    await t.close();
+  }
+});
+
+function h3PostHead(port: number, contentLength: number): [string, string][] {
+  return [
+    [":method", "POST"],
+    [":scheme", "https"],
+    [":authority", `localhost:${port}`],
+    [":path", "/rpc/system.echo"],
+    ["content-type", "application/json"],
+    ["content-length", String(contentLength)],
+  ];
+}
+
+/** Opens a request stream, sends HEADERS and `sentBytes` of a `declaredBytes` body, no FIN. */
+async function stalledStream(conn: Deno.QuicConn, port: number, declaredBytes: number) {
+  const stream = await conn.createBidirectionalStream();
+  const writer = stream.writable.getWriter();
+  const head = encodeHeadersFrame(encodeFieldSection(h3PostHead(port, declaredBytes)));
+  await writer.write(new Uint8Array([...head, ...encodeDataFrame(new Uint8Array(100))]));
+  return { stream, writer };
+}
+
+Deno.test("slow clients: stalled HTTP/3 streams time out, leases released, others served", async () => {
+  const t = await startH3Service({ stallTimeoutMs: 2000 });
+  const clients = await Promise.all([t.connect(), t.connect(), t.connect()]);
+  try {
+    const stalled = [];
+    for (const client of clients) {
+      for (let i = 0; i < 2; i++) {
+        stalled.push(await stalledStream(client.connection, t.port, 3000));
+      }
+    }
+    await eventuallyH3(() => t.pool.inUseCount() === 6);
+    const fresh = await t.connect();
+    try {
+      const response = await fresh.fetch(`${t.origin}/rpc/system.echo`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: ECHO_JSON,
+      });
+      assert.equal(response.status, 200, "a new HTTP/3 client is served meanwhile");
+      await response.arrayBuffer();
+    } finally {
+      await fresh.close();
+    }
+    await eventuallyH3(() => t.pool.inUseCount() === 0, 10_000);
+    for (const { stream, writer } of stalled) {
+      await stream.readable.cancel().catch(() => {});
+      await writer.close().catch(() => {});
+    }
+  } finally {
+    for (const client of clients) await client.close();
+    await t.close();
+  }
+});
