@@ -34,6 +34,11 @@ if [ -z "${DENORT_BIN:-}" ]; then
 elif [ ! -x "$DENORT_BIN" ]; then
   echo "compile: DENORT_BIN=$DENORT_BIN is not an executable file" >&2
   exit 2
+elif "$DENORT_BIN" --version 2>/dev/null | grep -q '^deno '; then
+  # deno compile accepts the full deno CLI here without complaint, but the result ignores the
+  # embedded program and starts Deno's REPL: refuse it rather than build a broken executable.
+  echo "compile: DENORT_BIN=$DENORT_BIN is the deno CLI, not a denort runtime" >&2
+  exit 2
 fi
 
 # --include keeps libpool.so at native/build/libpool.so relative to pool/ffi.ts inside the

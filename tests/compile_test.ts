@@ -80,6 +80,22 @@ Deno.test("compile: the executable gets exactly the permissions of `deno task st
   assert.equal(denoJson.tasks.compile.command, "bash scripts/compile.sh");
 });
 
+Deno.test("compile: DENORT_BIN naming the deno CLI (not denort) is refused before building", async () => {
+  // deno compile would accept it and build an executable that starts Deno's REPL instead.
+  const outputDir = await Deno.makeTempDir({ prefix: "compile-refused-" });
+  try {
+    const refused = await compileScript([], {
+      DENORT_BIN: Deno.execPath(),
+      WORKNODE_OUTPUT: `${outputDir}/worknode`,
+    });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /is the deno CLI, not a denort runtime/);
+    assert.deepEqual([...Deno.readDirSync(outputDir)], []);
+  } finally {
+    await Deno.remove(outputDir, { recursive: true });
+  }
+});
+
 Deno.test("compile: with the baked permissions alone, main.ts boots, answers, exits 0 on SIGTERM", async () => {
   // The same run as the executable's below, from source: a permission the service needs but the
   // executable lacks fails here too, on machines without a denort runtime.
