@@ -9,6 +9,12 @@
  * dlopen), opens that copy, and removes it at once: on Linux a mapped library stays loaded after
  * its file is unlinked, so nothing is left behind in the temp directory, even after a crash.
  *
+ * Deno 2.3 and later also copy an embedded library out by themselves when `Deno.dlopen` is given a
+ * path inside the virtual file system (denoland/deno#28934), so either way loads here. This copy
+ * is kept because it does not depend on that runtime behaviour (which cannot be exercised on a
+ * machine without a denort runtime), and because it fixes where the copy lives, who may read it,
+ * and that it is gone once mapped.
+ *
  * @module
  */
 
