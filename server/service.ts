@@ -18,6 +18,7 @@ import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
 import type { Authenticator } from "../rpc/auth.ts";
 import type { RequestLog, Transport } from "../rpc/request_log.ts";
 import { type RpcTracer, traceStore } from "../rpc/tracing.ts";
+import { RequestDrain } from "./shutdown_drain.ts";
 
 /** The configuration fields start-up reads (the `Config` of `config/` satisfies it). */
 export interface ServiceConfig {
@@ -155,12 +156,14 @@ export async function startService(
       return response;
     };
     // Synchronous answers stay synchronous (Deno.serve's fast path for a non-promise Response).
+    // Shutdown drains the TCP side before Deno.serve's shutdown(): see shutdown_drain.ts.
+    const drain = new RequestDrain();
     const handlerFor = (transport: Transport) => {
       const fetch = rpcApp.fetchFor(transport);
-      return (request: Request): Response | Promise<Response> => {
+      return drain.wrap((request: Request): Response | Promise<Response> => {
         const response = fetch(request);
         return response instanceof Promise ? response.then(withAltSvc) : withAltSvc(response);
-      };
+      });
     };
     const tlsServer = Deno.serve({
       port: config.port,
@@ -205,7 +208,8 @@ export async function startService(
     const shutdown = () => {
       stopping ??= (async () => {
         listening = false;
-        await Promise.all([...servers.map((s) => s.shutdown()), h3.shutdown()]);
+        const tcp = drain.drain().then(() => Promise.all(servers.map((s) => s.shutdown())));
+        await Promise.all([tcp, h3.shutdown()]);
         await finished;
         rpcApp.close();
         if (options.store === undefined) await store?.close();

@@ -43,8 +43,11 @@ export interface ServiceProcess {
   readonly plainUrl: string;
   /** Every stdout line so far, parsed. */
   readonly lines: Record<string, unknown>[];
-  /** Sends `signal` and waits for the exit: its status code and the whole stderr. */
-  stop(signal?: Deno.Signal): Promise<{ code: number; stderr: string }>;
+  /**
+   * Sends `signal` (null: none, the process is already stopping) and waits for the exit: its
+   * status code and the whole stderr. Later calls get the first call's outcome.
+   */
+  stop(signal?: Deno.Signal | null): Promise<{ code: number; stderr: string }>;
 }
 
 /** Runs main.ts with `args` until it exits; its status, stdout and stderr. */
@@ -124,6 +127,7 @@ export async function startServiceProcess(
     throw new Error("service not ready in 30 s");
   }
   const readyLine: ReadyLine = ready;
+  let stopping: Promise<{ code: number; stderr: string }> | null = null;
   assert.ok(readyLine.http !== null);
   return {
     child,
@@ -131,16 +135,21 @@ export async function startServiceProcess(
     dataDir,
     plainUrl: readyLine.http!,
     lines,
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        child.kill(signal);
-      } catch {
-        // Already exited.
-      }
-      const status = await child.status;
-      await readAll;
-      if (options.dataDir === undefined) await Deno.remove(dataDir, { recursive: true });
-      return { code: status.code, stderr: await stderr };
+    stop(signal: Deno.Signal | null = "SIGTERM") {
+      stopping ??= stopWith(signal);
+      return stopping;
     },
   };
+  /** Stops once (later calls get the first stop's outcome). */
+  async function stopWith(signal: Deno.Signal | null) {
+    try {
+      if (signal !== null) child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    const status = await child.status;
+    await readAll;
+    if (options.dataDir === undefined) await Deno.remove(dataDir, { recursive: true });
+    return { code: status.code, stderr: await stderr };
+  }
 }
