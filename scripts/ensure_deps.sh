@@ -42,7 +42,7 @@ ensure_apt() {
 # Packages the test suite needs: C toolchain + sanitizers + valgrind for native/, capnp as the
 # reference codec, openssl for development certificates, HTTP/3 peers, PostgreSQL, wrk.
 TEST_APT_PACKAGES=(build-essential valgrind clang libclang-rt-14-dev capnproto openssl
-  chromium ngtcp2-client postgresql wrk)
+  chromium ngtcp2-client postgresql wrk curl)
 # Packages the service needs at run time: a C compiler to build libpool.so, openssl for dev certs.
 START_APT_PACKAGES=(build-essential openssl)
 
