@@ -10,8 +10,10 @@
 export const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
 
 /**
- * Resolves on the first SIGINT or SIGTERM, then removes both listeners (a second signal then
- * takes Deno's default action: an operator's second Ctrl-C ends the process at once).
+ * Resolves on the first SIGINT or SIGTERM. The listeners stay installed, so later signals are
+ * ignored rather than killing the process mid-drain: a terminal's Ctrl-C reaches both `deno task`
+ * and the service, and `deno task` or `timeout` forward it again, so one stop request often
+ * arrives twice. The shutdown is bounded by `--shutdown-timeout-ms` anyway; SIGKILL still works.
  *
  * @example
  * ```ts
@@ -20,14 +22,7 @@ export const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
  */
 export function shutdownSignal(): Promise<Deno.Signal> {
   return new Promise((resolve) => {
-    const handlers = SHUTDOWN_SIGNALS.map((signal) => {
-      const handler = () => {
-        SHUTDOWN_SIGNALS.forEach((s, i) => Deno.removeSignalListener(s, handlers[i]));
-        resolve(signal);
-      };
-      Deno.addSignalListener(signal, handler);
-      return handler;
-    });
+    for (const signal of SHUTDOWN_SIGNALS) Deno.addSignalListener(signal, () => resolve(signal));
   });
 }
 
