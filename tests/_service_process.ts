@@ -32,6 +32,8 @@ export interface ReadyLine {
   readonly adminTokenPath: string | null;
   readonly tokenCount: number;
   readonly adminTokenGenerated: boolean;
+  /** Whether OpenTelemetry spans are on (OTEL_DENO). */
+  readonly tracing: boolean;
 }
 
 /** A running service process. */
