@@ -5,21 +5,28 @@
 # `deno compile` joins the program to a "denort" runtime binary, which it normally downloads.
 # Where that download cannot happen (no internet), point DENORT_BIN at a local denort binary of
 # the same Deno version. Environment:
-#   DENO             the deno binary (default: deno on PATH)
+#   DENO             the deno binary (default: deno on PATH, else .tools/node_modules/.bin/deno)
 #   DENORT_BIN       a local denort binary (read by deno compile itself)
 #   WORKNODE_OUTPUT  the executable's path (default: dist/worknode)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DENO="${DENO:-deno}"
+command -v "$DENO" >/dev/null 2>&1 || DENO="$PWD/.tools/node_modules/.bin/deno"
 OUTPUT="${WORKNODE_OUTPUT:-dist/worknode}"
 
-# The executable gets exactly what `deno task start` gets (tests/compile_test.ts checks that the
-# two lists agree): reading and writing the data directory, certificates, /proc and cgroup files;
-# sockets; FFI for libpool; WORKNODE_* variables; memory info; openssl for development certificates.
-PERMISSIONS=(
-  --allow-read --allow-write --allow-net --allow-ffi --allow-env --allow-sys --allow-run
-)
+# The executable gets exactly the --allow-* flags of `deno task start` (read from deno.json, so the
+# two cannot drift apart): the data directory, certificates, /proc and cgroup files; sockets; FFI
+# for libpool; WORKNODE_* variables; memory info; openssl for development certificates.
+mapfile -t PERMISSIONS < <("$DENO" eval --quiet '
+  const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start;
+  const command = typeof task === "string" ? task : task.command;
+  for (const word of command.split(/\s+/)) if (word.startsWith("--allow-")) console.log(word);
+')
+if [ "${#PERMISSIONS[@]}" -eq 0 ]; then
+  echo "compile: found no --allow-* flags in the start task of deno.json" >&2
+  exit 2
+fi
 
 if [ "${1:-}" = "--print-permissions" ]; then
   echo "${PERMISSIONS[@]}"
