@@ -52,6 +52,8 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
   }
   const timeoutMs = deps.services.config.rpcTimeoutMsMax;
   const authorization = request.headers.get("authorization");
+  const startMs = performance.now();
+  let bytesIn = 0;
   let lease: LeaseLike | null = null;
   try {
     // Auth before the body: without a valid token (and no public reads) no call of the batch
@@ -76,10 +78,17 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
       declaredBytes: declared,
       signal: request.signal,
     });
+    bytesIn = n;
     const bodies = await runCalls(lease.bytes.subarray(0, n), request, deps);
-    return new Response(concat(bodies), { headers: { "content-type": MEDIA_TYPES.capnp } });
+    const out = concat(bodies);
+    logBatch(deps, { startMs, code: "ok", httpStatus: 200, bytesIn, bytesOut: out.length });
+    return new Response(out, { headers: { "content-type": MEDIA_TYPES.capnp } });
   } catch (thrown) {
-    return errorResponse(toRpcError(thrown, false), "capnp", deps);
+    const error = toRpcError(thrown, false);
+    const response = errorResponse(error, "capnp", deps);
+    const bytesOut = Number(response.headers.get("content-length") ?? 0);
+    logBatch(deps, { startMs, code: error.code, httpStatus: response.status, bytesIn, bytesOut });
+    return response;
   } finally {
     lease?.release();
   }
@@ -143,6 +152,25 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
       call.dispose();
     }
   }
+}
+
+/** One request-log line for a batch (method "batch"), when the log is on. */
+function logBatch(
+  deps: DispatchDeps,
+  line: { startMs: number; code: string; httpStatus: number; bytesIn: number; bytesOut: number },
+): void {
+  const log = deps.requestLog;
+  if (log === undefined || log === null) return;
+  log.record({
+    method: "batch",
+    code: line.code,
+    httpStatus: line.httpStatus,
+    durationMs: performance.now() - line.startMs,
+    bytesIn: line.bytesIn,
+    bytesOut: line.bytesOut,
+    leasesHeld: deps.services.pool.inUseCount(),
+    transport: deps.transport ?? "h1",
+  });
 }
 
 /** Joins the response frames into the one chunk handed to the transport. */
