@@ -373,6 +373,10 @@ export async function openPostgresStore(
     max: options.connectionsMax ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
+    // Reconnect delay after failed connects: the driver's default grows 3^n/100 s up to 20 s
+    // over a counter shared by every connection, so after PostgreSQL comes back a query could
+    // wait ~20 s (a 504 at the call's deadline; tests/stress_pg_fault_test.ts). Capped at 1 s.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 1),
     // The application name carries the schema, so operators (and tests) can find our sessions.
     connection: { search_path: schema, application_name: `worknode:${schema}` },
   });
