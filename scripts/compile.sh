@@ -33,9 +33,6 @@ if [ "${1:-}" = "--print-permissions" ]; then
   exit 0
 fi
 
-make -s -C native
-mkdir -p "$(dirname "$OUTPUT")"
-
 if [ -z "${DENORT_BIN:-}" ]; then
   echo "compile: DENORT_BIN is not set; deno compile will try to download its denort runtime" >&2
 elif [ ! -x "$DENORT_BIN" ]; then
@@ -48,10 +45,21 @@ elif "$DENORT_BIN" --version 2>/dev/null | grep -q '^deno '; then
   exit 2
 fi
 
+# Only the npm packages main.ts reaches: deno compile would otherwise embed all of node_modules/,
+# test tools included (scripts/compile_excludes.ts).
+excluded="$("$DENO" run --quiet --allow-run --allow-read scripts/compile_excludes.ts main.ts)"
+EXCLUDES=()
+while IFS= read -r path; do
+  if [ -n "$path" ]; then EXCLUDES+=(--exclude "$path"); fi
+done <<<"$excluded"
+
+make -s -C native
+mkdir -p "$(dirname "$OUTPUT")"
+
 # --include keeps libpool.so at native/build/libpool.so relative to pool/ffi.ts inside the
 # executable; pool/embedded_library.ts copies it out to a real file before dlopen.
 if ! "$DENO" compile --quiet --unstable-net "${PERMISSIONS[@]}" --no-prompt \
-  --include native/build/libpool.so --output "$OUTPUT" main.ts; then
+  --include native/build/libpool.so "${EXCLUDES[@]}" --output "$OUTPUT" main.ts; then
   echo "compile: deno compile failed; without internet access set DENORT_BIN to a local" \
     "denort binary of Deno $("$DENO" eval --quiet 'console.log(Deno.version.deno)')" >&2
   exit 1
