@@ -106,6 +106,9 @@ export class Authenticator {
   readonly publicRead: boolean;
   readonly #digests: Uint8Array[];
   readonly #principals: Principal[];
+  /** One 403 error per principal, made once: building an Error (its stack) costs microseconds,
+   * and rejections are the path an abusive client keeps hot. Bounded by the token count. */
+  readonly #denied = new Map<Principal, RpcError>();
 
   /**
    * @example
@@ -166,8 +169,14 @@ export class Authenticator {
   check(authorization: string | null, mutating: boolean): RpcError | null {
     if (!mutating && this.publicRead) return null;
     const principal = this.identify(authorization);
-    if (principal === null) return unauthenticated(authorization);
-    return permits(principal, mutating) ? null : permissionDenied(principal);
+    if (principal === null) return authorization === null ? NO_HEADER : BAD_TOKEN;
+    if (permits(principal, mutating)) return null;
+    let denied = this.#denied.get(principal);
+    if (denied === undefined) {
+      denied = permissionDenied(principal);
+      this.#denied.set(principal, denied);
+    }
+    return denied;
   }
 }
 
@@ -176,10 +185,9 @@ export function permits(principal: Principal, mutating: boolean): boolean {
   return !mutating || principal.scope !== "read";
 }
 
-function unauthenticated(authorization: string | null): RpcError {
-  const why = authorization === null ? "no Authorization header" : "the bearer token is not valid";
-  return new RpcError("unauthenticated", `Cannot call: ${why}`);
-}
+/** The 401 answers, made once (never mutated: dispatch only reads code, message and status). */
+const NO_HEADER = new RpcError("unauthenticated", "Cannot call: no Authorization header");
+const BAD_TOKEN = new RpcError("unauthenticated", "Cannot call: the bearer token is not valid");
 
 /** The 403 answer for a principal whose scope does not allow a mutating method. */
 export function permissionDenied(principal: Principal): RpcError {
