@@ -33,8 +33,9 @@ function freePort(): number {
     try {
       Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
       return port;
-    } catch {
+    } catch (error) {
       // The UDP side is taken: try another number.
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
     } finally {
       listener.close();
     }
