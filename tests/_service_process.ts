@@ -10,17 +10,14 @@ import assert from "@std/assert";
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** The flags of `deno task start` (deno.json), kept in step with it. */
-export const START_FLAGS = [
-  "--unstable-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-ffi",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-run",
-];
+/** The flags of `deno task start`, read from deno.json so the tests run what the task runs. */
+export const START_FLAGS: readonly string[] = (() => {
+  const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  const command: string = denoJson.tasks.start.command;
+  return command.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-") || word === "--unstable-net"
+  );
+})();
 
 /** The ready line main.ts prints. */
 export interface ReadyLine {
