@@ -48,6 +48,70 @@ async function readLine(reader: ReadableStreamDefaultReader<string>, buffer: { t
   return line;
 }
 
+/** A child process that printed one JSON line when ready. */
+export interface JsonChild {
+  readonly pid: number;
+  /** The parsed first line of its stdout. */
+  readonly ready: Record<string, unknown>;
+  /** SIGTERM, wait for exit; returns `inUse` from the JSON line the child printed at shutdown. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Runs `deno run -A --unstable-net [denoFlags] script JSON(arg)` and waits for its first line.
+ *
+ * @example
+ * ```ts
+ * const child = await spawnJsonChild(scriptPath, {}, []);
+ * console.log(child.ready.port);
+ * await child.stop();
+ * ```
+ */
+export async function spawnJsonChild(
+  script: string,
+  arg: unknown,
+  denoFlags: readonly string[] = [],
+): Promise<JsonChild> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      `--config=${CONFIG}`,
+      ...denoFlags,
+      script,
+      JSON.stringify(arg),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Drained until the child exits: its warnings must never meet a closed pipe.
+  const stderr = new Response(process.stderr).text();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const buffer = { text: "" };
+  const first = await readLine(reader, buffer);
+  if (first === null) {
+    await reader.cancel();
+    await process.status;
+    throw new Error(`child ${script} exited before listening: ${await stderr}`);
+  }
+  return {
+    pid: process.pid,
+    ready: JSON.parse(first),
+    async stop() {
+      process.kill("SIGTERM");
+      const line = await readLine(reader, buffer);
+      await reader.cancel();
+      const status = await process.status;
+      const errText = await stderr;
+      if (line === null || !status.success) {
+        throw new Error(`child ${script} failed at shutdown (${status.code}): ${errText}`);
+      }
+      return JSON.parse(line).inUse as number;
+    },
+  };
+}
+
 /**
  * Starts the real service in a child process and waits until it listens.
  *
@@ -61,48 +125,20 @@ export async function startStressChild(
   options: ChildOptions,
   denoFlags: readonly string[] = [],
 ): Promise<StressChild> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      `--config=${CONFIG}`,
-      ...denoFlags,
-      CHILD_SCRIPT,
-      JSON.stringify(options),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Drained until the child exits: its warnings must never meet a closed pipe.
-  const stderr = new Response(process.stderr).text();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const buffer = { text: "" };
-  const first = await readLine(reader, buffer);
-  if (first === null) {
-    await reader.cancel();
-    await process.status;
-    throw new Error(`service child exited before listening: ${await stderr}`);
-  }
-  const ready = JSON.parse(first);
-  const caPem = await Deno.readTextFile(ready.caPath);
+  const child = await spawnJsonChild(CHILD_SCRIPT, options, denoFlags);
+  const ready = child.ready as {
+    plaintextPort: number;
+    port: number;
+    caPath: string;
+    poolBytes: number;
+  };
   return {
-    pid: process.pid,
+    pid: child.pid,
     plainUrl: `http://127.0.0.1:${ready.plaintextPort}`,
     port: ready.port,
-    caPem,
+    caPem: await Deno.readTextFile(ready.caPath),
     poolBytes: ready.poolBytes,
-    async stop() {
-      process.kill("SIGTERM");
-      const line = await readLine(reader, buffer);
-      await reader.cancel();
-      const status = await process.status;
-      const errText = await stderr;
-      if (line === null || !status.success) {
-        throw new Error(`service child failed at shutdown (${status.code}): ${errText}`);
-      }
-      return JSON.parse(line).inUse as number;
-    },
+    stop: () => child.stop(),
   };
 }
 

@@ -15,7 +15,21 @@ import { openPostgresStore } from "../store/mod.ts";
 import { sleep, startStressChild } from "./_stress.ts";
 import { pgTestUrl, uniqueSchema } from "./store_harness.ts";
 
-const CLUSTER = ["15", "main"];
+/** The newest installed PostgreSQL major version's `main` cluster (as ensure_postgres picks). */
+function clusterOf(): string[] {
+  let versions: string[] = [];
+  try {
+    versions = [...Deno.readDirSync("/etc/postgresql")].map((e) => e.name).filter((n) =>
+      /^\d+$/.test(n)
+    );
+  } catch {
+    // No Debian PostgreSQL: pg_ctlcluster fails below with a clear message.
+  }
+  versions.sort((a, b) => Number(a) - Number(b));
+  return [versions.at(-1) ?? "15", "main"];
+}
+
+const CLUSTER = clusterOf();
 /** A call must end (with any outcome) within this bound, even while PostgreSQL is down. */
 const CALL_BOUND_MS = 10_000;
 const WRITERS = 2;

@@ -1,0 +1,141 @@
+/**
+ * The overload half of the bench report: the same concurrent 1 MiB uploads against the service
+ * (64 MiB pool, with and without `SERVICE_V8_FLAGS`) and against a plain Hono app that buffers
+ * bodies with `arrayBuffer()`, each in its own process; peak RSS compared with the Hono app's.
+ *
+ * @module
+ */
+
+import {
+  classBlocksFor,
+  echoCapnpBody,
+  type OverloadResult,
+  runOverload,
+  SERVICE_V8_FLAGS,
+  spawnJsonChild,
+  startStressChild,
+} from "../tests/_stress.ts";
+
+const POOL_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BYTES = 1024 * 1024;
+const OVERLOAD_FACTOR = 4;
+const MIB = 1024 * 1024;
+const HONO_SCRIPT = new URL("./_hono_buffering_server.ts", import.meta.url).pathname;
+
+/** One measured process. */
+interface Row {
+  readonly label: string;
+  readonly result: OverloadResult;
+}
+
+function seconds(): number {
+  const value = Number(Deno.env.get("BENCH_OVERLOAD_SECONDS") ?? "15");
+  if (!Number.isFinite(value) || value <= 0 || value > 600) {
+    throw new RangeError(`Invalid BENCH_OVERLOAD_SECONDS: ${value} is not in (0, 600]`);
+  }
+  return value;
+}
+
+/** Runs the load against the service child started with `flags`. */
+async function measureService(label: string, flags: string[], concurrency: number): Promise<Row> {
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-overload-" });
+  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir }, flags);
+  try {
+    const result = await runOverload({
+      baseUrl: child.plainUrl,
+      path: "/rpc/system.echo",
+      pid: child.pid,
+      body: echoCapnpBody(UPLOAD_BYTES),
+      contentType: "application/capnp",
+      concurrency,
+      seconds: seconds(),
+    });
+    return { label, result };
+  } finally {
+    await child.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+async function measureHono(concurrency: number): Promise<Row> {
+  const child = await spawnJsonChild(HONO_SCRIPT, {});
+  try {
+    const result = await runOverload({
+      baseUrl: `http://127.0.0.1:${child.ready.port}`,
+      path: "/rpc/system.echo",
+      pid: child.pid,
+      body: echoCapnpBody(UPLOAD_BYTES),
+      contentType: "application/capnp",
+      concurrency,
+      seconds: seconds(),
+    });
+    return { label: "plain Hono app, `arrayBuffer()` (baseline)", result };
+  } finally {
+    await child.stop();
+  }
+}
+
+/** The concurrency: 4x the blocks of the service plan's class that holds a 1 MiB upload. */
+async function overloadConcurrency(): Promise<number> {
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-overload-" });
+  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir });
+  try {
+    return OVERLOAD_FACTOR *
+      await classBlocksFor(child.plainUrl, echoCapnpBody(UPLOAD_BYTES).length);
+  } finally {
+    await child.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+function statusText(result: OverloadResult): string {
+  const parts = [...result.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`);
+  if (result.errors.length > 0) parts.push(`errors: ${result.errors.length}`);
+  return parts.join(", ");
+}
+
+/**
+ * Measures the three processes and renders the markdown section.
+ *
+ * @example
+ * ```ts
+ * console.log(await buildOverloadSection());
+ * ```
+ */
+export async function buildOverloadSection(): Promise<string> {
+  const concurrency = await overloadConcurrency();
+  const hono = await measureHono(concurrency);
+  const tuned = await measureService(
+    `service, \`${SERVICE_V8_FLAGS}\``,
+    [SERVICE_V8_FLAGS],
+    concurrency,
+  );
+  const plain = await measureService("service, default V8 flags", [], concurrency);
+  const mib = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
+  const honoPeak = hono.result.rssPeakBytes;
+  const lines = [
+    "### RSS under overload: the service vs a plain Hono app",
+    "",
+    `${concurrency} concurrent 1 MiB \`system.echo\` uploads (binary, HTTP/1.1 plaintext; 4x the ` +
+    `1 MiB class's blocks of a 64 MiB pool plan) for ${seconds()} s per process, RSS from ` +
+    "/proc/<pid>/status every 100 ms. The service's idle RSS already holds its whole pool " +
+    "(mapped and prefaulted). Ratio = the baseline's peak RSS / the row's (\"x smaller\").",
+    "",
+    "| process | responses | idle RSS | peak RSS | peak ratio to baseline |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const row of [hono, tuned, plain]) {
+    const peak = row.result.rssPeakBytes;
+    const ratio = row === hono
+      ? "1x (baseline)"
+      : peak <= honoPeak
+      ? `**${(honoPeak / peak).toFixed(2)}x smaller**`
+      : `**${(peak / honoPeak).toFixed(2)}x larger**`;
+    lines.push(
+      `| ${row.label} | ${statusText(row.result)} | ${mib(row.result.rssIdleBytes)} | ` +
+        `${mib(peak)} | ${ratio} |`,
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
