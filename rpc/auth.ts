@@ -148,9 +148,10 @@ export class Authenticator {
       const stored = this.#digests[i];
       let diff = 0;
       for (let j = 0; j < 32; j++) diff |= stored[j] ^ presented[j];
-      // Branch-free select: keeps the scan's timing independent of which entry matched.
-      const match = ((diff - 1) >> 31) & 1;
-      found = match === 1 ? i : found;
+      // Branch-free select: match is 1 when diff is 0, else 0, and found takes i only then, so
+      // the scan's timing does not depend on which entry matched (or whether one did).
+      const match = ((diff - 1) >>> 31) & 1;
+      found ^= (found ^ i) & -match;
     }
     return found < 0 ? null : this.#principals[found];
   }
