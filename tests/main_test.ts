@@ -162,6 +162,13 @@ Deno.test("start serves on free ports, then SIGTERM stops it and exits 0", async
     assert.match(stdout, /"msg":"stopping","signal":"SIGTERM"/);
     assert.match(stdout, /"msg":"stopped"/);
   } finally {
+    // On an early failure the child may still run: end it so the test leaks no process.
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
     await Deno.remove(dataDir, { recursive: true });
   }
 });
