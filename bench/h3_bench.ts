@@ -2,7 +2,8 @@
  * HTTP/3 throughput: `deno bench --unstable-net -A bench/h3_bench.ts`. The server runs in its
  * own process (`bench/h3_bench_server.ts`), the clients here.
  *
- * Every iteration sends 256 requests, 16 at a time, on one connection.
+ * Every iteration sends 256 requests, 16 at a time, on one connection, after a warm-up of every
+ * call (8 x 256 each) so that each benchmark measures steady state.
  * - "h3 vs raw QUIC": `system.echo` (JSON) through the whole stack over HTTP/3 (QPACK, frames,
  *   Hono, pool lease) against a bare QUIC stream echo (write the same bytes, FIN, read the echo)
  *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. A GET of
@@ -16,6 +17,8 @@ import { H3Client } from "../http3/client.ts";
 
 const REQUEST_COUNT = 256;
 const CONCURRENCY = 16;
+/** Batches of each call run before the benchmarks (see the warm-up below). */
+const WARMUP_BATCH_COUNT = 8;
 
 const server = new Deno.Command(Deno.execPath(), {
   args: ["run", "--unstable-net", "-A", new URL("./h3_bench_server.ts", import.meta.url).pathname],
@@ -86,6 +89,13 @@ const callH3 = async () => await checked(await h3.fetch(url, { ...init, body }))
 const callH3Health = async () => await checked(await h3.fetch(`${origin}/healthz`));
 const callH1 = async () => await checked(await fetch(url, { ...init, body, client: h1Client }));
 const callH2 = async () => await checked(await fetch(url, { ...init, body, client: h2Client }));
+
+// Warm-up: the server's and the client's code paths for every call are compiled (JIT) before
+// any timing, so no benchmark pays for another's warm-up. (Without it the first h3 benchmark ran
+// 1.5-4x slower than the same call measured later in the file.)
+for (const call of [rawEcho, callH3, callH3Health, callH1, callH2]) {
+  for (let round = 0; round < WARMUP_BATCH_COUNT; round++) await batch(call);
+}
 
 globalThis.addEventListener("unload", () => {
   rawConn.close();

@@ -13,7 +13,11 @@
 import { H3Error } from "./errors.ts";
 import { encodeGoawayFrame, encodeSettingsFrame, STREAM_TYPE } from "./frame.ts";
 import { DecoderStreamReader, QpackDecoder } from "./qpack_dynamic.ts";
-import { type RequestStreamLimits, serveRequestStream } from "./request_stream.ts";
+import {
+  type RequestStreamContext,
+  type RequestStreamLimits,
+  serveRequestStream,
+} from "./request_stream.ts";
 import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
@@ -55,7 +59,8 @@ export class H3ServerConnection {
   readonly #conn: Deno.QuicConn;
   readonly #options: H3ServerConnectionOptions;
   readonly #decoder: QpackDecoder;
-  readonly #abort = new AbortController();
+  readonly #requestAborts = new Set<AbortController>();
+  readonly #requestContext: RequestStreamContext;
   readonly #stallWatch: StallWatch;
   readonly #critical = new Set<CriticalKind>();
   readonly #requests = new Set<Promise<void>>();
@@ -80,6 +85,14 @@ export class H3ServerConnection {
       fieldSectionBytesMax: options.limits.headersBytesMax,
       onDecoderStreamBytes: (bytes) => this.#sendDecoderBytes(bytes),
     });
+    this.#requestContext = {
+      decoder: this.#decoder,
+      fetch: options.fetch,
+      limits: options.limits,
+      stallWatch: this.#stallWatch,
+      requestAborts: this.#requestAborts,
+      stats: this.stats,
+    };
     conn.closed.then(() => this.#onClosed(), () => this.#onClosed());
     this.done = this.#run();
   }
@@ -147,7 +160,9 @@ export class H3ServerConnection {
 
   #onClosed(): void {
     this.#closed = true;
-    this.#abort.abort(new Error("HTTP/3 connection closed"));
+    const reason = new Error("HTTP/3 connection closed");
+    // Bounded by the concurrent request streams; aborting removes nothing from the set.
+    for (const abort of this.#requestAborts) abort.abort(reason);
     this.#decoder.close();
   }
 
@@ -211,14 +226,7 @@ export class H3ServerConnection {
 
   async #serveRequest(stream: Deno.QuicBidirectionalStream): Promise<void> {
     try {
-      await serveRequestStream(stream, {
-        decoder: this.#decoder,
-        fetch: this.#options.fetch,
-        limits: this.#options.limits,
-        stallWatch: this.#stallWatch,
-        connectionSignal: this.#abort.signal,
-        stats: this.stats,
-      });
+      await serveRequestStream(stream, this.#requestContext);
     } catch (error) {
       this.#fail(error);
     }

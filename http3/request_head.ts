@@ -1,6 +1,6 @@
 /**
  * The head of an HTTP/3 request (RFC 9114 §4.3.1): validates the decoded field lines of a
- * request's HEADERS frame and turns them into method, URL and `Headers`; and the reverse for a
+ * request's HEADERS frame and turns them into method, URL and header pairs; and the reverse for a
  * response's head.
  *
  * A malformed request (missing or repeated pseudo-headers, a pseudo-header after a regular one,
@@ -18,7 +18,11 @@ export interface RequestHead {
   readonly method: string;
   /** `https://authority/path?query`, ready for `new Request`. */
   readonly url: string;
-  readonly headers: Headers;
+  /**
+   * The regular fields as `[name, value]` pairs for `new Request` (a `Headers` object here would
+   * be built twice: the Request copies its init, and iterating a Headers sorts it).
+   */
+  readonly headers: [string, string][];
   /** Content-Length when the client declared one, else null. */
   readonly contentLengthBytes: number | null;
 }
@@ -43,6 +47,9 @@ const REQUEST_PSEUDO_HEADERS: ReadonlySet<string> = new Set([
 /** Visible ASCII only: no spaces, controls or non-ASCII in :authority and :path. */
 const URL_PART_PATTERN = /^[\x21-\x7e]+$/;
 
+/** Characters no field value may hold (RFC 9110 §5.5; `Headers` refuses them too). */
+const FIELD_VALUE_FORBIDDEN_PATTERN = /[\0\r\n]/;
+
 /** Printable token characters (RFC 9110 §5.6.2) minus uppercase letters. */
 const FIELD_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
@@ -64,7 +71,9 @@ function malformed(message: string): H3Error {
  */
 export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
   const pseudo = new Map<string, string>();
-  const headers = new Headers();
+  const headers: [string, string][] = [];
+  let host: string | null = null;
+  const contentLengths: string[] = [];
   let regularSeen = false;
   for (const [name, value] of fields) {
     if (name.startsWith(":")) {
@@ -76,11 +85,9 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
     }
     regularSeen = true;
     checkRegularField(name, value);
-    try {
-      headers.append(name, value);
-    } catch {
-      throw malformed(`invalid value for field ${name}`);
-    }
+    if (name === "host") host = host === null ? value : `${host}, ${value}`;
+    else if (name === "content-length") contentLengths.push(value);
+    headers.push([name, value]);
   }
   const method = pseudo.get(":method");
   if (method === undefined || method === "") throw malformed("missing :method");
@@ -95,9 +102,8 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
   if (!path.startsWith("/") && !(path === "*" && method === "OPTIONS")) {
     throw malformed(`:path ${JSON.stringify(path.slice(0, 64))} is not origin-form`);
   }
-  const authority = pseudo.get(":authority") ?? headers.get("host") ?? "";
+  const authority = pseudo.get(":authority") ?? host ?? "";
   if (authority === "") throw malformed("missing :authority and host");
-  const host = headers.get("host");
   if (host !== null && pseudo.has(":authority") && host !== authority) {
     throw malformed(":authority and host differ");
   }
@@ -107,7 +113,7 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
     throw malformed(":authority or :path holds characters a URL cannot");
   }
   const url = `${scheme}://${authority}${path === "*" ? "/" : path}`;
-  return { method, url, headers, contentLengthBytes: contentLength(headers) };
+  return { method, url, headers, contentLengthBytes: contentLength(contentLengths) };
 }
 
 function checkRegularField(name: string, value: string): void {
@@ -118,13 +124,13 @@ function checkRegularField(name: string, value: string): void {
   if (name === "te" && value.toLowerCase() !== "trailers") {
     throw malformed(`te ${JSON.stringify(value.slice(0, 64))} is not "trailers"`);
   }
+  if (FIELD_VALUE_FORBIDDEN_PATTERN.test(value)) throw malformed(`invalid value for field ${name}`);
 }
 
-function contentLength(headers: Headers): number | null {
-  const raw = headers.get("content-length");
-  if (raw === null) return null;
-  // Repeated identical values are joined by ", " (RFC 9110 §8.6 allows them).
-  const values = new Set(raw.split(",").map((part) => part.trim()));
+function contentLength(fieldValues: readonly string[]): number | null {
+  if (fieldValues.length === 0) return null;
+  // Repeated identical values, in one field or several, are allowed (RFC 9110 §8.6).
+  const values = new Set(fieldValues.join(",").split(",").map((part) => part.trim()));
   if (values.size !== 1) throw malformed("conflicting content-length values");
   const [only] = values;
   if (!/^[0-9]{1,15}$/.test(only)) throw malformed(`content-length ${JSON.stringify(only)}`);

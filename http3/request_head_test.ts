@@ -17,7 +17,7 @@ Deno.test("parseRequestHead builds method, URL, headers and content-length", () 
   ]]);
   assert.equal(head.method, "POST");
   assert.equal(head.url, "https://localhost:8443/rpc/system.echo?x=1");
-  assert.equal(head.headers.get("accept"), "a, b");
+  assert.equal(new Headers(head.headers).get("accept"), "a, b");
   assert.equal(head.contentLengthBytes, 12);
   assert.equal(parseRequestHead(BASE).contentLengthBytes, null);
 });
@@ -48,6 +48,7 @@ Deno.test("parseRequestHead refuses malformed requests with H3_MESSAGE_ERROR (st
     [[":method", "CONNECT"], [":authority", "x:1"]],
     [...without(":path"), [":path", "relative"]],
     [...BASE, ["bad name", "x"]],
+    [...BASE, ["accept", "a\r\nb"]],
   ];
   for (const fields of cases) {
     assert.throws(

@@ -15,12 +15,13 @@
  */
 
 import { H3Error } from "./errors.ts";
-import { encodeDataFrame, encodeHeadersFrame } from "./frame.ts";
+import { encodeDataFrame, encodeHeadersFrame, type Frame, FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
 import type { QpackDecoder } from "./qpack_dynamic.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
 import { type StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
+import { varintLength, writeVarint } from "./varint.ts";
 
 /** Limits for one request stream. */
 export interface RequestStreamLimits {
@@ -39,8 +40,12 @@ export interface RequestStreamContext {
   readonly limits: RequestStreamLimits;
   /** Times out request streams that wait too long for the client (one per connection). */
   readonly stallWatch: StallWatch;
-  /** Aborts when the connection goes away: the app sees `request.signal` abort. */
-  readonly connectionSignal: AbortSignal;
+  /**
+   * The abort controllers of the requests being served: the connection aborts them all when it
+   * goes away, and the app sees `request.signal` abort. (A set the connection walks once costs
+   * less than an abort listener added and removed per request.)
+   */
+  readonly requestAborts: Set<AbortController>;
   /** Counters the connection reports (see `H3Stats`). */
   readonly stats: { requestCount: number; blockedSectionCount: number };
 }
@@ -57,7 +62,8 @@ const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304
  *
  * @example
  * ```ts
- * await serveRequestStream(stream, { decoder, fetch: app.fetch, limits, connectionSignal });
+ * await serveRequestStream(stream, { decoder, fetch: app.fetch, limits, stallWatch,
+ *   requestAborts: new Set(), stats: { requestCount: 0, blockedSectionCount: 0 } });
  * ```
  */
 export async function serveRequestStream(
@@ -73,8 +79,7 @@ export async function serveRequestStream(
     headersBytesMax: limits.headersBytesMax,
   });
   const abort = new AbortController();
-  const onConnectionAbort = () => abort.abort(context.connectionSignal.reason);
-  context.connectionSignal.addEventListener("abort", onConnectionAbort, { once: true });
+  context.requestAborts.add(abort);
   const writer = stream.writable.getWriter();
   let responseStarted = false;
   try {
@@ -83,7 +88,7 @@ export async function serveRequestStream(
     const request = new Request(head.url, {
       method: head.method,
       headers: head.headers,
-      body: hasBody(head) ? bodyStream(input, head, { ...context, streamId }) : null,
+      body: hasBody(head) ? requestBody(input, head, { ...context, streamId }) : null,
       signal: abort.signal,
       ...({ duplex: "half" } as Record<string, string>),
     });
@@ -98,7 +103,7 @@ export async function serveRequestStream(
       await writer.abort(error).catch(() => {});
     }
   } finally {
-    context.connectionSignal.removeEventListener("abort", onConnectionAbort);
+    context.requestAborts.delete(abort);
     input.cancel();
   }
 }
@@ -151,6 +156,33 @@ function hasBody(head: RequestHead): boolean {
 }
 
 /**
+ * The request body. The usual small call arrives in one QUIC read with its HEADERS: when the
+ * bytes already read hold the whole declared body as one DATA piece, the stream starts with it
+ * and is closed (no pull, no await per chunk). Anything else streams from the DATA frames.
+ */
+function requestBody(
+  input: StreamInput,
+  head: RequestHead,
+  context: RequestStreamContext & { streamId: number },
+): ReadableStream<Uint8Array> {
+  const declared = head.contentLengthBytes;
+  const first = declared !== null && declared > 0 ? input.bufferedFrame() : undefined;
+  if (
+    first?.type === "data" && first.bytes.length === declared &&
+    declared <= context.limits.bodyBytesMax
+  ) {
+    const bytes = first.bytes;
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+  }
+  return bodyStream(input, head, { ...context, first });
+}
+
+/**
  * The request body: each pull reads the next DATA piece from the stream (so QUIC flow control
  * holds back a client whose body is not consumed), checks the size limit and Content-Length,
  * and decodes trailers (to keep the QPACK state in step) without exposing them.
@@ -158,15 +190,18 @@ function hasBody(head: RequestHead): boolean {
 function bodyStream(
   input: StreamInput,
   head: RequestHead,
-  context: RequestStreamContext & { streamId: number },
+  context: RequestStreamContext & { streamId: number; first: Frame | undefined },
 ): ReadableStream<Uint8Array> {
   const limitBytes = context.limits.bodyBytesMax;
   let receivedBytes = 0;
+  // A frame already taken from the input by requestBody is handled before any read.
+  let pending = context.first;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
-          const frame = await input.nextFrame();
+          const frame = pending ?? await input.nextFrame();
+          pending = undefined;
           if (frame === null) {
             checkLength(head, receivedBytes);
             controller.close();
@@ -231,15 +266,16 @@ async function writeResponse(
   response: Response,
   method: string,
 ): Promise<void> {
+  // The response's QPACK field section, with an extra field line when given.
   const head = (extra?: [string, string]) => {
     const lines = responseFieldLines(response.status, response.headers);
     if (extra !== undefined) lines.push(extra);
-    return encodeHeadersFrame(encodeFieldSection(lines));
+    return encodeFieldSection(lines);
   };
   const body = method === "HEAD" || NULL_BODY_STATUSES.has(response.status) ? null : response.body;
   if (body === null) {
     await response.body?.cancel().catch(() => {});
-    await writer.write(head());
+    await writer.write(encodeHeadersFrame(head()));
     await writer.close();
     return;
   }
@@ -247,7 +283,7 @@ async function writeResponse(
   if (declared >= 0 && declared <= SINGLE_WRITE_BYTES_MAX) {
     // Small bodies: one copy into one buffer holding HEADERS + DATA, one write.
     const bytes = new Uint8Array(await response.arrayBuffer());
-    await writer.write(concat(head(), encodeDataFrame(bytes)));
+    await writer.write(headersAndData(head(), bytes));
     await writer.close();
     return;
   }
@@ -276,9 +312,9 @@ async function writeStreamedBody(
       const extra: [string, string] | undefined = options.lengthKnown
         ? undefined
         : ["content-length", String(bytes.length)];
-      await writer.write(concat(options.head(extra), encodeDataFrame(bytes)));
+      await writer.write(headersAndData(options.head(extra), bytes));
     } else {
-      await writer.write(concat(options.head(), encodeDataFrame(first.value!)));
+      await writer.write(headersAndData(options.head(), first.value!));
       await writer.write(encodeDataFrame(second.value));
       // Each iteration consumes one chunk of a finite response; the app's stream ends it.
       for (;;) {
@@ -294,9 +330,15 @@ async function writeStreamedBody(
   await writer.close();
 }
 
-function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
-  const out = new Uint8Array(first.length + second.length);
-  out.set(first);
-  out.set(second, first.length);
+/** A HEADERS frame around `fieldSection` and a DATA frame around `body`, in one buffer. */
+function headersAndData(fieldSection: Uint8Array, body: Uint8Array): Uint8Array {
+  const headersBytes = varintLength(FRAME_TYPE.HEADERS) + varintLength(fieldSection.length);
+  const dataBytes = varintLength(FRAME_TYPE.DATA) + varintLength(body.length);
+  const out = new Uint8Array(headersBytes + fieldSection.length + dataBytes + body.length);
+  let offset = writeVarint(out, writeVarint(out, 0, FRAME_TYPE.HEADERS), fieldSection.length);
+  out.set(fieldSection, offset);
+  offset += fieldSection.length;
+  offset = writeVarint(out, writeVarint(out, offset, FRAME_TYPE.DATA), body.length);
+  out.set(body, offset);
   return out;
 }
