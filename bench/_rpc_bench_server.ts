@@ -1,14 +1,22 @@
 /**
  * A server for the RPC load benchmark, run as its own process so the load generator and the
- * server never share an isolate: `bare` (Deno.serve answering fixed bytes, the baseline) or
- * `service [DATA_DIR]` (the real service: pool, method table, Hono app; no store; dev
- * certificates under DATA_DIR, a temp dir by default). Prints one JSON line
- * `{"port":N}` when listening and stops when stdin closes.
+ * server never share an isolate:
+ * - `bare`: Deno.serve answering fixed bytes without reading the request (the issue's baseline);
+ * - `bare-read`: Deno.serve reading the request body (`Request.bytes()`), then answering the same
+ *   fixed bytes (what any server that looks at its body pays in Deno);
+ * - `service [DATA_DIR]`: the real service (pool, method table, Hono app; no store; dev
+ *   certificates under DATA_DIR, a temp dir by default).
+ *
+ * Both bare servers answer exactly the bytes `system.echo` answers to the bench's request (the
+ * framed RpcResponse echoing a 1-byte payload, `application/capnp`), so every server sends the
+ * same response. Prints one JSON line `{"port":N}` when listening and stops when stdin closes.
  *
  * @module
  */
 
+import { measureResponse, writeResponse } from "../capnp/mod.ts";
 import { Pool } from "../pool/mod.ts";
+import { SystemEchoResultCodec } from "../schema/system_capnp.ts";
 import { startService } from "../server/service.ts";
 
 const mode = Deno.args[0];
@@ -18,12 +26,28 @@ const stop = async () => {
   while ((await Deno.stdin.read(buf)) !== null) { /* ignore input */ }
 };
 
-if (mode === "bare") {
-  const body = new TextEncoder().encode('{"payload":"AQ=="}');
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    () => new Response(body.slice(), { headers: { "content-type": "application/json" } }),
-  );
+/** The framed RpcResponse `system.echo` sends back for the bench's request (requestId 1). */
+function echoResponseBytes(): Uint8Array<ArrayBuffer> {
+  const response = {
+    requestId: 1,
+    codec: SystemEchoResultCodec,
+    result: { payload: new Uint8Array([1]) },
+  };
+  const out = new Uint8Array(measureResponse(response));
+  writeResponse(response, out);
+  return out;
+}
+
+if (mode === "bare" || mode === "bare-read") {
+  const body = echoResponseBytes();
+  const init = { headers: { "content-type": "application/capnp" } };
+  const handler = mode === "bare"
+    ? () => new Response(body.slice(), init)
+    : async (request: Request) => {
+      await request.bytes();
+      return new Response(body.slice(), init);
+    };
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);
   console.log(JSON.stringify({ port: server.addr.port }));
   await stop();
   await server.shutdown();
@@ -57,6 +81,6 @@ if (mode === "bare") {
   pool.close();
   if (Deno.args[1] === undefined) await Deno.remove(dataDir, { recursive: true });
 } else {
-  console.error("usage: _rpc_bench_server.ts bare|service");
+  console.error("usage: _rpc_bench_server.ts bare|bare-read|service [DATA_DIR]");
   Deno.exit(2);
 }

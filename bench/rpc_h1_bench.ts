@@ -5,9 +5,14 @@
  * - unknown-method rejection (501 before the body is read) vs bare: target >= 0.90x, with 0
  *   pool allocations during the run (read from the service's /metrics).
  *
+ * Fairness: every run posts the same framed request with the same wrk settings, and both bare
+ * servers answer the very bytes `system.echo` answers (same length, `application/capnp`). The
+ * issue's baseline reads no body; a second baseline reads the body (`Request.bytes()`) before
+ * answering, since echo cannot skip its body: `echo / bare-read` is the cost of our own code.
+ *
  * Two measurements run in one `deno bench`:
- * 1. At load time, alternating 5-second wrk runs (bare, echo, bare, unknown; ROUNDS times),
- *    printed as a table of req/s and median ratios (the noise between runs is about ±15%).
+ * 1. At load time, alternating 5-second wrk runs (bare, bare-read, echo, bare, unknown; ROUNDS
+ *    times), printed as req/s and median ratios (the noise between runs is about ±15%).
  * 2. `Deno.bench` groups in process (no sockets): the same Request answered by bare code
  *    returning fixed bytes vs by the app, so Deno's summary prints the dispatch cost ratio.
  *
@@ -17,7 +22,8 @@
  */
 
 import { requestFrame } from "../tests/_frames.ts";
-import { SystemEchoParamsCodec } from "../schema/system_capnp.ts";
+import { measureResponse, writeResponse } from "../capnp/mod.ts";
+import { SystemEchoParamsCodec, SystemEchoResultCodec } from "../schema/system_capnp.ts";
 
 const ROUNDS = Number(Deno.env.get("RPC_BENCH_ROUNDS") ?? "3");
 const DURATION_S = 5;
@@ -27,7 +33,10 @@ interface Server {
   readonly child: Deno.ChildProcess;
 }
 
-async function startServer(mode: "bare" | "service", dataDir: string): Promise<Server> {
+async function startServer(
+  mode: "bare" | "bare-read" | "service",
+  dataDir: string,
+): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -108,8 +117,10 @@ const unknownFrame = requestFrame("no.such.method", SystemEchoParamsCodec, {
   payload: new Uint8Array([1]),
 });
 const bare = await startServer("bare", dir);
+const bareRead = await startServer("bare-read", dir);
 const service = await startServer("service", dir);
 const bareUrl = `http://127.0.0.1:${bare.port}/`;
+const bareReadUrl = `http://127.0.0.1:${bareRead.port}/`;
 const echoUrl = `http://127.0.0.1:${service.port}/rpc/system.echo`;
 const unknownUrl = `http://127.0.0.1:${service.port}/rpc/no.such.method`;
 
@@ -117,16 +128,18 @@ if (ROUNDS > 0) {
   const timed = ["-d", `${DURATION_S}s`];
   const echoScript = await writeScript(dir, "echo", echoFrame);
   const unknownScript = await writeScript(dir, "unknown", unknownFrame);
-  const rows: { bare: number[]; echo: number[]; bareU: number[]; unknown: number[] } = {
-    bare: [],
-    echo: [],
-    bareU: [],
-    unknown: [],
+  const rows = {
+    bare: [] as number[],
+    bareRead: [] as number[],
+    echo: [] as number[],
+    bareU: [] as number[],
+    unknown: [] as number[],
   };
   let unknownAllocs = 0;
   let echoErrors = 0;
   for (let round = 0; round < ROUNDS; round++) {
     rows.bare.push((await wrk(bareUrl, echoScript, timed)).rps);
+    rows.bareRead.push((await wrk(bareReadUrl, echoScript, timed)).rps);
     const echo = await wrk(echoUrl, echoScript, timed);
     rows.echo.push(echo.rps);
     echoErrors += echo.non2xx;
@@ -136,14 +149,19 @@ if (ROUNDS > 0) {
     unknownAllocs += (await poolAllocTotal(service.port)) - before;
   }
   const echoRatio = median(rows.echo.map((v, i) => v / rows.bare[i]));
+  const echoReadRatio = median(rows.echo.map((v, i) => v / rows.bareRead[i]));
+  const readRatio = median(rows.bareRead.map((v, i) => v / rows.bare[i]));
   const unknownRatio = median(rows.unknown.map((v, i) => v / rows.bareU[i]));
   const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(", ");
   console.log(`\nwrk -t1 -c32 -d${DURATION_S}s, ${ROUNDS} alternating rounds (req/s):`);
   console.log(`  bare Deno.serve (before echo):     ${fmt(rows.bare)}`);
+  console.log(`  bare Deno.serve reading the body:  ${fmt(rows.bareRead)}`);
   console.log(`  system.echo binary:                ${fmt(rows.echo)}  (non-2xx: ${echoErrors})`);
   console.log(`  bare Deno.serve (before unknown):  ${fmt(rows.bareU)}`);
   console.log(`  unknown method -> 501:             ${fmt(rows.unknown)}`);
   console.log(`  echo / bare (median of rounds):    ${echoRatio.toFixed(2)}x (target >= 0.85x)`);
+  console.log(`  echo / bare-read (median):         ${echoReadRatio.toFixed(2)}x`);
+  console.log(`  bare-read / bare (median):         ${readRatio.toFixed(2)}x (Deno's body read)`);
   console.log(`  unknown / bare (median of rounds): ${unknownRatio.toFixed(2)}x (target >= 0.90x)`);
   console.log(`  pool allocations during unknown-method runs: ${unknownAllocs} (target 0)\n`);
 }
@@ -151,9 +169,16 @@ if (ROUNDS > 0) {
 // In-process groups, so Deno's own summary prints ratios too: the same Request through bare
 // code returning fixed bytes vs through the app (no sockets: dispatch cost alone).
 const inProcess = await import("./_rpc_in_process.ts");
-const fixedBody = new TextEncoder().encode('{"payload":"AQ=="}');
-const bareFetch = (_request: Request) =>
-  new Response(fixedBody.slice(), { headers: { "content-type": "application/json" } });
+// The bare handler answers the bytes echo answers (the framed RpcResponse), like the bare servers.
+const echoResult = {
+  requestId: 1,
+  codec: SystemEchoResultCodec,
+  result: { payload: new Uint8Array([1]) },
+};
+const fixedBody = new Uint8Array(measureResponse(echoResult));
+writeResponse(echoResult, fixedBody);
+const bareInit = { headers: { "content-type": "application/capnp" } };
+const bareFetch = (_request: Request) => new Response(fixedBody.slice(), bareInit);
 const makeEcho = () => inProcess.capnpRequest("system.echo", echoFrame);
 const makeUnknown = () => inProcess.capnpRequest("no.such.method", unknownFrame);
 
@@ -182,7 +207,7 @@ Deno.bench({
 
 // The servers run until the bench process ends.
 globalThis.addEventListener("unload", () => {
-  for (const server of [bare, service]) {
+  for (const server of [bare, bareRead, service]) {
     try {
       server.child.kill();
     } catch {
