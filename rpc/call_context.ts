@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DeadlineScheduler } from "./deadlines.ts";
+import type { DeadlineEntry, DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
 
 /** The longest accepted `Rpc-Timeout-Ms` / `Content-Length` header value, in characters. */
@@ -33,6 +33,7 @@ export function parseDecimalHeader(name: string, value: string | null): number |
 
 /** A call's combined abort signal: deadline or client disconnect; dispose when done. */
 export interface CallSignal {
+  /** Made on first access (a synchronous handler that never looks costs no AbortController). */
   readonly signal: AbortSignal;
   readonly deadlineAtMs: number;
   /**
@@ -42,7 +43,97 @@ export interface CallSignal {
    * the body read already fails the read itself.
    */
   watchClient(clientSignal: AbortSignal): void;
+  /**
+   * Settles like `promise`, or rejects with the abort reason as soon as the call aborts; like
+   * `raceSignal(promise, signal)` without making the signal. One race at a time.
+   */
+  race<T>(promise: Promise<T>): Promise<T>;
   dispose(): void;
+}
+
+/**
+ * The call signal as one object that is also its own deadline entry: no closure per call, and
+ * the AbortController only when someone asks for `signal` (measured: the controller, its
+ * listeners and the closures were ~8% of an echo call's JS time).
+ */
+class LazyCallSignal implements CallSignal, DeadlineEntry {
+  readonly deadlineAtMs: number;
+  readonly #timeoutMs: number;
+  readonly #deadlines: DeadlineScheduler;
+  #controller: AbortController | null = null;
+  #reason: RpcError | null = null;
+  #rejectRace: ((reason: RpcError) => void) | null = null;
+  #watched: AbortSignal | null = null;
+  #onClientAbort: (() => void) | null = null;
+
+  constructor(timeoutMs: number, deadlines: DeadlineScheduler) {
+    this.#timeoutMs = timeoutMs;
+    this.#deadlines = deadlines;
+    this.deadlineAtMs = Date.now() + timeoutMs;
+    deadlines.add(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#reason !== null) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Called by the scheduler once the deadline passed. */
+  onExpire(): void {
+    this.#abort(
+      new RpcError(
+        "deadline_exceeded",
+        `Cannot finish call: deadline of ${this.#timeoutMs} ms passed`,
+      ),
+    );
+  }
+
+  watchClient(clientSignal: AbortSignal): void {
+    if (this.#watched !== null) return;
+    this.#watched = clientSignal;
+    const onClientAbort = () => {
+      this.#abort(new RpcError("canceled", "Cannot finish call: the client went away"));
+    };
+    if (clientSignal.aborted) onClientAbort();
+    else {
+      this.#onClientAbort = onClientAbort;
+      clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    }
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.#reason !== null) return Promise.reject(this.#reason);
+    return new Promise<T>((resolve, reject) => {
+      this.#rejectRace = reject;
+      promise.then(
+        (value) => {
+          this.#rejectRace = null;
+          resolve(value);
+        },
+        (error) => {
+          this.#rejectRace = null;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  dispose(): void {
+    this.#deadlines.cancel(this);
+    if (this.#onClientAbort !== null) {
+      this.#watched?.removeEventListener("abort", this.#onClientAbort);
+    }
+  }
+
+  #abort(reason: RpcError): void {
+    if (this.#reason !== null) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#rejectRace?.(reason);
+  }
 }
 
 /**
@@ -53,35 +144,11 @@ export interface CallSignal {
  * ```ts
  * const call = createCallSignal(1000, deadlines);
  * call.watchClient(request.signal);
- * try { await work(call.signal); } finally { call.dispose(); }
+ * try { await call.race(work(call.signal)); } finally { call.dispose(); }
  * ```
  */
 export function createCallSignal(timeoutMs: number, deadlines: DeadlineScheduler): CallSignal {
-  const controller = new AbortController();
-  const deadlineAtMs = Date.now() + timeoutMs;
-  const deadline = deadlines.schedule(deadlineAtMs, () => {
-    controller.abort(
-      new RpcError("deadline_exceeded", `Cannot finish call: deadline of ${timeoutMs} ms passed`),
-    );
-  });
-  const onClientAbort = () => {
-    controller.abort(new RpcError("canceled", "Cannot finish call: the client went away"));
-  };
-  let watched: AbortSignal | null = null;
-  return {
-    signal: controller.signal,
-    deadlineAtMs,
-    watchClient(clientSignal: AbortSignal) {
-      if (watched !== null) return;
-      watched = clientSignal;
-      if (clientSignal.aborted) onClientAbort();
-      else clientSignal.addEventListener("abort", onClientAbort, { once: true });
-    },
-    dispose() {
-      deadlines.cancel(deadline);
-      watched?.removeEventListener("abort", onClientAbort);
-    },
-  };
+  return new LazyCallSignal(timeoutMs, deadlines);
 }
 
 /**

@@ -1,5 +1,12 @@
 import assert from "@std/assert";
-import { errorJson, parseDecimalHeader, raceSignal, toRpcError } from "./call_context.ts";
+import {
+  createCallSignal,
+  errorJson,
+  parseDecimalHeader,
+  raceSignal,
+  toRpcError,
+} from "./call_context.ts";
+import { DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
 
 Deno.test("parseDecimalHeader accepts 1..15 digits and refuses the rest", () => {
@@ -32,4 +39,43 @@ Deno.test("toRpcError keeps RpcErrors, maps input errors and hides internal ones
   assert.deepEqual(JSON.parse(errorJson(original)), {
     error: { code: "not_found", message: "x", details: {} },
   });
+});
+
+Deno.test("call signal: race rejects at the deadline; a signal asked for later is aborted", async () => {
+  const deadlines = new DeadlineScheduler();
+  // The scheduler's timer is unref'd: this one keeps the test's event loop alive meanwhile.
+  const hold = setTimeout(() => {}, 10_000);
+  try {
+    const call = createCallSignal(10, deadlines);
+    assert.equal(await call.race(Promise.resolve(7)), 7);
+    const error = await call.race(new Promise<never>(() => {})).catch((e) => e);
+    assert.ok(error instanceof RpcError);
+    assert.equal(error.code, "deadline_exceeded");
+    assert.equal(call.signal.aborted, true, "made after expiry, the signal is already aborted");
+    assert.equal(call.signal.reason, error);
+    await assert.rejects(call.race(Promise.resolve(1)), RpcError);
+    call.dispose();
+  } finally {
+    clearTimeout(hold);
+    deadlines.close();
+  }
+});
+
+Deno.test("call signal: a watched client abort cancels the call and its signal", async () => {
+  const deadlines = new DeadlineScheduler();
+  try {
+    const call = createCallSignal(60_000, deadlines);
+    const signal = call.signal;
+    const client = new AbortController();
+    call.watchClient(client.signal);
+    const raced = call.race(new Promise<never>(() => {}));
+    client.abort();
+    const error = await raced.catch((e) => e);
+    assert.equal(error.code, "canceled");
+    assert.equal(signal.aborted, true);
+    call.dispose();
+    assert.equal(deadlines.size, 0, "dispose cancels the deadline");
+  } finally {
+    deadlines.close();
+  }
 });

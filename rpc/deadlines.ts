@@ -14,7 +14,7 @@ export const DEADLINE_TICK_MS = 5;
 /** A registered deadline; pass it back to `cancel`. */
 export interface DeadlineEntry {
   readonly deadlineAtMs: number;
-  readonly onExpire: () => void;
+  onExpire(): void;
 }
 
 /**
@@ -35,15 +35,23 @@ export class DeadlineScheduler {
 
   /** Calls `onExpire` once `deadlineAtMs` (Date.now()-based) has passed, unless cancelled. */
   schedule(deadlineAtMs: number, onExpire: () => void): DeadlineEntry {
-    if (this.#closed) throw new Error("Cannot schedule a deadline: the scheduler is closed");
     const entry = { deadlineAtMs, onExpire };
+    this.add(entry);
+    return entry;
+  }
+
+  /**
+   * Registers an entry the caller made (e.g. an object that is its own entry, so a call needs
+   * no extra object or closure); its `onExpire()` is called as a method.
+   */
+  add(entry: DeadlineEntry): void {
+    if (this.#closed) throw new Error("Cannot schedule a deadline: the scheduler is closed");
     this.#entries.add(entry);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#tick(), DEADLINE_TICK_MS);
       // The timer never keeps the process alive by itself.
       Deno.unrefTimer(this.#timer as unknown as number);
     }
-    return entry;
   }
 
   /** Cancels a deadline (no effect if it already fired). */

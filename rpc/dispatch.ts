@@ -12,10 +12,10 @@
 import type { Authenticator } from "./auth.ts";
 import { readBodyInto } from "./body.ts";
 import {
+  type CallSignal,
   createCallSignal,
   errorJson,
   parseDecimalHeader,
-  raceSignal,
   toRpcError,
 } from "./call_context.ts";
 import type { DeadlineScheduler } from "./deadlines.ts";
@@ -334,7 +334,7 @@ async function callWithBody(
     }
     const target = requestLease?.bytes ?? new Uint8Array(0);
     const lengthBytes = declared !== null && declared <= BODY_BUFFERED_BYTES_MAX
-      ? await readSmallBody(request, target, declared, call.signal)
+      ? await readSmallBody(request, target, declared, call)
       : await readBodyInto(request.body, target, {
         limitBytes: sizeBytes,
         declaredBytes: declared,
@@ -361,13 +361,20 @@ async function callWithBody(
     }
     requestLease?.release();
     requestLease = null;
-    const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: deps.services };
+    // The signal getter defers the AbortController until a handler asks for it.
+    const ctx = {
+      get signal() {
+        return call.signal;
+      },
+      deadlineAtMs: call.deadlineAtMs,
+      services: deps.services,
+    };
     // A synchronous handler (system.*) needs no race against the signal.
     const running = runHandler(spec, params, ctx);
     let result = running;
     if (running instanceof Promise) {
       call.watchClient(request.signal);
-      result = await raceSignal(running, call.signal);
+      result = await call.race(running);
     }
     if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
@@ -392,11 +399,11 @@ async function readSmallBody(
   request: Request,
   target: Uint8Array,
   declaredBytes: number,
-  signal: AbortSignal,
+  call: CallSignal,
 ): Promise<number> {
   let bytes: Uint8Array;
   try {
-    bytes = await raceSignal(request.bytes(), signal);
+    bytes = await call.race(request.bytes());
   } catch (error) {
     return bodyError(error);
   }
