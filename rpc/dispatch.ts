@@ -128,6 +128,12 @@ export function errorResponse(
   return new Response(body, { status: error.httpStatus, headers });
 }
 
+/** The 501 response inits per wire, shared (the Response constructor copies them). */
+const UNKNOWN_INIT = {
+  json: { status: 501, headers: RESPONSE_INIT.json.headers },
+  capnp: { status: 501, headers: RESPONSE_INIT.capnp.headers },
+} as const satisfies Record<WireKind, ResponseInit>;
+
 /** The body of the unknown-method answer per wire, built once (no error object per request). */
 const unknownBodies = new WeakMap<DispatchDeps, Record<WireKind, Uint8Array<ArrayBuffer>>>();
 
@@ -145,8 +151,8 @@ function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
     };
     unknownBodies.set(deps, bodies);
   }
-  const type = wire === "capnp" && deps.binary !== null ? MEDIA_TYPES.capnp : MEDIA_TYPES.json;
-  return new Response(bodies[wire].slice(), { status: 501, headers: { "content-type": type } });
+  const init = wire === "capnp" && deps.binary !== null ? UNKNOWN_INIT.capnp : UNKNOWN_INIT.json;
+  return new Response(bodies[wire].slice(), init);
 }
 
 /**
