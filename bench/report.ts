@@ -41,6 +41,7 @@ function wrkRows(text: string): string[] {
   const line = (label: RegExp) => pick(label)?.trim() ?? "(not printed)";
   const echo = pick(/echo \/ bare \(median of rounds\):\s+([\d.]+)x/);
   const unknown = pick(/unknown \/ bare \(median of rounds\):\s+([\d.]+)x/);
+  const echoRead = pick(/echo \/ bare-read \(median\):\s+([\d.]+)x/);
   rows.push(
     "| benchmark (wrk -t1 -c32, alternating rounds) | req/s per round | ratio to baseline |",
   );
@@ -54,6 +55,11 @@ function wrkRows(text: string): string[] {
     `| \`system.echo\` binary, HTTP/1.1 | ${line(/system.echo binary:\s+([\d, ]+)/)} | **${
       echo ?? "?"
     }x** (median) |`,
+  );
+  rows.push(
+    `| bare \`Deno.serve\` reading the body | ${
+      line(/bare Deno.serve reading the body:\s+([^\n]+)/)
+    } | echo / this: **${echoRead ?? "?"}x** (median) |`,
   );
   rows.push(
     `| bare \`Deno.serve\` (baseline for unknown) | ${
