@@ -325,11 +325,17 @@ async function buildResponse(
   input: StreamInput,
   method: string,
 ): Promise<Response> {
-  const headers = new Headers();
+  // Pairs, not a Headers object: the Response copies its init, so a Headers built here would be
+  // built twice (and iterated sorted).
+  const headers: [string, string][] = [];
   let status = 0;
+  let contentLength: string | null = null;
   for (const [name, value] of fields) {
     if (name === ":status") status = Number(value);
-    else if (!name.startsWith(":")) headers.append(name, value);
+    else if (!name.startsWith(":")) {
+      headers.push([name, value]);
+      if (name === "content-length") contentLength = value;
+    }
   }
   if (!Number.isInteger(status) || status < 200 || status > 999) {
     input.cancel();
@@ -337,7 +343,7 @@ async function buildResponse(
   }
   const nullBody = method === "HEAD" || status === 204 || status === 304;
   if (nullBody) input.cancel();
-  const declared = Number(headers.get("content-length") ?? NaN);
+  const declared = Number(contentLength ?? NaN);
   if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
     return new Response(await readWholeBody(input, declared), { status, headers });
   }
