@@ -12,7 +12,8 @@
  *
  * Two measurements run in one `deno bench`:
  * 1. At load time, alternating 5-second wrk runs (bare, bare-read, echo, bare, unknown; ROUNDS
- *    times), printed as req/s and median ratios (the noise between runs is about ±15%).
+ *    times), printed as req/s and median ratios (the noise between runs is about ±15%), and the
+ *    servers' CPU time per request (from /proc), which the box's other load disturbs less.
  * 2. `Deno.bench` groups in process (no sockets): the same Request answered by bare code
  *    returning fixed bytes vs by the app, so Deno's summary prints the dispatch cost ratio.
  *
@@ -79,22 +80,51 @@ async function writeScript(dir: string, name: string, body: Uint8Array) {
   return path;
 }
 
-/** Runs wrk and returns req/s (and non-2xx count) from its report. */
-async function wrk(
-  url: string,
-  script: string,
-  extra: string[],
-): Promise<{ rps: number; non2xx: number }> {
+/** Clock ticks per second of /proc/PID/stat's CPU times (USER_HZ). */
+const CLOCK_TICKS_PER_S = await (async () => {
+  const out = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
+  const ticks = Number(new TextDecoder().decode(out.stdout).trim());
+  return Number.isSafeInteger(ticks) && ticks > 0 ? ticks : 100;
+})();
+
+/**
+ * CPU time (user + system) a process has used, in µs, from /proc/PID/stat; NaN off Linux. On a
+ * shared box the server's CPU per request is steadier than req/s, which also depends on how much
+ * CPU the other processes leave to the server and to wrk.
+ */
+function cpuTimeUs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** One wrk run: req/s, non-2xx count, and the server's CPU µs per request. */
+interface WrkRun {
+  readonly rps: number;
+  readonly non2xx: number;
+  readonly cpuUsPerRequest: number;
+}
+
+/** Runs wrk against `server` and reads its report and the server's CPU time around it. */
+async function wrk(server: Server, url: string, script: string, extra: string[]): Promise<WrkRun> {
+  const cpuBeforeUs = cpuTimeUs(server.child.pid);
   const out = await new Deno.Command("wrk", {
     args: ["-t1", "-c32", ...extra, "-s", script, url],
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const cpuUs = cpuTimeUs(server.child.pid) - cpuBeforeUs;
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr)}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
-  return { rps, non2xx };
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
+  return { rps, non2xx, cpuUsPerRequest: cpuUs / requests };
 }
 
 async function poolAllocTotal(port: number): Promise<number> {
@@ -128,41 +158,58 @@ if (ROUNDS > 0) {
   const timed = ["-d", `${DURATION_S}s`];
   const echoScript = await writeScript(dir, "echo", echoFrame);
   const unknownScript = await writeScript(dir, "unknown", unknownFrame);
-  const rows = {
-    bare: [] as number[],
-    bareRead: [] as number[],
-    echo: [] as number[],
-    bareU: [] as number[],
-    unknown: [] as number[],
+  const runs = {
+    bare: [] as WrkRun[],
+    bareRead: [] as WrkRun[],
+    echo: [] as WrkRun[],
+    bareU: [] as WrkRun[],
+    unknown: [] as WrkRun[],
   };
   let unknownAllocs = 0;
-  let echoErrors = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    rows.bare.push((await wrk(bareUrl, echoScript, timed)).rps);
-    rows.bareRead.push((await wrk(bareReadUrl, echoScript, timed)).rps);
-    const echo = await wrk(echoUrl, echoScript, timed);
-    rows.echo.push(echo.rps);
-    echoErrors += echo.non2xx;
-    rows.bareU.push((await wrk(bareUrl, unknownScript, timed)).rps);
+    runs.bare.push(await wrk(bare, bareUrl, echoScript, timed));
+    runs.bareRead.push(await wrk(bareRead, bareReadUrl, echoScript, timed));
+    runs.echo.push(await wrk(service, echoUrl, echoScript, timed));
+    runs.bareU.push(await wrk(bare, bareUrl, unknownScript, timed));
     const before = await poolAllocTotal(service.port);
-    rows.unknown.push((await wrk(unknownUrl, unknownScript, timed)).rps);
+    runs.unknown.push(await wrk(service, unknownUrl, unknownScript, timed));
     unknownAllocs += (await poolAllocTotal(service.port)) - before;
   }
-  const echoRatio = median(rows.echo.map((v, i) => v / rows.bare[i]));
-  const echoReadRatio = median(rows.echo.map((v, i) => v / rows.bareRead[i]));
-  const readRatio = median(rows.bareRead.map((v, i) => v / rows.bare[i]));
-  const unknownRatio = median(rows.unknown.map((v, i) => v / rows.bareU[i]));
+  const rps = (xs: WrkRun[]) => xs.map((x) => x.rps);
+  const ratio = (a: WrkRun[], b: WrkRun[], key: keyof WrkRun) =>
+    median(a.map((x, i) => x[key] / b[i][key])).toFixed(2);
+  const echoErrors = runs.echo.reduce((n, x) => n + x.non2xx, 0);
   const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(", ");
+  const cpu = (xs: WrkRun[]) => median(xs.map((x) => x.cpuUsPerRequest)).toFixed(1);
   console.log(`\nwrk -t1 -c32 -d${DURATION_S}s, ${ROUNDS} alternating rounds (req/s):`);
-  console.log(`  bare Deno.serve (before echo):     ${fmt(rows.bare)}`);
-  console.log(`  bare Deno.serve reading the body:  ${fmt(rows.bareRead)}`);
-  console.log(`  system.echo binary:                ${fmt(rows.echo)}  (non-2xx: ${echoErrors})`);
-  console.log(`  bare Deno.serve (before unknown):  ${fmt(rows.bareU)}`);
-  console.log(`  unknown method -> 501:             ${fmt(rows.unknown)}`);
-  console.log(`  echo / bare (median of rounds):    ${echoRatio.toFixed(2)}x (target >= 0.85x)`);
-  console.log(`  echo / bare-read (median):         ${echoReadRatio.toFixed(2)}x`);
-  console.log(`  bare-read / bare (median):         ${readRatio.toFixed(2)}x (Deno's body read)`);
-  console.log(`  unknown / bare (median of rounds): ${unknownRatio.toFixed(2)}x (target >= 0.90x)`);
+  console.log(`  bare Deno.serve (before echo):     ${fmt(rps(runs.bare))}`);
+  console.log(`  bare Deno.serve reading the body:  ${fmt(rps(runs.bareRead))}`);
+  console.log(
+    `  system.echo binary:                ${fmt(rps(runs.echo))}  (non-2xx: ${echoErrors})`,
+  );
+  console.log(`  bare Deno.serve (before unknown):  ${fmt(rps(runs.bareU))}`);
+  console.log(`  unknown method -> 501:             ${fmt(rps(runs.unknown))}`);
+  const echoRatio = ratio(runs.echo, runs.bare, "rps");
+  const unknownRatio = ratio(runs.unknown, runs.bareU, "rps");
+  console.log(`  echo / bare (median of rounds):    ${echoRatio}x (target >= 0.85x)`);
+  console.log(`  echo / bare-read (median):         ${ratio(runs.echo, runs.bareRead, "rps")}x`);
+  console.log(
+    `  bare-read / bare (median):         ${
+      ratio(runs.bareRead, runs.bare, "rps")
+    }x (Deno's body read)`,
+  );
+  console.log(`  unknown / bare (median of rounds): ${unknownRatio}x (target >= 0.90x)`);
+  // Server CPU per request: bare / service is the req/s ratio a CPU-bound server would reach.
+  console.log(
+    `  server CPU µs per request (median): bare ${cpu(runs.bare)}, bare-read ${
+      cpu(runs.bareRead)
+    }, echo ${cpu(runs.echo)}, bare ${cpu(runs.bareU)}, unknown ${cpu(runs.unknown)}`,
+  );
+  console.log(
+    `  CPU per request, bare / echo: ${ratio(runs.bare, runs.echo, "cpuUsPerRequest")}x; ` +
+      `bare-read / echo: ${ratio(runs.bareRead, runs.echo, "cpuUsPerRequest")}x; ` +
+      `bare / unknown: ${ratio(runs.bareU, runs.unknown, "cpuUsPerRequest")}x`,
+  );
   console.log(`  pool allocations during unknown-method runs: ${unknownAllocs} (target 0)\n`);
 }
 
