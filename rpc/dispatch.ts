@@ -139,7 +139,7 @@ const unknownBodies = new WeakMap<DispatchDeps, Record<WireKind, Uint8Array<Arra
 
 /**
  * The 501 answer to an unknown method. The rejection path is hot under abuse, so its bodies are
- * encoded once per app and each response gets a copy (never a shared buffer).
+ * encoded once per app (heap bytes, not pool memory) and each Response copies them.
  */
 function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
   let bodies = unknownBodies.get(deps);
@@ -152,7 +152,9 @@ function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
     unknownBodies.set(deps, bodies);
   }
   const init = wire === "capnp" && deps.binary !== null ? UNKNOWN_INIT.capnp : UNKNOWN_INIT.json;
-  return new Response(bodies[wire].slice(), init);
+  // No copy here: the Response constructor copies a BufferSource body itself (Fetch: "extract a
+  // body" takes a copy of the bytes), so the shared heap bytes never reach the transport.
+  return new Response(bodies[wire], init);
 }
 
 /**

@@ -53,3 +53,11 @@ Deno.test("wireKindOf accepts the two media types with parameters, nothing else"
   assert.equal(wireKindOf("text/plain"), null);
   assert.equal(wireKindOf(null), null);
 });
+
+Deno.test("a Response copies its Uint8Array body (the shared 501 bodies rely on it)", async () => {
+  const shared = new Uint8Array([1, 2, 3]);
+  const response = new Response(shared, { status: 501 });
+  shared.fill(9);
+  assert.deepEqual(new Uint8Array(await response.arrayBuffer()), new Uint8Array([1, 2, 3]));
+  assert.equal(shared.buffer.detached, false);
+});
