@@ -20,7 +20,7 @@ import {
 } from "./call_context.ts";
 import type { DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
-import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
+import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
 import type { RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
@@ -369,14 +369,7 @@ async function callWithBody(
     }
     requestLease?.release();
     requestLease = null;
-    // The signal getter defers the AbortController until a handler asks for it.
-    const ctx = {
-      get signal() {
-        return call.signal;
-      },
-      deadlineAtMs: call.deadlineAtMs,
-      services: deps.services,
-    };
+    const ctx = new LazyHandlerContext(call, deps.services);
     // A synchronous handler (system.*) needs no race against the signal.
     const running = runHandler(spec, params, ctx);
     let result = running;
@@ -439,6 +432,27 @@ function decodeJsonParams(spec: AnyMethodSpec, bytes: Uint8Array): unknown {
     return spec.params.fromJson(value);
   } catch (thrown) {
     throw toRpcError(thrown, true);
+  }
+}
+
+/**
+ * A handler's context whose `signal` getter defers the call's AbortController until a handler
+ * asks for it. A class, because an object literal with a getter is built by a slow runtime path
+ * on every call.
+ */
+class LazyHandlerContext implements HandlerContext {
+  readonly deadlineAtMs: number;
+  readonly services: Services;
+  readonly #call: CallSignal;
+
+  constructor(call: CallSignal, services: Services) {
+    this.#call = call;
+    this.deadlineAtMs = call.deadlineAtMs;
+    this.services = services;
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal;
   }
 }
 
