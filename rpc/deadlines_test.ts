@@ -32,3 +32,25 @@ Deno.test("close stops the timer at once and refuses new deadlines", () => {
   assert.equal(deadlines.ticking, false);
   assert.throws(() => deadlines.schedule(Date.now(), () => {}), /closed/);
 });
+
+Deno.test("deadlines: cancelling from the middle keeps the others; double cancel and add are no-ops", async () => {
+  const deadlines = new DeadlineScheduler();
+  const hold = setTimeout(() => {}, 10_000); // The scheduler's timer is unref'd.
+  try {
+    const fired: string[] = [];
+    const entries = ["a", "b", "c", "d"].map((name) =>
+      deadlines.schedule(Date.now() + 10, () => fired.push(name))
+    );
+    deadlines.cancel(entries[1]);
+    deadlines.cancel(entries[1]);
+    deadlines.add(entries[2]);
+    assert.equal(deadlines.size, 3);
+    assert.equal(entries[1].deadlineSlot, -1);
+    await sleep(60);
+    assert.deepEqual(fired.sort(), ["a", "c", "d"]);
+    assert.equal(deadlines.size, 0);
+  } finally {
+    clearTimeout(hold);
+    deadlines.close();
+  }
+});
