@@ -1,4 +1,6 @@
 import assert from "@std/assert";
+import { h3ErrorCode } from "./_test_errors.ts";
+import { prng } from "../capnp/_test_frames.ts";
 import { H3Error } from "./errors.ts";
 import {
   encodeCancelPushFrame,
@@ -37,16 +39,6 @@ function parseAll(options: FrameParserOptions, chunks: Uint8Array[]): Frame[] {
   }
   parser.finish();
   return frames;
-}
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof H3Error) return e.codeName;
-    throw e;
-  }
-  return undefined;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -99,7 +91,7 @@ Deno.test("frame: DATA is handed out in pieces as it arrives, not buffered", () 
   const piece = parser.next();
   assert.ok(piece?.type === "data" && piece.bytes.length === 4096 && !piece.frameEnd);
   assert.equal(parser.bufferedBytes, 0);
-  assert.equal(errorCode(() => parser.finish()), "H3_FRAME_ERROR");
+  assert.equal(h3ErrorCode(() => parser.finish()), "H3_FRAME_ERROR");
 });
 
 Deno.test("frame: control stream frames decode to their fields", () => {
@@ -161,7 +153,7 @@ Deno.test("frame: forbidden frames are H3_FRAME_UNEXPECTED or H3_MISSING_SETTING
   }
   for (const [options, bytes, code] of cases) {
     assert.equal(
-      errorCode(() => parseAll(options, [bytes])),
+      h3ErrorCode(() => parseAll(options, [bytes])),
       code,
       `${options.streamKind} ${bytes}`,
     );
@@ -196,7 +188,7 @@ Deno.test("frame: payload limits and malformed fixed-size payloads", () => {
   })();
   assert.ok(tooBig instanceof H3Error && tooBig.scope === "stream");
   assert.equal(
-    errorCode(() => parseAll({ ...SERVER_REQUEST, headersBytesMax: 100 }, [bigHeaders])),
+    h3ErrorCode(() => parseAll({ ...SERVER_REQUEST, headersBytesMax: 100 }, [bigHeaders])),
     "H3_EXCESSIVE_LOAD",
   );
   const settings = encodeSettingsFrame({});
@@ -211,7 +203,7 @@ Deno.test("frame: payload limits and malformed fixed-size payloads", () => {
   ];
   for (const [bytes, code] of cases) {
     const stream = bytes[0] === FRAME_TYPE.SETTINGS ? bytes : concat(settings, bytes);
-    assert.equal(errorCode(() => parseAll(SERVER_CONTROL, [stream])), code, `${bytes}`);
+    assert.equal(h3ErrorCode(() => parseAll(SERVER_CONTROL, [stream])), code, `${bytes}`);
   }
   assert.throws(() => new FrameParser({ ...SERVER_REQUEST, headersBytesMax: 0 }), RangeError);
 });
@@ -236,7 +228,7 @@ Deno.test("frame: every truncated prefix of every frame type needs more bytes or
       let count = 0;
       while (parser.next() !== undefined) count++;
       assert.ok(count <= complete + 2);
-      const code = errorCode(() => parser.finish());
+      const code = h3ErrorCode(() => parser.finish());
       if (code !== undefined) {
         assert.equal(code, "H3_FRAME_ERROR");
         frameErrors++;
@@ -246,20 +238,8 @@ Deno.test("frame: every truncated prefix of every frame type needs more bytes or
   }
 });
 
-/** A small deterministic PRNG (mulberry32) so the random cases are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("frame: random bytes give frames or typed H3 errors, never another exception", () => {
-  const random = mulberry32(0x5eed);
+  const random = prng(0x5eed);
   const kinds: FrameParserOptions[] = [SERVER_REQUEST, SERVER_CONTROL, {
     streamKind: "push",
     role: "client",
@@ -271,7 +251,7 @@ Deno.test("frame: random bytes give frames or typed H3 errors, never another exc
     // Bias the first byte toward real frame types so parsing gets past the first header.
     if (length > 0 && random() < 0.5) bytes[0] = Math.floor(random() * 0x0e);
     const options = kinds[i % kinds.length];
-    const code = errorCode(() =>
+    const code = h3ErrorCode(() =>
       parseAll(options, [bytes.subarray(0, length >> 1), bytes.subarray(length >> 1)])
     );
     if (code !== undefined) typedErrors++;

@@ -1,4 +1,6 @@
 import assert from "@std/assert";
+import { h3ErrorCode } from "./_test_errors.ts";
+import { prng } from "../capnp/_test_frames.ts";
 import { H3Error } from "./errors.ts";
 import { FieldSectionTooLargeError } from "./qpack.ts";
 import {
@@ -17,16 +19,6 @@ import {
 
 const hex = (text: string) =>
   new Uint8Array(text.replace(/\s/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof H3Error) return e.codeName;
-    throw e;
-  }
-  return undefined;
-}
 
 async function rejectionCode(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -102,7 +94,7 @@ Deno.test("qpack dynamic: post-base and dynamic name references decode", () => {
   assert.deepEqual(decoder.decodeOrBlock(4, hex("0300 60 0179")).fields, [[":path", "y"]]);
   // A reference at or past Required Insert Count is an error even if the entry exists.
   assert.equal(
-    errorCode(() => decoder.decodeOrBlock(8, hex("0200 10 11"))),
+    h3ErrorCode(() => decoder.decodeOrBlock(8, hex("0200 10 11"))),
     "QPACK_DECOMPRESSION_FAILED",
   );
 });
@@ -114,12 +106,12 @@ Deno.test("qpack dynamic: one blocked stream more than the SETTINGS allow fails"
   // A second section on the same stream does not count as another blocked stream.
   assert.ok(decoder.decodeOrBlock(0, hex("0381 11")).blocked);
   assert.equal(
-    errorCode(() => decoder.decodeOrBlock(4, hex("0381 10"))),
+    h3ErrorCode(() => decoder.decodeOrBlock(4, hex("0381 10"))),
     "QPACK_DECOMPRESSION_FAILED",
   );
   const none = newDecoder({ maxTableCapacity: 220, blockedStreamsMax: 0 }).decoder;
   assert.equal(
-    errorCode(() => none.decodeOrBlock(0, hex("0381 10"))),
+    h3ErrorCode(() => none.decodeOrBlock(0, hex("0381 10"))),
     "QPACK_DECOMPRESSION_FAILED",
   );
   decoder.close();
@@ -139,7 +131,7 @@ Deno.test("qpack dynamic: close rejects blocked sections, and a blocked section 
   const pending = decoder.decodeOrBlock(0, hex("0381 10"));
   decoder.close();
   assert.equal(await rejectionCode(pending.blocked!), "H3_REQUEST_CANCELLED");
-  assert.equal(errorCode(() => decoder.decodeOrBlock(4, hex("0000 d1"))), "H3_REQUEST_CANCELLED");
+  assert.equal(h3ErrorCode(() => decoder.decodeOrBlock(4, hex("0000 d1"))), "H3_REQUEST_CANCELLED");
 });
 
 Deno.test("qpack dynamic: encoder-stream errors are QPACK_ENCODER_STREAM_ERROR", () => {
@@ -171,7 +163,7 @@ Deno.test("qpack dynamic: encoder-stream errors are QPACK_ENCODER_STREAM_ERROR",
   ];
   for (const [bytes, label] of cases) {
     const { decoder } = newDecoder({ maxTableCapacity: 220, blockedStreamsMax: 0 });
-    const code = errorCode(() => decoder.receiveEncoderStream(bytes));
+    const code = h3ErrorCode(() => decoder.receiveEncoderStream(bytes));
     assert.equal(code, label === "set only" ? undefined : "QPACK_ENCODER_STREAM_ERROR", label);
   }
 });
@@ -198,26 +190,14 @@ Deno.test("qpack dynamic: encoder instructions split at every byte apply the sam
   }
 });
 
-/** mulberry32: a deterministic PRNG so random cases repeat exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("qpack dynamic: random encoder-stream and section bytes fail typed only", () => {
-  const random = mulberry32(0xdecade);
+  const random = prng(0xdecade);
   let errors = 0;
   for (let i = 0; i < 2000; i++) {
     const { decoder } = newDecoder({ maxTableCapacity: 4096, blockedStreamsMax: 2 });
     const bytes = new Uint8Array(Math.floor(random() * 40)).map(() => Math.floor(random() * 256));
     const section = new Uint8Array(Math.floor(random() * 20)).map(() => Math.floor(random() * 256));
-    const code = errorCode(() => {
+    const code = h3ErrorCode(() => {
       decoder.receiveEncoderStream(encodeSetCapacity(4096));
       decoder.receiveEncoderStream(bytes);
       decoder.decodeOrBlock(0, section);
@@ -237,11 +217,11 @@ Deno.test("qpack dynamic: decoder-stream instructions encode and the peer's are 
   assert.deepEqual(reader.push(hex("44 7f")), [{ type: "stream_cancel", streamId: 4 }]);
   assert.deepEqual(reader.push(hex("01")), [{ type: "stream_cancel", streamId: 64 }]);
   assert.equal(
-    errorCode(() => new DecoderStreamReader().push(hex("84"))),
+    h3ErrorCode(() => new DecoderStreamReader().push(hex("84"))),
     "QPACK_DECODER_STREAM_ERROR",
   );
   assert.equal(
-    errorCode(() => new DecoderStreamReader().push(hex("01"))),
+    h3ErrorCode(() => new DecoderStreamReader().push(hex("01"))),
     "QPACK_DECODER_STREAM_ERROR",
   );
 });
@@ -257,7 +237,10 @@ Deno.test("qpack dynamic: the table evicts oldest first and refuses oversize ent
   assert.equal(table.entryCount, 2);
   table.setCapacity(40);
   assert.equal(table.entryCount, 1);
-  assert.equal(errorCode(() => table.insert("long", "x".repeat(10))), "QPACK_ENCODER_STREAM_ERROR");
+  assert.equal(
+    h3ErrorCode(() => table.insert("long", "x".repeat(10))),
+    "QPACK_ENCODER_STREAM_ERROR",
+  );
   for (let i = 0; i < 1000; i++) table.insert("d", "4");
   assert.equal(table.insertCount, 1003);
   assert.deepEqual(table.entry(1002), ["d", "4"]);

@@ -1,5 +1,6 @@
 import assert from "@std/assert";
-import { H3Error } from "./errors.ts";
+import { h3ErrorCode } from "./_test_errors.ts";
+import { prng } from "../capnp/_test_frames.ts";
 import {
   ByteWriter,
   decodeFieldSection,
@@ -11,16 +12,6 @@ import {
 } from "./qpack.ts";
 
 const text = new TextEncoder();
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof H3Error) return e.codeName;
-    throw e;
-  }
-  return undefined;
-}
 
 const REQUEST: Array<[string, string]> = [
   [":method", "POST"],
@@ -97,7 +88,7 @@ Deno.test("qpack: malformed sections are QPACK_DECOMPRESSION_FAILED", () => {
   ];
   for (const [bytes, label] of cases) {
     assert.equal(
-      errorCode(() => decodeFieldSection(new Uint8Array(bytes))),
+      h3ErrorCode(() => decodeFieldSection(new Uint8Array(bytes))),
       "QPACK_DECOMPRESSION_FAILED",
       label,
     );
@@ -112,7 +103,7 @@ Deno.test("qpack: every truncated prefix of an encoded section fails typed", () 
     lineEnds.add(encodeFieldSection(REQUEST.slice(0, count)).length);
   }
   for (let cut = 0; cut < bytes.length; cut++) {
-    const code = errorCode(() => decodeFieldSection(bytes.subarray(0, cut)));
+    const code = h3ErrorCode(() => decodeFieldSection(bytes.subarray(0, cut)));
     assert.equal(code, lineEnds.has(cut) ? undefined : "QPACK_DECOMPRESSION_FAILED", `cut ${cut}`);
   }
 });
@@ -169,7 +160,7 @@ Deno.test("qpack: Required Insert Count encoding round-trips across wraps (§4.5
   });
   // Encoded value above FullRange.
   assert.equal(
-    errorCode(() =>
+    h3ErrorCode(() =>
       readFieldSectionPrefix(new Uint8Array([0xff, 0x02, 0x00]), {
         maxTableCapacity,
         totalInsertCount: 0,
@@ -179,25 +170,15 @@ Deno.test("qpack: Required Insert Count encoding round-trips across wraps (§4.5
   );
 });
 
-/** mulberry32: a deterministic PRNG so random cases repeat exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("qpack: random bytes decode or fail with a typed error only", () => {
-  const random = mulberry32(0xc0ffee);
+  const random = prng(0xc0ffee);
   let failures = 0;
   for (let i = 0; i < 3000; i++) {
     const bytes = new Uint8Array(Math.floor(random() * 48)).map(() => Math.floor(random() * 256));
     if (bytes.length >= 2 && random() < 0.7) bytes[0] = bytes[1] = 0; // a valid prefix
-    if (errorCode(() => decodeFieldSection(bytes, { fieldSectionBytesMax: 4096 })) !== undefined) {
+    if (
+      h3ErrorCode(() => decodeFieldSection(bytes, { fieldSectionBytesMax: 4096 })) !== undefined
+    ) {
       failures++;
     }
   }

@@ -1,16 +1,6 @@
 import assert from "@std/assert";
-import { H3Error } from "./errors.ts";
+import { h3ErrorCode } from "./_test_errors.ts";
 import { isGreaseId, parseSettingsPayload, serializeSettingsPayload } from "./settings.ts";
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof H3Error) return e.codeName;
-    throw e;
-  }
-  return undefined;
-}
 
 Deno.test("settings: round-trip with defaults for absent fields", () => {
   const payload = serializeSettingsPayload(
@@ -53,11 +43,14 @@ Deno.test("settings: gtlsclient-style 8-byte varint values and GREASE ids are ac
 
 Deno.test("settings: duplicates and HTTP/2 ids are H3_SETTINGS_ERROR", () => {
   assert.equal(
-    codeOf(() => parseSettingsPayload(new Uint8Array([1, 0, 1, 0]))),
+    h3ErrorCode(() => parseSettingsPayload(new Uint8Array([1, 0, 1, 0]))),
     "H3_SETTINGS_ERROR",
   );
   for (const id of [2, 3, 4, 5]) {
-    assert.equal(codeOf(() => parseSettingsPayload(new Uint8Array([id, 0]))), "H3_SETTINGS_ERROR");
+    assert.equal(
+      h3ErrorCode(() => parseSettingsPayload(new Uint8Array([id, 0]))),
+      "H3_SETTINGS_ERROR",
+    );
   }
 });
 
@@ -69,7 +62,7 @@ Deno.test("settings: every truncated payload is H3_FRAME_ERROR", () => {
   // Cuts that fall between entries are complete payloads; the rest must be refused.
   const entryEnds = new Set([0, 3]);
   for (let cut = 0; cut < payload.length; cut++) {
-    const code = codeOf(() => parseSettingsPayload(payload.subarray(0, cut)));
+    const code = h3ErrorCode(() => parseSettingsPayload(payload.subarray(0, cut)));
     assert.equal(code, entryEnds.has(cut) ? undefined : "H3_FRAME_ERROR", `cut ${cut}`);
   }
 });

@@ -5,6 +5,7 @@
  * with a typed error.
  */
 import assert from "@std/assert";
+import { prng } from "../capnp/_test_frames.ts";
 import { H3Error } from "../http3/errors.ts";
 import { bytesToByteString, type FieldLine } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
@@ -190,22 +191,10 @@ Deno.test("qifs: every broken file is refused with a typed error (err9/err10: se
   assert.equal(refused, 10);
 });
 
-/** mulberry32: a deterministic PRNG so the schedule is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("qifs: header blocks arriving early and the encoder stream in small pieces", async () => {
   // As with Chromium: request streams overtake the encoder-stream bytes they depend on, and
   // those bytes arrive split at arbitrary points.
-  const random = mulberry32(0x9204);
+  const random = prng(0x9204);
   for (const encoder of ["ls-qpack", "nghttp3", "quinn"]) {
     const blocks = readBlocks(
       Deno.readFileSync(new URL(`encoded/${encoder}/fb-req.out.4096.100.0`, QIFS_DIR)),
