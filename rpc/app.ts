@@ -16,6 +16,7 @@ import type { MethodRegistry } from "./registry.ts";
 import type { Authenticator } from "./auth.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
 import type { RpcTracer } from "./tracing.ts";
+import { responseInitsFor } from "./response_inits.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -36,13 +37,25 @@ export interface CreateAppOptions {
   readonly listening?: () => boolean;
 }
 
+/** Options of `RpcApp.fetchFor`. */
+export interface FetchForOptions {
+  /** Extra headers on every answer, built into the response inits; default none. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** A built app and the state it serves from. */
 export interface RpcApp {
   readonly app: Hono;
   /** `app.fetch`, bound. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
-  /** The same fetch, with the request log naming the transport requests came over. */
-  fetchFor(transport: Transport): (request: Request) => Response | Promise<Response>;
+  /**
+   * The same fetch, with the request log naming the transport requests came over, and every
+   * answer carrying `options.headers` (lower-case names; e.g. the TCP side's Alt-Svc).
+   */
+  fetchFor(
+    transport: Transport,
+    options?: FetchForOptions,
+  ): (request: Request) => Response | Promise<Response>;
   readonly deps: DispatchDeps;
   /** Stops the app's timers (call after the listeners stopped). */
   close(): void;
@@ -122,19 +135,36 @@ export function createApp(
   // takes the Hono route.
   const fetchWith = (d: DispatchDeps) => {
     const env = { deps: d };
+    // RPC answers carry the extra headers in their inits; the other routes (health, metrics,
+    // dashboard, Hono's 404) are off the hot path and get them set on the finished Response.
+    const extra = d.inits?.extraHeaders ?? [];
+    const routed = extra.length === 0
+      ? (request: Request) => app.fetch(request, env)
+      : (request: Request) => {
+        const response = app.fetch(request, env);
+        return response instanceof Promise
+          ? response.then((r) => withHeaders(r, extra))
+          : withHeaders(response, extra);
+      };
     return (request: Request): Response | Promise<Response> => {
       if (request.method === "POST") {
         const method = rpcMethodSegment(request.url);
         if (method !== null) return dispatchCall(request, method, d);
       }
-      return app.fetch(request, env);
+      return routed(request);
     };
   };
   const fetch = fetchWith(deps);
   return {
     app,
     fetch,
-    fetchFor: (transport) => transport === "h1" ? fetch : fetchWith({ ...deps, transport }),
+    fetchFor: (transport, fetchOptions = {}) => {
+      const headers = fetchOptions.headers;
+      if (headers === undefined) {
+        return transport === "h1" ? fetch : fetchWith({ ...deps, transport });
+      }
+      return fetchWith({ ...deps, transport, inits: responseInitsFor(headers) });
+    },
     deps,
     close: () => deps.deadlines.close(),
   };
@@ -162,6 +192,16 @@ export function rpcMethodSegment(url: string): string | null {
     if (c === 0x2f || c === 0x25) return null; // '/' or '%': leave it to the router.
   }
   return end === nameStart ? null : url.slice(nameStart, end);
+}
+
+/** Sets `pairs` on a routed answer; a Response with immutable headers goes without them. */
+function withHeaders(response: Response, pairs: readonly (readonly [string, string])[]): Response {
+  try {
+    for (const [name, value] of pairs) response.headers.set(name, value);
+  } catch {
+    // Immutable headers (a Response.redirect or a fetched Response): no hint is lost that matters.
+  }
+  return response;
 }
 
 /** Null when ready, else why not: the smallest class has no free block, or the store fails. */

@@ -11,17 +11,12 @@
 
 import { readBodyInto } from "./body.ts";
 import { createCallSignal, parseDecimalHeader, raceSignal, toRpcError } from "./call_context.ts";
-import {
-  acquireOrUnavailable,
-  type DispatchDeps,
-  errorResponse,
-  MEDIA_TYPES,
-  wireKindOf,
-} from "./dispatch.ts";
+import { acquireOrUnavailable, type DispatchDeps, errorResponse, wireKindOf } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
 import { CapnpError, frameByteLength } from "../capnp/mod.ts";
 import type { LeaseLike } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
+import { PLAIN_RESPONSE_INITS } from "./response_inits.ts";
 
 /** The most calls one batch may carry. */
 export const BATCH_CALLS_MAX = 64;
@@ -82,7 +77,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     const bodies = await runCalls(lease.bytes.subarray(0, n), request, deps);
     const out = concat(bodies);
     logBatch(deps, { startMs, code: "ok", httpStatus: 200, bytesIn, bytesOut: out.length });
-    return new Response(out, { headers: { "content-type": MEDIA_TYPES.capnp } });
+    return new Response(out, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.capnp);
   } catch (thrown) {
     const error = toRpcError(thrown, false);
     const response = errorResponse(error, "capnp", deps);

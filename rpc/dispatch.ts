@@ -25,6 +25,14 @@ import type { RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
 import type { RpcTracer } from "./tracing.ts";
+import {
+  MEDIA_TYPES,
+  PLAIN_RESPONSE_INITS,
+  type ResponseInits,
+  type WireKind,
+} from "./response_inits.ts";
+
+export { MEDIA_TYPES, type WireKind } from "./response_inits.ts";
 
 /** The binary (Cap'n Proto) half of the wire, provided by `rpc/binary_wire.ts`. */
 export interface BinaryWire {
@@ -71,13 +79,9 @@ export interface DispatchDeps {
   /** How requests reach these deps (for the request log); default "h1". */
   readonly transport?: Transport;
   // --- end auth, request log, tracing ---
+  /** The inits every answer is built with (e.g. carrying Alt-Svc); default: no extra header. */
+  readonly inits?: ResponseInits;
 }
-
-/** The media types a call may use. */
-export const MEDIA_TYPES = { json: "application/json", capnp: "application/capnp" } as const;
-
-/** Which wire a request uses. */
-export type WireKind = keyof typeof MEDIA_TYPES;
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 const textEncoder = new TextEncoder();
@@ -91,12 +95,6 @@ const textEncoder = new TextEncoder();
  * whole; bigger or undeclared bodies stream chunk by chunk into the lease.
  */
 export const BODY_BUFFERED_BYTES_MAX = 4096;
-
-/** Response inits shared by every answer (the Response constructor copies, never keeps them). */
-const RESPONSE_INIT = {
-  json: { headers: { "content-type": MEDIA_TYPES.json } },
-  capnp: { headers: { "content-type": MEDIA_TYPES.capnp } },
-} as const satisfies Record<WireKind, ResponseInit>;
 
 /** The media type of a request, or null for an unsupported one. */
 export function wireKindOf(contentType: string | null): WireKind | null {
@@ -114,6 +112,9 @@ export function errorResponse(
   requestId = 0,
 ): Response {
   const headers = new Headers();
+  for (const [name, value] of (deps.inits ?? PLAIN_RESPONSE_INITS).extraHeaders) {
+    headers.set(name, value);
+  }
   if (error.code === "unavailable") headers.set("retry-after", "1");
   let body: Uint8Array<ArrayBuffer>;
   if (wire === "capnp" && deps.binary !== null) {
@@ -127,12 +128,6 @@ export function errorResponse(
   headers.set("content-length", String(body.length));
   return new Response(body, { status: error.httpStatus, headers });
 }
-
-/** The 501 response inits per wire, shared (the Response constructor copies them). */
-const UNKNOWN_INIT = {
-  json: { status: 501, headers: RESPONSE_INIT.json.headers },
-  capnp: { status: 501, headers: RESPONSE_INIT.capnp.headers },
-} as const satisfies Record<WireKind, ResponseInit>;
 
 /** The body of the unknown-method answer per wire, built once (no error object per request). */
 const unknownBodies = new WeakMap<DispatchDeps, Record<WireKind, Uint8Array<ArrayBuffer>>>();
@@ -151,7 +146,8 @@ function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
     };
     unknownBodies.set(deps, bodies);
   }
-  const init = wire === "capnp" && deps.binary !== null ? UNKNOWN_INIT.capnp : UNKNOWN_INIT.json;
+  const inits = (deps.inits ?? PLAIN_RESPONSE_INITS).unknown;
+  const init = wire === "capnp" && deps.binary !== null ? inits.capnp : inits.json;
   // No copy here: the Response constructor copies a BufferSource body itself (Fetch: "extract a
   // body" takes a copy of the bytes), so the shared heap bytes never reach the transport.
   return new Response(bodies[wire], init);
@@ -380,11 +376,11 @@ async function callWithBody(
     if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
       state.bytesOut = body.length;
-      return new Response(body, RESPONSE_INIT.json);
+      return new Response(body, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.json);
     }
     const body = deps.binary!.encodeResult(state.requestId, spec, result);
     state.bytesOut = body.length;
-    return new Response(body, RESPONSE_INIT.capnp);
+    return new Response(body, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.capnp);
   } finally {
     requestLease?.release();
     call.dispose();

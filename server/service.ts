@@ -146,24 +146,16 @@ export async function startService(
       log(`dev certificates: ca ${tls.caPath}, leaf ${tls.certPath}, key ${tls.keyPath}`);
     }
     const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
-    let altSvc = "";
-    const withAltSvc = (response: Response): Response => {
-      try {
-        response.headers.set("alt-svc", altSvc);
-      } catch {
-        // A response with immutable headers simply goes without the hint.
-      }
-      return response;
-    };
     // Synchronous answers stay synchronous (Deno.serve's fast path for a non-promise Response).
     // Shutdown drains the TCP side before Deno.serve's shutdown(): see shutdown_drain.ts.
+    // Every TCP answer carries Alt-Svc for the QUIC side, built into its response inits; the
+    // port is known only once the TLS listener is bound, so its handler is set right after
+    // (synchronously: no request can run in between).
     const drain = new RequestDrain();
-    const handlerFor = (transport: Transport) => {
-      const fetch = rpcApp.fetchFor(transport);
-      return drain.wrap((request: Request): Response | Promise<Response> => {
-        const response = fetch(request);
-        return response instanceof Promise ? response.then(withAltSvc) : withAltSvc(response);
-      });
+    const handlerFor = (transport: Transport, headers: Readonly<Record<string, string>>) =>
+      drain.wrap(rpcApp.fetchFor(transport, { headers }));
+    let tlsFetch: (request: Request) => Response | Promise<Response> = () => {
+      throw new Error("Cannot serve: the TLS handler is not set yet");
     };
     const tlsServer = Deno.serve({
       port: config.port,
@@ -171,10 +163,11 @@ export async function startService(
       cert,
       key,
       onListen: () => {},
-    }, handlerFor("tls"));
-    servers.push(tlsServer);
+    }, (request) => tlsFetch(request));
     const port = tlsServer.addr.port;
-    altSvc = `h3=":${port}"; ma=86400`;
+    const tcpHeaders = { "alt-svc": `h3=":${port}"; ma=86400` };
+    tlsFetch = handlerFor("tls", tcpHeaders);
+    servers.push(tlsServer);
     log(`listening on https://${config.hostname}:${port} (h2, http/1.1)`);
     // --- HTTP/3 (owned by http3/): UDP QUIC on the same port number, same certificate. ---
     let h3: H3Server;
@@ -192,7 +185,7 @@ export async function startService(
     if (wanted !== undefined && wanted !== null && wanted >= 0) {
       const plain = Deno.serve(
         { port: wanted, hostname: config.hostname, onListen: () => {} },
-        handlerFor("h1"),
+        handlerFor("h1", tcpHeaders),
       );
       servers.push(plain);
       plaintextPort = plain.addr.port;

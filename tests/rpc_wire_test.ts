@@ -170,3 +170,38 @@ Deno.test("metrics count requests and rejections; healthz and readyz answer", as
     await t.close();
   }
 });
+
+Deno.test("every TCP answer carries Alt-Svc (RPC both wires, errors, 501, batch, routes)", async () => {
+  const t = await startTestService();
+  const echo = requestFrame("system.echo", SystemEchoParamsCodec, { payload: new Uint8Array([1]) });
+  const json = { "content-type": "application/json" };
+  const capnp = { "content-type": "application/capnp" };
+  const cases: [string, RequestInit, number][] = [
+    ["/rpc/system.echo", { method: "POST", headers: json, body: '{"payload":"AQ=="}' }, 200],
+    ["/rpc/system.echo", { method: "POST", headers: capnp, body: echo }, 200],
+    ["/rpc/system.echo", { method: "POST", headers: json, body: "{" }, 400],
+    ["/rpc/system.echo", { method: "POST", headers: json, body: "x".repeat(70000) }, 413],
+    ["/rpc/no.such", { method: "POST", headers: json, body: "{}" }, 501],
+    ["/rpc/no.such", { method: "POST", headers: capnp, body: echo }, 501],
+    ["/rpc", { method: "POST", headers: capnp, body: echo }, 200],
+    ["/rpc", { method: "POST", headers: json, body: "{}" }, 415],
+    ["/healthz", {}, 200],
+    ["/readyz", {}, 200],
+    ["/metrics", {}, 200],
+    ["/", {}, 200],
+    ["/no/such/route", {}, 404],
+  ];
+  try {
+    for (const [path, init, status] of cases) {
+      const response = await fetch(`${t.plainUrl}${path}`, init);
+      await response.body?.cancel();
+      const label = `${init.method ?? "GET"} ${path} ${
+        init.headers ? JSON.stringify(init.headers) : ""
+      }`;
+      assert.equal(response.status, status, label);
+      assert.equal(response.headers.get("alt-svc"), `h3=":${t.svc.port}"; ma=86400`, label);
+    }
+  } finally {
+    await t.close();
+  }
+});
