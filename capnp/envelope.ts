@@ -110,15 +110,36 @@ export function methodNameOf(request: RequestEnvelope): string {
 
 /**
  * Decodes the params of a request with the method's codec (bounds, depth and traversal
- * limits of the message apply). Absent params decode as the struct's defaults.
+ * limits of the message apply). Absent params decode as the struct's defaults. `limits` can
+ * only tighten the message's own list-length limit, for this decode alone: the method is known
+ * only after the envelope was read, so a per-method limit is applied here.
  *
  * @example
  * ```ts
  * const params = readParams(request, WorknodeGetParamsCodec);
+ * const overlap = readParams(request, SheafOverlapMessageCodec, { listLengthMax: 1024 });
  * ```
  */
-export function readParams<P>(request: RequestEnvelope, codec: StructCodec<P>): P {
-  return readPointer(request.message, request.params, codec);
+export function readParams<P>(
+  request: RequestEnvelope,
+  codec: StructCodec<P>,
+  limits?: Pick<ReadLimits, "listLengthMax">,
+): P {
+  const lengthMax = limits?.listLengthMax;
+  const m = request.message;
+  if (lengthMax === undefined || lengthMax >= m.listLengthMax) {
+    return readPointer(m, request.params, codec);
+  }
+  if (!Number.isSafeInteger(lengthMax) || lengthMax < 0) {
+    throw new RangeError(`Cannot read params: listLengthMax ${lengthMax} is not a count`);
+  }
+  const before = m.listLengthMax;
+  m.listLengthMax = lengthMax;
+  try {
+    return readPointer(m, request.params, codec);
+  } finally {
+    m.listLengthMax = before;
+  }
 }
 
 function readPointer<T>(m: MessageReader, at: PointerRef, codec: StructCodec<T>): T {

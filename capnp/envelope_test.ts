@@ -125,3 +125,33 @@ Deno.test("listLengthMax bounds element counts, not Text or Data bytes", () => {
       e instanceof CapnpError && e.code === "too_large" && /length 3 exceeds 2/.test(e.message),
   );
 });
+
+Deno.test("readParams tightens listLengthMax for one decode only, never loosens it", () => {
+  const properties = Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: "v" }));
+  const bytes = request("sheaf.overlap", SheafOverlapMessageCodec, { a: "a", b: "b", properties });
+  const envelope = readRequest(bytes);
+  assert.throws(
+    () => readParams(envelope, SheafOverlapMessageCodec, { listLengthMax: 2 }),
+    (e: unknown) =>
+      e instanceof CapnpError && e.code === "too_large" && /length 3 exceeds 2/.test(e.message),
+  );
+  // The message's own limit is back after the refused decode.
+  assert.equal(readParams(envelope, SheafOverlapMessageCodec).properties.length, 3);
+  assert.equal(
+    readParams(readRequest(bytes), SheafOverlapMessageCodec, { listLengthMax: 3 }).properties
+      .length,
+    3,
+  );
+  // A larger per-call limit does not lift the message's limit.
+  assert.throws(
+    () =>
+      readParams(readRequest(bytes, { listLengthMax: 2 }), SheafOverlapMessageCodec, {
+        listLengthMax: 100,
+      }),
+    (e: unknown) => e instanceof CapnpError && /length 3 exceeds 2/.test(e.message),
+  );
+  assert.throws(
+    () => readParams(readRequest(bytes), SheafOverlapMessageCodec, { listLengthMax: -1 }),
+    RangeError,
+  );
+});

@@ -80,7 +80,8 @@ export class MessageReader {
   readonly segmentStart: readonly number[];
   readonly segmentEnd: readonly number[];
   readonly nestingDepthMax: number;
-  readonly listLengthMax: number;
+  /** Writable only so `readParams` can tighten it for one decode (a per-method limit). */
+  listLengthMax: number;
   traversalWordsLeft: number;
   private scanBytesLeft: number;
 

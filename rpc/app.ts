@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { mountDashboard } from "../dashboard/mod.ts";
 import { dispatchBatch } from "./batch.ts";
 import { type BinaryWire, dispatchCall, type DispatchDeps } from "./dispatch.ts";
-import type { Services } from "./method.ts";
+import type { MethodReadLimits, Services } from "./method.ts";
 import { DeadlineScheduler } from "./deadlines.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -78,6 +78,25 @@ export function requestLimitsFor(registry: MethodRegistry, services: Services): 
 }
 
 /**
+ * The per-method decode limits under the plan (null where a method names none), checked once at
+ * boot so a bad limit fails the start, not a call.
+ */
+export function readLimitsFor(
+  registry: MethodRegistry,
+  services: Services,
+): (MethodReadLimits | null)[] {
+  return registry.methods.map((spec) => {
+    if (spec.readLimits === undefined) return null;
+    const limits = Object.freeze({ ...spec.readLimits(services.plan) });
+    const lengthMax = limits.listLengthMax;
+    if (lengthMax !== undefined && (!Number.isSafeInteger(lengthMax) || lengthMax < 0)) {
+      throw new RangeError(`Cannot build app: ${spec.name} has listLengthMax ${lengthMax}`);
+    }
+    return limits;
+  });
+}
+
+/**
  * Builds the Hono app over a frozen registry and the boot services.
  *
  * @example
@@ -99,6 +118,7 @@ export function createApp(
     services,
     metrics: options.metrics ?? new RpcMetrics(registry.methods.map((m) => m.name)),
     requestBytesMax: requestLimitsFor(registry, services),
+    readLimits: readLimitsFor(registry, services),
     binary: options.binary ?? null,
     deadlines: new DeadlineScheduler(),
     auth: options.auth ?? null,

@@ -19,13 +19,12 @@ import {
 } from "../capnp/mod.ts";
 import type { BinaryCall, BinaryWire } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
-import type { AnyMethodSpec, PoolLike } from "./method.ts";
+import type { AnyMethodSpec, MethodReadLimits, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
 
 /**
- * Read limits for requests: the codec's defaults. A global list-length cap would also cap Data
- * bytes (a Data is a byte list), so per-field caps come from the schema's `listLengthMax`
- * annotations, and the per-overlap property count is checked against the plan by its handler.
+ * Read limits for the envelope: the codec's defaults (the method is not known yet). A method's
+ * own list limit (e.g. the plan's maxPropertiesPerOverlap) is applied when its params are decoded.
  */
 const REQUEST_LIMITS: ReadLimits = READ_LIMITS_DEFAULT;
 
@@ -83,9 +82,9 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
       );
       return { requestId: envelope.requestId, methodId, envelope };
     },
-    decodeParams(call: BinaryCall, spec: AnyMethodSpec): unknown {
+    decodeParams(call: BinaryCall, spec: AnyMethodSpec, limits?: MethodReadLimits | null) {
       try {
-        return readParams(call.envelope as RequestEnvelope, spec.params);
+        return readParams(call.envelope as RequestEnvelope, spec.params, limits ?? undefined);
       } catch (error) {
         return invalid(error);
       }

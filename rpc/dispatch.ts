@@ -20,7 +20,14 @@ import {
 } from "./call_context.ts";
 import type { DeadlineScheduler } from "./deadlines.ts";
 import { RpcError } from "./errors.ts";
-import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
+import { checkJsonListLengths } from "./json_list_lengths.ts";
+import type {
+  AnyMethodSpec,
+  HandlerContext,
+  LeaseLike,
+  MethodReadLimits,
+  Services,
+} from "./method.ts";
 import type { RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
@@ -42,8 +49,8 @@ export interface BinaryWire {
    * invalid_argument on a bad frame or envelope.
    */
   readCall(bytes: Uint8Array): BinaryCall;
-  /** Decodes the params of a call read by `readCall` with the method's codec. */
-  decodeParams(call: BinaryCall, spec: AnyMethodSpec): unknown;
+  /** Decodes the params of a call read by `readCall` with the method's codec and limits. */
+  decodeParams(call: BinaryCall, spec: AnyMethodSpec, limits?: MethodReadLimits | null): unknown;
   /** Encodes a framed RpcResponse with `result` into a lease and returns one copy of it. */
   encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown): Uint8Array<ArrayBuffer>;
   /** Encodes a framed RpcResponse carrying `error` (heap memory: errors must not need the pool). */
@@ -65,6 +72,8 @@ export interface DispatchDeps {
   readonly metrics: RpcMetrics;
   /** Per method id: the request size limit, clamped to the largest pool block. */
   readonly requestBytesMax: readonly number[];
+  /** Per method id: the decode limits under the plan (null = the defaults); absent = none. */
+  readonly readLimits?: readonly (MethodReadLimits | null)[];
   /** Null when the binary codec is not available (JSON only). */
   readonly binary: BinaryWire | null;
   /** The app's deadline timer. */
@@ -350,7 +359,7 @@ async function callWithBody(
     // goes back to the pool before the handler runs.
     let params: unknown;
     if (wire === "json") {
-      params = decodeJsonParams(spec, bytes);
+      params = decodeJsonParams(spec, bytes, deps.readLimits?.[methodId]);
     } else {
       const call = deps.binary!.readCall(bytes);
       // A binary error response from here on carries the call's requestId.
@@ -361,7 +370,7 @@ async function callWithBody(
           `Cannot call ${spec.name}: the envelope's methodName names another method`,
         );
       }
-      params = deps.binary!.decodeParams(call, spec);
+      params = deps.binary!.decodeParams(call, spec, deps.readLimits?.[methodId]);
     }
     requestLease?.release();
     requestLease = null;
@@ -421,10 +430,19 @@ function bodyError(error: unknown): never {
   throw new RpcError("canceled", `Cannot read body: ${message}`, { cause: error });
 }
 
-/** Parses the JSON params object (an empty body means `{}`); bad input is invalid_argument. */
-function decodeJsonParams(spec: AnyMethodSpec, bytes: Uint8Array): unknown {
+/**
+ * Parses the JSON params object (an empty body means `{}`), checks the method's list limit on
+ * the parsed value, then decodes it; bad input is invalid_argument.
+ */
+function decodeJsonParams(
+  spec: AnyMethodSpec,
+  bytes: Uint8Array,
+  limits: MethodReadLimits | null | undefined,
+): unknown {
   try {
     const value = bytes.length === 0 ? {} : JSON.parse(textDecoder.decode(bytes));
+    const lengthMax = limits?.listLengthMax;
+    if (lengthMax !== undefined) checkJsonListLengths(value, lengthMax);
     return spec.params.fromJson(value);
   } catch (thrown) {
     throw toRpcError(thrown, true);

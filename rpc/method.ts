@@ -97,6 +97,14 @@ export interface HandlerContext {
 /** The codec of one schema struct (binary + JSON), generated in `schema/*_capnp.ts`. */
 export type { StructCodec };
 
+/**
+ * Limits a method's params are decoded under, on top of the codec's defaults and the schema's
+ * annotations (both wires): every list in the params holds at most `listLengthMax` elements.
+ */
+export interface MethodReadLimits {
+  readonly listLengthMax?: number;
+}
+
 /** One RPC method: name, limits, codecs and the handler. */
 export interface MethodSpec<P, R> {
   /** The wire name, e.g. `"worknode.create"` (ASCII, at most 64 bytes). */
@@ -105,6 +113,8 @@ export interface MethodSpec<P, R> {
   readonly mutating: boolean;
   /** The largest request body this method accepts under the boot plan. */
   readonly requestBytesMax: (plan: PoolPlanLike) => number;
+  /** Decode limits under the boot plan (computed once at boot); absent = the defaults. */
+  readonly readLimits?: (plan: PoolPlanLike) => MethodReadLimits;
   readonly params: StructCodec<P>;
   readonly result: StructCodec<R>;
   readonly handle: (params: P, ctx: HandlerContext) => R | Promise<R>;

@@ -3,7 +3,8 @@
  *
  * The number of overlap properties is bounded by the boot plan's `maxPropertiesPerOverlap`
  * (frozen at boot): the request size limit is derived from it, so a larger message is refused
- * before it is read, and the decoded list is checked against it again here.
+ * before it is read; the list length is bounded by it while decoding (`readLimits`, both
+ * wires), and the decoded list is checked against it again here, as defence in depth.
  *
  * @module
  */
@@ -22,6 +23,10 @@ import { propertyRequestBytesMax, storeOf } from "./_store_context.ts";
 
 const overlapRequestBytesMax = (plan: PoolPlanLike) =>
   propertyRequestBytesMax(plan, plan.maxPropertiesPerOverlap);
+/** The only lists in the sheaf params are the properties: every list gets the plan's bound. */
+const overlapReadLimits = (plan: PoolPlanLike) => ({
+  listLengthMax: plan.maxPropertiesPerOverlap,
+});
 
 /** Room in a response for the envelope; per conflict, its struct, pointers and padding. */
 const RESPONSE_ENVELOPE_BYTES = 4096;
@@ -69,6 +74,7 @@ export const sheafOverlap = defineMethod({
   name: "sheaf.overlap",
   mutating: false,
   requestBytesMax: overlapRequestBytesMax,
+  readLimits: overlapReadLimits,
   params: SheafOverlapMessageCodec,
   result: SheafOverlapResultCodec,
   handle: async (params, ctx) => {
@@ -83,6 +89,7 @@ export const sheafGlue = defineMethod({
   name: "sheaf.glue",
   mutating: true,
   requestBytesMax: overlapRequestBytesMax,
+  readLimits: overlapReadLimits,
   params: SheafGlueParamsCodec,
   result: SheafGlueResultCodec,
   handle: (params, ctx) => {
