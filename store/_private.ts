@@ -8,6 +8,7 @@
 import { RpcError } from "../rpc/errors.ts";
 import {
   DOMAIN_LIMITS,
+  type Property,
   validateName,
   validateProperties,
   validateRemovedKeys,
@@ -21,6 +22,7 @@ import type {
   ListInput,
   OverlapInput,
   UpdateInput,
+  Worknode,
 } from "./types.ts";
 
 const CURSOR_PREFIX = "c1.";
@@ -218,4 +220,35 @@ export function gluingRefused(input: GlueInput, conflicts: Conflict[]): RpcError
       },
     },
   );
+}
+
+/**
+ * A row of the worknodes table as a driver returns it: SQLite gives numbers, PostgreSQL's
+ * BIGINT columns may come back as decimal strings.
+ */
+export interface WorknodeRow {
+  id: string;
+  kind: string;
+  version: string | number;
+  created_at_ms: string | number;
+  updated_at_ms: string | number;
+}
+
+/**
+ * A worknode from its row and its properties (both stores).
+ *
+ * @example
+ * ```ts
+ * toWorknode({ id: "x", kind: "k", version: "1", created_at_ms: 5, updated_at_ms: 5 }, []);
+ * ```
+ */
+export function toWorknode(row: WorknodeRow, properties: Property[]): Worknode {
+  return {
+    id: row.id,
+    kind: row.kind,
+    properties,
+    version: Number(row.version),
+    createdAtMs: Number(row.created_at_ms),
+    updatedAtMs: Number(row.updated_at_ms),
+  };
 }

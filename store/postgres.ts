@@ -31,7 +31,9 @@ import {
   PROPERTY_OVERHEAD_BYTES,
   staleVersion,
   tooManyProperties,
+  toWorknode,
   WORKNODE_OVERHEAD_BYTES,
+  type WorknodeRow,
 } from "./_private.ts";
 import type {
   CreateInput,
@@ -102,25 +104,6 @@ function mapPgError(error: unknown, id: string): unknown {
     });
   }
   return error;
-}
-
-interface WorknodeRow {
-  id: string;
-  kind: string;
-  version: string | number;
-  created_at_ms: string | number;
-  updated_at_ms: string | number;
-}
-
-function toWorknode(row: WorknodeRow, properties: Property[]): Worknode {
-  return {
-    id: row.id,
-    kind: row.kind,
-    properties,
-    version: Number(row.version),
-    createdAtMs: Number(row.created_at_ms),
-    updatedAtMs: Number(row.updated_at_ms),
-  };
 }
 
 /** The PostgreSQL implementation of `Store`. Open it with `openPostgresStore`. */

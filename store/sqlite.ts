@@ -36,6 +36,8 @@ import {
   type PropertySize,
   staleVersion,
   tooManyProperties,
+  toWorknode,
+  type WorknodeRow,
 } from "./_private.ts";
 import type {
   CreateInput,
@@ -62,9 +64,8 @@ export interface SqliteStoreOptions {
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
 
-interface WorknodeRow {
-  id: string;
-  kind: string;
+/** A worknodes row as SQLite returns it (integers as numbers). */
+interface SqliteWorknodeRow extends WorknodeRow {
   version: number;
   created_at_ms: number;
   updated_at_ms: number;
@@ -171,10 +172,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  #worknodeRow(id: string): WorknodeRow | undefined {
+  #worknodeRow(id: string): SqliteWorknodeRow | undefined {
     return this.#statement(
       "SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes WHERE id = ?",
-    ).get(id) as WorknodeRow | undefined;
+    ).get(id) as SqliteWorknodeRow | undefined;
   }
 
   #upsertProperties(id: string, properties: readonly Property[]): void {
@@ -283,7 +284,7 @@ export class SqliteStore implements Store {
           : this.#statement(
             `SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
              WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`,
-          ).all(kind, afterId, limit + 1)) as unknown as WorknodeRow[];
+          ).all(kind, afterId, limit + 1)) as unknown as SqliteWorknodeRow[];
         const candidates = rows.slice(0, limit).map((row) => row.id);
         const fitting = pageCountFitting(candidates, this.#sizesOf(candidates), bytesMax);
         const more = rows.length > fitting;
@@ -388,17 +389,6 @@ export class SqliteStore implements Store {
     }
     return Promise.resolve();
   }
-}
-
-function toWorknode(row: WorknodeRow, properties: Property[]): Worknode {
-  return {
-    id: row.id,
-    kind: row.kind,
-    properties,
-    version: row.version,
-    createdAtMs: row.created_at_ms,
-    updatedAtMs: row.updated_at_ms,
-  };
 }
 
 /**
