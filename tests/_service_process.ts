@@ -6,6 +6,7 @@
  */
 
 import assert from "@std/assert";
+import { type CommandOutput, runCommand } from "./_command.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -50,22 +51,10 @@ export interface ServiceProcess {
 }
 
 /** Runs main.ts with `args` until it exits; its status, stdout and stderr. */
-export async function runMainOnce(
-  args: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...START_FLAGS, MAIN, ...args],
+export function runMainOnce(args: readonly string[]): Promise<CommandOutput> {
+  return runCommand(Deno.execPath(), ["run", "--no-prompt", ...START_FLAGS, MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 /**

@@ -5,26 +5,14 @@
  */
 
 import assert from "@std/assert";
+import { runCommand } from "./_command.ts";
 import { startH3Service } from "./_h3_service.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 
 /** Runs `deno task --quiet call ARGS` from the repository root. */
-async function callTask(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "call", ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function callTask(args: string[]) {
+  return runCommand(Deno.execPath(), ["task", "--quiet", "call", ...args], { cwd: REPO_ROOT });
 }
 
 /** The service's data directory: where `deno task call --data-dir` finds `certs/ca.pem`. */

@@ -5,6 +5,7 @@
  */
 
 import assert from "@std/assert";
+import { runCommand } from "./_command.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const README = Deno.readTextFileSync(`${REPO_ROOT}README.md`);
@@ -49,23 +50,6 @@ function shellWords(line: string): string[] {
   return [...code.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
 }
 
-async function run(command: string, args: string[], cwd: string) {
-  const output = await new Deno.Command(command, {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 /** Starts the service in `workDir` (data in `workDir/data`); resolves once /healthz answers. */
 async function startService(workDir: string, port: number, plaintextPort: number) {
   const [command, ...args] = startCommand();
@@ -108,7 +92,7 @@ Deno.test("README: the curl block and every `deno task call` example work as wri
   try {
     const script = "set -euo pipefail\n" +
       curlBlock.replaceAll("localhost:8443", `localhost:${port}`);
-    const curl = await run("bash", ["-c", script], workDir);
+    const curl = await runCommand("bash", ["-c", script], { cwd: workDir });
     assert.equal(curl.code, 0, curl.stderr);
     assert.match(curl.stdout, /^\{"id":"n1","version":1\}/);
     assert.match(curl.stdout, /"code":"not_found"/);
@@ -121,7 +105,7 @@ Deno.test("README: the curl block and every `deno task call` example work as wri
         ...["task", "--quiet", "call", "--data-dir", `${workDir}/data`],
         ...["--url", `https://localhost:${port}`, ...words.slice(3)],
       ];
-      const call = await run(Deno.execPath(), args, REPO_ROOT);
+      const call = await runCommand(Deno.execPath(), args, { cwd: REPO_ROOT });
       assert.equal(call.code, 0, `${line}\n${call.stdout}${call.stderr}`);
       assert.equal(JSON.parse(call.stdout).error, undefined, line);
     }
