@@ -8,7 +8,8 @@ import assert from "@std/assert";
 import { H3_ERROR } from "../http3/errors.ts";
 import { encodeDataFrame, encodeHeadersFrame, encodeSettingsFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
-import { eventually, startH3Service } from "./_h3_service.ts";
+import type { H3Client } from "../http3/client.ts";
+import { eventually, type H3TestService, startH3Service } from "./_h3_service.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -51,6 +52,39 @@ function postHead(port: number, contentLength: number): [string, string][] {
   ];
 }
 
+/** POSTs a JSON system.echo of `text` over the client's connection. */
+function postEcho(client: H3Client, origin: string, text: string): Promise<Response> {
+  return client.fetch(`${origin}/rpc/system.echo`, {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: echoBody(text),
+  });
+}
+
+/**
+ * Opens a raw request stream for a JSON echo of `text` (its full Content-Length) and sends only
+ * the first `sentBytes` of the body, leaving the stream open.
+ */
+function partialEcho(client: H3Client, port: number, text: string, sentBytes: number) {
+  const body = new TextEncoder().encode(echoBody(text));
+  const bytes = new Uint8Array([
+    ...headers(postHead(port, body.length)),
+    ...encodeDataFrame(body.subarray(0, sentBytes)),
+  ]);
+  return rawStream(client.connection, bytes, false);
+}
+
+/** A bare QUIC connection (ALPN h3) to the service, without an HTTP/3 client on top. */
+async function connectRawQuic(t: H3TestService): Promise<Deno.QuicConn> {
+  return await Deno.connectQuic({
+    hostname: "127.0.0.1",
+    port: t.port,
+    serverName: "localhost",
+    caCerts: [t.caPem],
+    alpnProtocols: ["h3"],
+  });
+}
+
 Deno.test("h3: healthz, JSON echo, 300 sequential and 400 concurrent requests", async () => {
   const t = await startH3Service();
   const client = await t.connect();
@@ -59,20 +93,12 @@ Deno.test("h3: healthz, JSON echo, 300 sequential and 400 concurrent requests", 
     assert.equal(health.status, 200);
     assert.equal(await health.text(), "ok");
     for (let i = 0; i < 300; i++) {
-      const response = await client.fetch(`${t.origin}/rpc/system.echo`, {
-        method: "POST",
-        headers: JSON_HEADERS,
-        body: echoBody(`seq ${i}`),
-      });
+      const response = await postEcho(client, t.origin, `seq ${i}`);
       assert.equal(response.status, 200);
       assert.equal(atob((await response.json()).payload), `seq ${i}`);
     }
     const results = await Promise.all(Array.from({ length: 400 }, async (_, i) => {
-      const response = await client.fetch(`${t.origin}/rpc/system.echo`, {
-        method: "POST",
-        headers: JSON_HEADERS,
-        body: echoBody(`par ${i}`),
-      });
+      const response = await postEcho(client, t.origin, `par ${i}`);
       return [response.status, atob((await response.json()).payload)];
     }));
     results.forEach(([status, text], i) => assert.deepEqual([status, text], [200, `par ${i}`]));
@@ -88,11 +114,7 @@ Deno.test("h3: a 60 KiB body streams through DATA frames into a lease and back",
   const client = await t.connect();
   try {
     const text = "x".repeat(45_000);
-    const response = await client.fetch(`${t.origin}/rpc/system.echo`, {
-      method: "POST",
-      headers: JSON_HEADERS,
-      body: echoBody(text),
-    });
+    const response = await postEcho(client, t.origin, text);
     assert.equal(response.status, 200);
     assert.equal(atob((await response.json()).payload), text);
   } finally {
@@ -143,13 +165,7 @@ Deno.test("h3: a second control stream closes the connection (H3_STREAM_CREATION
 
 Deno.test("h3: a control stream that does not start with SETTINGS is H3_MISSING_SETTINGS", async () => {
   const t = await startH3Service();
-  const conn = await Deno.connectQuic({
-    hostname: "127.0.0.1",
-    port: t.port,
-    serverName: "localhost",
-    caCerts: [t.caPem],
-    alpnProtocols: ["h3"],
-  });
+  const conn = await connectRawQuic(t);
   try {
     const control = (await conn.createUnidirectionalStream()).getWriter();
     // Stream type 0x00, then a GOAWAY frame (type 0x07, length 1, id 0) before any SETTINGS.
@@ -164,13 +180,7 @@ Deno.test("h3: a control stream that does not start with SETTINGS is H3_MISSING_
 
 Deno.test("h3: closing the control stream is H3_CLOSED_CRITICAL_STREAM", async () => {
   const t = await startH3Service();
-  const conn = await Deno.connectQuic({
-    hostname: "127.0.0.1",
-    port: t.port,
-    serverName: "localhost",
-    caCerts: [t.caPem],
-    alpnProtocols: ["h3"],
-  });
+  const conn = await connectRawQuic(t);
   try {
     const control = (await conn.createUnidirectionalStream()).getWriter();
     await control.write(new Uint8Array([0x00, ...encodeSettingsFrame({})]));
@@ -206,13 +216,7 @@ Deno.test("h3: a stalled request body times out and its lease is released", asyn
   const t = await startH3Service({ stallTimeoutMs: 3000 });
   const client = await t.connect();
   try {
-    const body = new TextEncoder().encode(echoBody("y".repeat(2000)));
-    const first = body.subarray(0, 100);
-    const bytes = new Uint8Array([
-      ...headers(postHead(t.port, body.length)),
-      ...encodeDataFrame(first),
-    ]);
-    const { stream, writer } = await rawStream(client.connection, bytes, false);
+    const { stream, writer } = await partialEcho(client, t.port, "y".repeat(2000), 100);
     await eventually(() => t.pool.inUseCount() === 1);
     // No more bytes: the server gives up after the stall timeout and releases the lease.
     await eventually(() => t.pool.inUseCount() === 0);
@@ -230,12 +234,7 @@ Deno.test("h3: a client that disappears mid-body leaves the pool at 0 in use", a
   const t = await startH3Service();
   const client = await t.connect();
   try {
-    const body = new TextEncoder().encode(echoBody("z".repeat(3000)));
-    const bytes = new Uint8Array([
-      ...headers(postHead(t.port, body.length)),
-      ...encodeDataFrame(body.subarray(0, 500)),
-    ]);
-    await rawStream(client.connection, bytes, false);
+    await partialEcho(client, t.port, "z".repeat(3000), 500);
     await eventually(() => t.pool.inUseCount() === 1);
     client.connection.close({ closeCode: H3_ERROR.H3_REQUEST_CANCELLED, reason: "gone" });
     await eventually(() => t.pool.inUseCount() === 0);
@@ -255,12 +254,7 @@ Deno.test("h3: shutdown sends GOAWAY with the next unserved stream ID, then drai
     }
     // Stream 12 stays in flight (a body that never completes) while the server shuts down, so
     // the connection is still open when GOAWAY goes out and the drain has something to wait for.
-    const body = new TextEncoder().encode(echoBody("w".repeat(1000)));
-    const bytes = new Uint8Array([
-      ...headers(postHead(t.port, body.length)),
-      ...encodeDataFrame(body.subarray(0, 10)),
-    ]);
-    const { stream } = await rawStream(client.connection, bytes, false);
+    const { stream } = await partialEcho(client, t.port, "w".repeat(1000), 10);
     await eventually(() => t.pool.inUseCount() === 1);
     const closing = t.close();
     // Streams 0, 4, 8 and 12 were accepted: requests on 16 and later are refused.
