@@ -5,7 +5,7 @@
  */
 
 import { Pool } from "../pool/mod.ts";
-import { createApp } from "../rpc/app.ts";
+import { createApp, type CreateAppOptions, type RpcApp } from "../rpc/app.ts";
 import { createBinaryWire } from "../rpc/binary_wire.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { createRegistry } from "../rpc/registry.ts";
@@ -14,7 +14,8 @@ const classes = [
   { blockSizeBytes: 4096, blockCount: 256 },
   { blockSizeBytes: 65536, blockCount: 16 },
 ];
-const pool = Pool.open(classes);
+/** The pool every app here serves from (a bench that is done with it closes it). */
+export const pool: Pool = Pool.open(classes);
 const registry = createRegistry(METHODS);
 const plan = {
   classes,
@@ -25,8 +26,20 @@ const plan = {
 };
 const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 30_000 }, registry };
 
+/**
+ * An app over the pool above with the Cap'n Proto wire, plus `options` (auth, request log...).
+ *
+ * @example
+ * ```ts
+ * const logged = appWith({ requestLog: new RequestLog(() => {}) });
+ * ```
+ */
+export function appWith(options: CreateAppOptions = {}): RpcApp {
+  return createApp(services, { registry, binary: createBinaryWire(registry, pool), ...options });
+}
+
 /** The app over the pool above. */
-export const app = createApp(services, { registry, binary: createBinaryWire(registry, pool) });
+export const app = appWith();
 
 /** A POST of `frame` to `/rpc/<method>` as application/capnp with its Content-Length. */
 export function capnpRequest(method: string, frame: Uint8Array<ArrayBuffer>): Request {

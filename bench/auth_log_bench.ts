@@ -10,28 +10,10 @@
  * @module
  */
 
-import { Pool } from "../pool/mod.ts";
-import { createApp } from "../rpc/app.ts";
 import { Authenticator, hashToken } from "../rpc/auth.ts";
-import { createBinaryWire } from "../rpc/binary_wire.ts";
-import { METHODS } from "../rpc/methods.ts";
-import { createRegistry } from "../rpc/registry.ts";
 import { RequestLog } from "../rpc/request_log.ts";
+import { appWith, pool } from "./_rpc_in_process.ts";
 
-const classes = [
-  { blockSizeBytes: 4096, blockCount: 256 },
-  { blockSizeBytes: 65536, blockCount: 16 },
-];
-const pool = Pool.open(classes);
-const registry = createRegistry(METHODS);
-const plan = {
-  classes,
-  totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
-  maxPropertiesPerOverlap: 128,
-  messageBytesMax: 65536,
-  profile: "rpc",
-};
-const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 30_000 }, registry };
 // Ten tokens, as a small deployment might have: the check scans all of them.
 const tokens = Array.from({ length: 10 }, (_, i) => ({
   name: `t${i}`,
@@ -41,9 +23,6 @@ const tokens = Array.from({ length: 10 }, (_, i) => ({
 const auth = new Authenticator(tokens);
 const sink = new RequestLog(() => {});
 
-function appWith(options: { auth?: Authenticator; requestLog?: RequestLog }) {
-  return createApp(services, { registry, binary: createBinaryWire(registry, pool), ...options });
-}
 const plainApp = appWith({});
 const authApp = appWith({ auth });
 const logApp = appWith({ requestLog: sink });
