@@ -8,6 +8,7 @@
 
 import { ERROR_CODES, type ErrorCode } from "../rpc/errors.ts";
 import type { PoolLike } from "../rpc/method.ts";
+import { type PoolClassCounters, poolClassCounters } from "../rpc/pool_counters.ts";
 import { REJECT_REASONS, type RejectReason, type RpcMetrics } from "../rpc/metrics.ts";
 
 /** The error codes in a fixed order (the order of `ERROR_CODES`). */
@@ -25,14 +26,7 @@ export interface DashboardSource {
 }
 
 /** One pool size class in a snapshot. */
-export interface DashboardPoolClass {
-  readonly blockSizeBytes: number;
-  readonly blocksTotal: number;
-  readonly blocksInUse: number;
-  readonly blocksInUseHighWatermark: number;
-  readonly allocTotal: number;
-  readonly allocFailuresTotal: number;
-}
+export type DashboardPoolClass = PoolClassCounters;
 
 /** One method's counters in a snapshot (monotonic totals since boot). */
 export interface DashboardMethod {
@@ -76,14 +70,7 @@ export function collectDashboardStats(source: DashboardSource): DashboardStats {
     );
   }
   const poolStats = source.pool.stats();
-  const classes = poolStats.classes.map((c) => ({
-    blockSizeBytes: c.blockSizeBytes,
-    blocksTotal: c.blocksTotal,
-    blocksInUse: c.blocksInUse,
-    blocksInUseHighWatermark: c.blocksInUseHighWatermark,
-    allocTotal: c.allocTotal,
-    allocFailuresTotal: c.allocFailuresTotal,
-  }));
+  const classes = poolStats.classes.map(poolClassCounters);
   const methods = names.map((name, id) => methodCounters(source.metrics, name, id));
   const rejectedByReason = Object.fromEntries(
     REJECT_REASONS.map((reason) => [reason, source.metrics.rejectedCount(reason)]),

@@ -205,3 +205,33 @@ Deno.test("every TCP answer carries Alt-Svc (RPC both wires, errors, 501, batch,
     await t.close();
   }
 });
+
+Deno.test("system.pool and the dashboard report the same class counters", async () => {
+  const t = await startTestService();
+  const json = new RpcClient({ url: t.plainUrl, wire: "json" });
+  try {
+    const pool = await json.callJson("system.pool", {}) as { classes: Record<string, unknown>[] };
+    const response = await fetch(`${t.plainUrl}/api/stats`);
+    const dashboard = await response.json() as { pool: { classes: Record<string, unknown>[] } };
+    assert.equal(pool.classes.length, 2);
+    pool.classes.forEach((c, i) => {
+      assert.deepEqual(Object.keys(c).sort(), [
+        "allocFailuresTotal",
+        "allocTotal",
+        "blockSizeBytes",
+        "blocksInUse",
+        "blocksInUseHighWatermark",
+        "blocksTotal",
+        "bytesRequestedInUse",
+      ]);
+      const { bytesRequestedInUse: _inUse, allocTotal: _calls, ...rest } = c;
+      const { allocTotal: _dashboardCalls, ...dashboardRest } = dashboard.pool.classes[i];
+      // allocTotal moves between the two calls (each call leases blocks); the rest is at rest.
+      assert.deepEqual(dashboardRest, rest);
+    });
+    assert.equal(pool.classes[0].blockSizeBytes, 4096);
+  } finally {
+    await json.close();
+    await t.close();
+  }
+});

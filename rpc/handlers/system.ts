@@ -21,6 +21,7 @@ import {
   SystemPoolResultCodec,
 } from "../../schema/system_capnp.ts";
 import { defineMethod, type PoolPlanLike } from "../method.ts";
+import { poolClassCounters } from "../pool_counters.ts";
 
 /** Request limit of the parameterless system methods (an envelope and an empty struct). */
 export const SYSTEM_REQUEST_BYTES_MAX = 1024;
@@ -62,12 +63,7 @@ export const systemPool = defineMethod({
     return {
       regionBytes: stats.regionBytes,
       classes: stats.classes.map((c) => ({
-        blockSizeBytes: c.blockSizeBytes,
-        blocksTotal: c.blocksTotal,
-        blocksInUse: c.blocksInUse,
-        blocksInUseHighWatermark: c.blocksInUseHighWatermark,
-        allocTotal: c.allocTotal,
-        allocFailuresTotal: c.allocFailuresTotal,
+        ...poolClassCounters(c),
         bytesRequestedInUse: c.bytesRequestedInUse,
       })),
     };
