@@ -10,21 +10,10 @@ set +e
 ensure_deno
 ensure_postgres
 export STRESS_SECONDS="${STRESS_SECONDS:-30}"
-passed=0
-failed=0
-
-step() {
-  local name="$1"
-  shift
-  echo "=== $name"
-  local started=$SECONDS
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
-  echo "=== $name: $((SECONDS - started)) s"
-}
+. scripts/steps.sh
 
 for test in stress_overload stress_slow_clients stress_pg_fault; do
   step "$test (STRESS_SECONDS=$STRESS_SECONDS)" \
     "$DENO" test --unstable-net -A --no-prompt "tests/${test}_test.ts"
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+steps_summary

@@ -12,17 +12,7 @@ command -v "$DENO" >/dev/null 2>&1 || DENO="$PWD/.tools/node_modules/.bin/deno"
 export FUZZ_CAPNP_COUNT="${FUZZ_CAPNP_COUNT:-1000000}"
 export FUZZ_H3_COUNT="${FUZZ_H3_COUNT:-100000}"
 SEEDS="${FUZZ_SEEDS:-20261126}"
-passed=0
-failed=0
-
-step() {
-  local name="$1"
-  shift
-  echo "=== $name"
-  local started=$SECONDS
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
-  echo "=== $name: $((SECONDS - started)) s"
-}
+. scripts/steps.sh
 
 for seed in $SEEDS; do
   step "capnp fuzz seed $seed ($FUZZ_CAPNP_COUNT cases)" env FUZZ_SEED="$seed" \
@@ -32,5 +22,4 @@ for seed in $SEEDS; do
 done
 step "libFuzzer libpool ${FUZZ_SECONDS:-600} s seed ${FUZZ_SEED:-1}" \
   make -s -C native fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-600}" FUZZ_SEED="${FUZZ_SEED:-1}"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+steps_summary
