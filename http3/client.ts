@@ -18,7 +18,7 @@ import {
 } from "./frame.ts";
 import { decodeFieldSection, encodeFieldSection } from "./qpack.ts";
 import type { FieldLine } from "./qpack_static.ts";
-import { StallWatch, StreamInput } from "./stream_input.ts";
+import { frameBodyStream, StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
 /** Options of {@link H3Client.connect}. */
@@ -347,30 +347,20 @@ async function buildResponse(
   if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
     return new Response(await readWholeBody(input, declared), { status, headers });
   }
-  const body = nullBody ? null : new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        // Skips trailers and zero-length pieces; each iteration consumes at least one frame.
-        for (;;) {
-          const frame = await input.nextFrame();
-          if (frame === null) {
-            controller.close();
-            return;
-          }
-          if (frame.type === "data" && frame.bytes.length > 0) {
-            controller.enqueue(frame.bytes);
-            return;
-          }
-        }
-      } catch (error) {
-        controller.error(error);
-        input.cancel();
+  const body = nullBody ? null : frameBodyStream(input, async (controller) => {
+    // Skips trailers and zero-length pieces; each iteration consumes at least one frame.
+    for (;;) {
+      const frame = await input.nextFrame();
+      if (frame === null) {
+        controller.close();
+        return;
       }
-    },
-    cancel() {
-      input.cancel();
-    },
-  }, { highWaterMark: 0 });
+      if (frame.type === "data" && frame.bytes.length > 0) {
+        controller.enqueue(frame.bytes);
+        return;
+      }
+    }
+  });
   return new Response(body, { status, headers });
 }
 

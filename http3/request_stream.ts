@@ -20,7 +20,7 @@ import { encodeFieldSection } from "./qpack.ts";
 import type { QpackDecoder } from "./qpack_dynamic.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
-import { type StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
+import { frameBodyStream, type StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
 /** Limits for one request stream. */
@@ -196,47 +196,37 @@ function bodyStream(
   let receivedBytes = 0;
   // A frame already taken from the input by requestBody is handled before any read.
   let pending = context.first;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        for (;;) {
-          const frame = pending ?? await input.nextFrame();
-          pending = undefined;
-          if (frame === null) {
-            checkLength(head, receivedBytes);
-            controller.close();
-            return;
-          }
-          if (frame.type === "headers") {
-            await decodeSection(frame.fieldSection, context.streamId, context);
-            continue;
-          }
-          if (frame.type !== "data" || frame.bytes.length === 0) continue;
-          receivedBytes += frame.bytes.length;
-          if (receivedBytes > limitBytes) {
-            throw new H3Error("H3_EXCESSIVE_LOAD", `body exceeds ${limitBytes} bytes`, {
-              scope: "stream",
-            });
-          }
-          checkLength(head, receivedBytes, false);
-          controller.enqueue(frame.bytes);
-          if (receivedBytes === head.contentLengthBytes) {
-            // The declared body is complete: the app need not wait for the FIN to know it.
-            // Whatever follows (FIN, trailers) is not read: the stream is cancelled after the
-            // response.
-            controller.close();
-          }
-          return;
-        }
-      } catch (error) {
-        controller.error(error);
-        input.cancel();
+  return frameBodyStream(input, async (controller) => {
+    for (;;) {
+      const frame = pending ?? await input.nextFrame();
+      pending = undefined;
+      if (frame === null) {
+        checkLength(head, receivedBytes);
+        controller.close();
+        return;
       }
-    },
-    cancel() {
-      input.cancel();
-    },
-  }, { highWaterMark: 0 });
+      if (frame.type === "headers") {
+        await decodeSection(frame.fieldSection, context.streamId, context);
+        continue;
+      }
+      if (frame.type !== "data" || frame.bytes.length === 0) continue;
+      receivedBytes += frame.bytes.length;
+      if (receivedBytes > limitBytes) {
+        throw new H3Error("H3_EXCESSIVE_LOAD", `body exceeds ${limitBytes} bytes`, {
+          scope: "stream",
+        });
+      }
+      checkLength(head, receivedBytes, false);
+      controller.enqueue(frame.bytes);
+      if (receivedBytes === head.contentLengthBytes) {
+        // The declared body is complete: the app need not wait for the FIN to know it.
+        // Whatever follows (FIN, trailers) is not read: the stream is cancelled after the
+        // response.
+        controller.close();
+      }
+      return;
+    }
+  });
 }
 
 function checkLength(head: RequestHead, receivedBytes: number, atEnd = true): void {

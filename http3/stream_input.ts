@@ -271,3 +271,37 @@ export class StreamInput {
     this.#reader.cancel().catch(() => {});
   }
 }
+
+/**
+ * A message body read from `input` on demand (highWaterMark 0, so QUIC flow control holds back
+ * a peer whose body is not consumed): each pull calls `pullOnce`, which reads frames until it
+ * enqueued a piece or closed the body. A failure fails the body and cancels the input; a
+ * cancelled body cancels the input.
+ *
+ * @example
+ * ```ts
+ * const body = frameBodyStream(input, async (controller) => {
+ *   const frame = await input.nextFrame();
+ *   if (frame === null) controller.close();
+ *   else if (frame.type === "data") controller.enqueue(frame.bytes);
+ * });
+ * ```
+ */
+export function frameBodyStream(
+  input: StreamInput,
+  pullOnce: (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        await pullOnce(controller);
+      } catch (error) {
+        controller.error(error);
+        input.cancel();
+      }
+    },
+    cancel() {
+      input.cancel();
+    },
+  }, { highWaterMark: 0 });
+}
