@@ -4,6 +4,7 @@
  */
 import assert from "@std/assert";
 import * as capnp from "capnp-es";
+import { pipeThroughCommand } from "../tests/_command.ts";
 import { SheafOverlapMessageCodec, SheafOverlapResultCodec } from "../schema/sheaf_capnp.ts";
 import {
   SystemConfigResultCodec,
@@ -25,21 +26,8 @@ import {
   writeMessage,
 } from "./mod.ts";
 
-async function capnpTool(args: string[], input: Uint8Array): Promise<Uint8Array> {
-  const child = new Deno.Command("capnp", {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(input);
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`capnp ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return out.stdout;
+function capnpTool(args: string[], input: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return pipeThroughCommand("capnp", args, input);
 }
 
 /** The capnp text form of a plain value; empty texts, lists and data are left out (null). */

@@ -8,6 +8,7 @@
 
 import { chromium } from "playwright-core";
 import type { BrowserContext } from "playwright-core";
+import { pipeThroughCommand } from "./_command.ts";
 
 /** Debian's Chromium. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -36,24 +37,7 @@ export interface ChromiumH3 {
  * ```
  */
 export async function spkiHashBase64(leafPem: string): Promise<string> {
-  const run = async (args: string[], input: Uint8Array) => {
-    const child = new Deno.Command("openssl", {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(input);
-    await writer.close();
-    const out = await child.output();
-    if (!out.success) {
-      throw new Error(
-        `Cannot hash SPKI: openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`,
-      );
-    }
-    return out.stdout;
-  };
+  const run = (args: string[], input: Uint8Array) => pipeThroughCommand("openssl", args, input);
   const pub = await run(["x509", "-pubkey", "-noout"], new TextEncoder().encode(leafPem));
   const der = await run(["pkey", "-pubin", "-outform", "DER"], pub);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));

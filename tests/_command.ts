@@ -39,3 +39,34 @@ export async function runCommand(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/**
+ * Runs `command` with `input` on its stdin and answers its stdout; a failure throws with its
+ * stderr.
+ *
+ * @example
+ * ```ts
+ * const der = await pipeThroughCommand("openssl", ["pkey", "-pubin", "-outform", "DER"], pem);
+ * ```
+ */
+export async function pipeThroughCommand(
+  command: string,
+  args: readonly string[],
+  input: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const child = new Deno.Command(command, {
+    args: [...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(input);
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) {
+    const stderr = new TextDecoder().decode(out.stderr);
+    throw new Error(`Cannot run ${command} ${args.join(" ")}: exit ${out.code}: ${stderr}`);
+  }
+  return out.stdout;
+}
