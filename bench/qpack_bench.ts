@@ -12,34 +12,14 @@
 import { decodeFieldSection, encodeFieldSection, type FieldLine } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
 import { huffmanDecode, huffmanEncode } from "../http3/huffman.ts";
+import { type QifBlock, QIFS_DIR, readQifBlocks } from "../tests/_qifs.ts";
 
-const QIFS_DIR = new URL("../../shared/testdata/qifs/", import.meta.url);
-
-interface Block {
-  streamId: number;
-  bytes: Uint8Array;
-}
-
-function readBlocks(file: Uint8Array): Block[] {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const blocks: Block[] = [];
-  for (let offset = 0; offset + 12 <= file.length;) {
-    const length = view.getUint32(offset + 8);
-    blocks.push({
-      streamId: Number(view.getBigUint64(offset)),
-      bytes: file.subarray(offset + 12, offset + 12 + length),
-    });
-    offset += 12 + length;
-  }
-  return blocks;
-}
-
-function load(encoder: string, name: string): Block[] {
-  return readBlocks(Deno.readFileSync(new URL(`encoded/${encoder}/${name}`, QIFS_DIR)));
+function load(encoder: string, name: string): QifBlock[] {
+  return readQifBlocks(Deno.readFileSync(new URL(`encoded/${encoder}/${name}`, QIFS_DIR)));
 }
 
 /** Wire bytes per header list: sections plus encoder-stream bytes, over the list count. */
-function bytesPerList(blocks: Block[]): { perList: number; lists: number } {
+function bytesPerList(blocks: QifBlock[]): { perList: number; lists: number } {
   let total = 0;
   let lists = 0;
   for (const block of blocks) {
@@ -78,7 +58,7 @@ printSavings();
 const staticBlocks = load("ls-qpack", "fb-req.out.0.0.0");
 const dynamicBlocks = load("ls-qpack", "fb-req.out.4096.100.1");
 
-function decodeAll(blocks: Block[], maxTableCapacity: number): number {
+function decodeAll(blocks: QifBlock[], maxTableCapacity: number): number {
   const decoder = new QpackDecoder({
     maxTableCapacity,
     blockedStreamsMax: 100,

@@ -9,32 +9,10 @@ import { prng } from "../capnp/_test_frames.ts";
 import { H3Error } from "../http3/errors.ts";
 import { bytesToByteString, type FieldLine } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
-
-const QIFS_DIR = new URL("../../shared/testdata/qifs/", import.meta.url);
+import { type QifBlock, QIFS_DIR, readQifBlocks } from "./_qifs.ts";
 
 /** Capacity for the draft examples: the RFC's Appendix B uses 220; the draft's file sets 170. */
 const DRAFT_EXAMPLES_CAPACITY = 220;
-
-interface Block {
-  streamId: number;
-  bytes: Uint8Array;
-}
-
-/** Splits a file into its blocks; throws RangeError on a cut-off block. */
-function readBlocks(file: Uint8Array): Block[] {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const blocks: Block[] = [];
-  let offset = 0;
-  while (offset < file.length) {
-    if (offset + 12 > file.length) throw new RangeError(`Cannot read block header at ${offset}`);
-    const streamId = Number(view.getBigUint64(offset));
-    const length = view.getUint32(offset + 8);
-    if (offset + 12 + length > file.length) throw new RangeError(`Cannot read block at ${offset}`);
-    blocks.push({ streamId, bytes: file.subarray(offset + 12, offset + 12 + length) });
-    offset += 12 + length;
-  }
-  return blocks;
-}
 
 /** Header lists of a .qif, as ByteStrings so they compare with the decoder's output. */
 function readQif(path: URL): FieldLine[][] {
@@ -70,7 +48,7 @@ async function decodeFile(
   let sectionBytes = 0;
   let blockedCount = 0;
   try {
-    for (const block of readBlocks(file)) {
+    for (const block of readQifBlocks(file)) {
       if (block.streamId === 0) {
         decoder.receiveEncoderStream(block.bytes);
         encoderStreamBytes += block.bytes.length;
@@ -196,11 +174,11 @@ Deno.test("qifs: header blocks arriving early and the encoder stream in small pi
   // those bytes arrive split at arbitrary points.
   const random = prng(0x9204);
   for (const encoder of ["ls-qpack", "nghttp3", "quinn"]) {
-    const blocks = readBlocks(
+    const blocks = readQifBlocks(
       Deno.readFileSync(new URL(`encoded/${encoder}/fb-req.out.4096.100.0`, QIFS_DIR)),
     );
     const encoderBytes: number[] = [];
-    const sections: Array<{ block: Block; at: number }> = [];
+    const sections: Array<{ block: QifBlock; at: number }> = [];
     for (const block of blocks) {
       if (block.streamId === 0) encoderBytes.push(...block.bytes);
       else {sections.push({
