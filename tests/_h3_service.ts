@@ -90,3 +90,23 @@ export async function eventually(check: () => boolean, timeoutMs = 10_000): Prom
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * The field lines of a JSON `POST /rpc/system.echo` over HTTP/3 declaring `contentLength`
+ * (for tests that write raw request streams).
+ *
+ * @example
+ * ```ts
+ * const frame = encodeHeadersFrame(encodeFieldSection(h3EchoPostHead(t.port, 12)));
+ * ```
+ */
+export function h3EchoPostHead(port: number, contentLength: number): [string, string][] {
+  return [
+    [":method", "POST"],
+    [":scheme", "https"],
+    [":authority", `localhost:${port}`],
+    [":path", "/rpc/system.echo"],
+    ["content-type", "application/json"],
+    ["content-length", String(contentLength)],
+  ];
+}

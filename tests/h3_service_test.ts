@@ -9,7 +9,7 @@ import { H3_ERROR } from "../http3/errors.ts";
 import { encodeDataFrame, encodeHeadersFrame, encodeSettingsFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
 import type { H3Client } from "../http3/client.ts";
-import { eventually, type H3TestService, startH3Service } from "./_h3_service.ts";
+import { eventually, h3EchoPostHead, type H3TestService, startH3Service } from "./_h3_service.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -41,17 +41,6 @@ function headers(lines: [string, string][]): Uint8Array {
   return encodeHeadersFrame(encodeFieldSection(lines));
 }
 
-function postHead(port: number, contentLength: number): [string, string][] {
-  return [
-    [":method", "POST"],
-    [":scheme", "https"],
-    [":authority", `localhost:${port}`],
-    [":path", "/rpc/system.echo"],
-    ["content-type", "application/json"],
-    ["content-length", String(contentLength)],
-  ];
-}
-
 /** POSTs a JSON system.echo of `text` over the client's connection. */
 function postEcho(client: H3Client, origin: string, text: string): Promise<Response> {
   return client.fetch(`${origin}/rpc/system.echo`, {
@@ -68,7 +57,7 @@ function postEcho(client: H3Client, origin: string, text: string): Promise<Respo
 function partialEcho(client: H3Client, port: number, text: string, sentBytes: number) {
   const body = new TextEncoder().encode(echoBody(text));
   const bytes = new Uint8Array([
-    ...headers(postHead(port, body.length)),
+    ...headers(h3EchoPostHead(port, body.length)),
     ...encodeDataFrame(body.subarray(0, sentBytes)),
   ]);
   return rawStream(client.connection, bytes, false);

@@ -9,7 +9,7 @@
 import assert from "@std/assert";
 import { encodeDataFrame, encodeHeadersFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
-import { eventually as eventuallyH3, startH3Service } from "./_h3_service.ts";
+import { eventually as eventuallyH3, h3EchoPostHead, startH3Service } from "./_h3_service.ts";
 import { postHead as rawPostHead, readRawResponse } from "./_raw_http.ts";
 import { eventually, startTestService } from "./_rpc_harness.ts";
 import { sleep } from "./_stress.ts";
@@ -108,22 +108,11 @@ Deno.test("slow clients: 200 idle and header-trickling connections do not block 
   }
 });
 
-function h3PostHead(port: number, contentLength: number): [string, string][] {
-  return [
-    [":method", "POST"],
-    [":scheme", "https"],
-    [":authority", `localhost:${port}`],
-    [":path", "/rpc/system.echo"],
-    ["content-type", "application/json"],
-    ["content-length", String(contentLength)],
-  ];
-}
-
 /** Opens a request stream, sends HEADERS and `sentBytes` of a `declaredBytes` body, no FIN. */
 async function stalledStream(conn: Deno.QuicConn, port: number, declaredBytes: number) {
   const stream = await conn.createBidirectionalStream();
   const writer = stream.writable.getWriter();
-  const head = encodeHeadersFrame(encodeFieldSection(h3PostHead(port, declaredBytes)));
+  const head = encodeHeadersFrame(encodeFieldSection(h3EchoPostHead(port, declaredBytes)));
   await writer.write(new Uint8Array([...head, ...encodeDataFrame(new Uint8Array(100))]));
   return { stream, writer };
 }
