@@ -18,6 +18,7 @@ import { measureResponse, writeResponse } from "../capnp/mod.ts";
 import { Pool } from "../pool/mod.ts";
 import { SystemEchoResultCodec } from "../schema/system_capnp.ts";
 import { startService } from "../server/service.ts";
+import { fixedPlan } from "../tests/_plan.ts";
 
 const mode = Deno.args[0];
 const stop = async () => {
@@ -60,13 +61,7 @@ if (mode === "bare" || mode === "bare-read") {
   const pool = Pool.open(classes);
   // The parent passes a directory it removes itself (it may kill us rather than wait).
   const dataDir = Deno.args[1] ?? await Deno.makeTempDir({ prefix: "rpc-bench-" });
-  const plan = {
-    classes,
-    totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
-    maxPropertiesPerOverlap: 128,
-    messageBytesMax: 1 << 20,
-    profile: "rpc",
-  };
+  const plan = fixedPlan(classes);
   const config = {
     port: 0,
     hostname: "127.0.0.1",

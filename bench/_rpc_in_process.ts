@@ -9,6 +9,7 @@ import { createApp, type CreateAppOptions, type RpcApp } from "../rpc/app.ts";
 import { createBinaryWire } from "../rpc/binary_wire.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { createRegistry } from "../rpc/registry.ts";
+import { fixedPlan } from "../tests/_plan.ts";
 
 const classes = [
   { blockSizeBytes: 4096, blockCount: 256 },
@@ -17,13 +18,7 @@ const classes = [
 /** The pool every app here serves from (a bench that is done with it closes it). */
 export const pool: Pool = Pool.open(classes);
 const registry = createRegistry(METHODS);
-const plan = {
-  classes,
-  totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
-  maxPropertiesPerOverlap: 128,
-  messageBytesMax: 65536,
-  profile: "rpc",
-};
+const plan = fixedPlan(classes);
 const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 30_000 }, registry };
 
 /**

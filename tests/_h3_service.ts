@@ -10,9 +10,9 @@ import assert from "@std/assert";
 import { H3Client } from "../http3/mod.ts";
 import type { H3Limits } from "../http3/server.ts";
 import { Pool, type PoolClassConfig } from "../pool/mod.ts";
-import type { PoolPlanLike } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { type RunningService, startService } from "../server/service.ts";
+import { fixedPlan } from "./_plan.ts";
 
 /** A started service and what the HTTP/3 tests need to reach it. */
 export interface H3TestService {
@@ -41,13 +41,7 @@ export async function startH3Service(h3Limits: Partial<H3Limits> = {}): Promise<
   const classes = H3_TEST_CLASSES;
   const pool = Pool.open(classes);
   const dataDir = await Deno.makeTempDir({ prefix: "h3-test-" });
-  const plan: PoolPlanLike = {
-    classes,
-    totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
-    maxPropertiesPerOverlap: 128,
-    messageBytesMax: classes[classes.length - 1].blockSizeBytes,
-    profile: "rpc",
-  };
+  const plan = fixedPlan(classes);
   const config = { port: 0, hostname: "127.0.0.1", dataDir, rpcTimeoutMsMax: 5000 };
   let svc: RunningService;
   try {

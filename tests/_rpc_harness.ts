@@ -7,11 +7,12 @@
 
 import assert from "@std/assert";
 import { Pool, type PoolClassConfig } from "../pool/mod.ts";
-import type { AnyMethodSpec, PoolPlanLike } from "../rpc/method.ts";
+import type { AnyMethodSpec } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { type RunningService, startService } from "../server/service.ts";
 import type { Authenticator } from "../rpc/auth.ts";
 import type { RequestLog } from "../rpc/request_log.ts";
+import { fixedPlan } from "./_plan.ts";
 
 /** Options of `startTestService`. */
 export interface TestServiceOptions {
@@ -49,13 +50,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const classes = options.classes ?? SMALL_CLASSES;
   const pool = Pool.open(classes);
   const dataDir = await Deno.makeTempDir({ prefix: "rpc-test-" });
-  const plan: PoolPlanLike = {
-    classes,
-    totalBytes: classes.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
-    maxPropertiesPerOverlap: 128,
-    messageBytesMax: options.messageBytesMax ?? classes[classes.length - 1].blockSizeBytes,
-    profile: "rpc",
-  };
+  const plan = fixedPlan(classes, { messageBytesMax: options.messageBytesMax });
   const config = {
     port: 0,
     hostname: "127.0.0.1",

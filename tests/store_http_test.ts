@@ -7,10 +7,10 @@ import assert from "@std/assert";
 import { Pool, type PoolClassConfig } from "../pool/mod.ts";
 import { RpcClient } from "../client/mod.ts";
 import { RpcError } from "../rpc/errors.ts";
-import type { PoolPlanLike } from "../rpc/method.ts";
 import { type RunningService, startService } from "../server/service.ts";
 import type { StoreKind } from "../store/mod.ts";
 import { type FreshStore, openFreshStore, STORE_KINDS } from "./store_harness.ts";
+import { fixedPlan } from "./_plan.ts";
 
 const MAX_PROPERTIES_PER_OVERLAP = 128;
 /** The largest class holds a maximal overlap: 128 properties of 8 KiB values, ~1.1 MB. */
@@ -32,13 +32,10 @@ async function startStoreService(kind: StoreKind): Promise<StoreService> {
   const fresh = await openFreshStore(kind);
   const pool = Pool.open(CLASSES);
   const dataDir = await Deno.makeTempDir({ prefix: "worknode-store-http-" });
-  const plan: PoolPlanLike = {
-    classes: CLASSES,
-    totalBytes: CLASSES.reduce((n, c) => n + c.blockSizeBytes * c.blockCount, 0),
+  const plan = fixedPlan(CLASSES, {
     maxPropertiesPerOverlap: MAX_PROPERTIES_PER_OVERLAP,
-    messageBytesMax: CLASSES[CLASSES.length - 1].blockSizeBytes,
     profile: "test",
-  };
+  });
   const config = {
     port: 0,
     hostname: "127.0.0.1",
