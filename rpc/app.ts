@@ -16,7 +16,7 @@ import type { MethodRegistry } from "./registry.ts";
 import type { Authenticator } from "./auth.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
 import type { RpcTracer } from "./tracing.ts";
-import { responseInitsFor } from "./response_inits.ts";
+import { headerPairsOf, withHeaders } from "./response_inits.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -39,7 +39,7 @@ export interface CreateAppOptions {
 
 /** Options of `RpcApp.fetchFor`. */
 export interface FetchForOptions {
-  /** Extra headers on every answer, built into the response inits; default none. */
+  /** Extra headers on every answer, set where each RPC answer is created; default none. */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -155,9 +155,9 @@ export function createApp(
   // takes the Hono route.
   const fetchWith = (d: DispatchDeps) => {
     const env = { deps: d };
-    // RPC answers carry the extra headers in their inits; the other routes (health, metrics,
-    // dashboard, Hono's 404) are off the hot path and get them set on the finished Response.
-    const extra = d.inits?.extraHeaders ?? [];
+    // RPC answers get the extra headers where dispatch creates them; the other routes (health,
+    // metrics, dashboard, Hono's 404) are off the hot path and get them on the finished Response.
+    const extra = d.extraHeaders ?? [];
     const routed = extra.length === 0
       ? (request: Request) => app.fetch(request, env)
       : (request: Request) => {
@@ -183,7 +183,7 @@ export function createApp(
       if (headers === undefined) {
         return transport === "h1" ? fetch : fetchWith({ ...deps, transport });
       }
-      return fetchWith({ ...deps, transport, inits: responseInitsFor(headers) });
+      return fetchWith({ ...deps, transport, extraHeaders: headerPairsOf(headers) });
     },
     deps,
     close: () => deps.deadlines.close(),
@@ -212,16 +212,6 @@ export function rpcMethodSegment(url: string): string | null {
     if (c === 0x2f || c === 0x25) return null; // '/' or '%': leave it to the router.
   }
   return end === nameStart ? null : url.slice(nameStart, end);
-}
-
-/** Sets `pairs` on a routed answer; a Response with immutable headers goes without them. */
-function withHeaders(response: Response, pairs: readonly (readonly [string, string])[]): Response {
-  try {
-    for (const [name, value] of pairs) response.headers.set(name, value);
-  } catch {
-    // Immutable headers (a Response.redirect or a fetched Response): no hint is lost that matters.
-  }
-  return response;
 }
 
 /** Null when ready, else why not: the smallest class has no free block, or the store fails. */

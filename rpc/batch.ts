@@ -16,7 +16,7 @@ import { RpcError } from "./errors.ts";
 import { CapnpError, frameByteLength } from "../capnp/mod.ts";
 import type { LeaseLike } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
-import { PLAIN_RESPONSE_INITS } from "./response_inits.ts";
+import { NO_HEADERS, RESPONSE_INIT, withHeaders } from "./response_inits.ts";
 
 /** The most calls one batch may carry. */
 export const BATCH_CALLS_MAX = 64;
@@ -77,7 +77,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
     const bodies = await runCalls(lease.bytes.subarray(0, n), request, deps);
     const out = concat(bodies);
     logBatch(deps, { startMs, code: "ok", httpStatus: 200, bytesIn, bytesOut: out.length });
-    return new Response(out, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.capnp);
+    return withHeaders(new Response(out, RESPONSE_INIT.capnp), deps.extraHeaders ?? NO_HEADERS);
   } catch (thrown) {
     const error = toRpcError(thrown, false);
     const response = errorResponse(error, "capnp", deps);

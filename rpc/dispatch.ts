@@ -33,10 +33,13 @@ import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
 import type { RpcTracer } from "./tracing.ts";
 import {
+  type HeaderPairs,
   MEDIA_TYPES,
-  PLAIN_RESPONSE_INITS,
-  type ResponseInits,
+  NO_HEADERS,
+  RESPONSE_INIT,
+  UNKNOWN_INIT,
   type WireKind,
+  withHeaders,
 } from "./response_inits.ts";
 
 export { MEDIA_TYPES, type WireKind } from "./response_inits.ts";
@@ -88,8 +91,8 @@ export interface DispatchDeps {
   /** How requests reach these deps (for the request log); default "h1". */
   readonly transport?: Transport;
   // --- end auth, request log, tracing ---
-  /** The inits every answer is built with (e.g. carrying Alt-Svc); default: no extra header. */
-  readonly inits?: ResponseInits;
+  /** Headers set on every answer (e.g. Alt-Svc); default none. */
+  readonly extraHeaders?: HeaderPairs;
 }
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -121,9 +124,7 @@ export function errorResponse(
   requestId = 0,
 ): Response {
   const headers = new Headers();
-  for (const [name, value] of (deps.inits ?? PLAIN_RESPONSE_INITS).extraHeaders) {
-    headers.set(name, value);
-  }
+  for (const [name, value] of deps.extraHeaders ?? NO_HEADERS) headers.set(name, value);
   if (error.code === "unavailable") headers.set("retry-after", "1");
   let body: Uint8Array<ArrayBuffer>;
   if (wire === "capnp" && deps.binary !== null) {
@@ -155,11 +156,10 @@ function unknownMethodResponse(wire: WireKind, deps: DispatchDeps): Response {
     };
     unknownBodies.set(deps, bodies);
   }
-  const inits = (deps.inits ?? PLAIN_RESPONSE_INITS).unknown;
-  const init = wire === "capnp" && deps.binary !== null ? inits.capnp : inits.json;
+  const init = wire === "capnp" && deps.binary !== null ? UNKNOWN_INIT.capnp : UNKNOWN_INIT.json;
   // No copy here: the Response constructor copies a BufferSource body itself (Fetch: "extract a
   // body" takes a copy of the bytes), so the shared heap bytes never reach the transport.
-  return new Response(bodies[wire], init);
+  return withHeaders(new Response(bodies[wire], init), deps.extraHeaders ?? NO_HEADERS);
 }
 
 /**
@@ -385,11 +385,11 @@ async function callWithBody(
     if (wire === "json") {
       const body = textViaLease(deps.services, JSON.stringify(spec.result.toJson(result)));
       state.bytesOut = body.length;
-      return new Response(body, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.json);
+      return withHeaders(new Response(body, RESPONSE_INIT.json), deps.extraHeaders ?? NO_HEADERS);
     }
     const body = deps.binary!.encodeResult(state.requestId, spec, result);
     state.bytesOut = body.length;
-    return new Response(body, (deps.inits ?? PLAIN_RESPONSE_INITS).ok.capnp);
+    return withHeaders(new Response(body, RESPONSE_INIT.capnp), deps.extraHeaders ?? NO_HEADERS);
   } finally {
     requestLease?.release();
     call.dispose();

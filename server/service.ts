@@ -148,7 +148,7 @@ export async function startService(
     const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
     // Synchronous answers stay synchronous (Deno.serve's fast path for a non-promise Response).
     // Shutdown drains the TCP side before Deno.serve's shutdown(): see shutdown_drain.ts.
-    // Every TCP answer carries Alt-Svc for the QUIC side, built into its response inits; the
+    // Every TCP answer carries Alt-Svc for the QUIC side, set where dispatch creates it; the
     // port is known only once the TLS listener is bound, so its handler is set right after
     // (synchronously: no request can run in between).
     const drain = new RequestDrain();
