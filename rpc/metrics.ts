@@ -130,6 +130,10 @@ export class RpcMetrics {
     lines.push(`rpc_request_duration_seconds_bucket{le="+Inf"} ${cumulative}`);
     lines.push(`rpc_request_duration_seconds_sum ${this.#durationSumSeconds}`);
     lines.push(`rpc_request_duration_seconds_count ${this.#durationCount}`);
+    // The process's resident set, under the name Prometheus client libraries use, so an
+    // operator can compare it with the pool's fixed size (RSS = pool + runtime + garbage).
+    lines.push("# TYPE process_resident_memory_bytes gauge");
+    lines.push(`process_resident_memory_bytes ${Deno.memoryUsage().rss}`);
     return lines.join("\n") + "\n";
   }
 }

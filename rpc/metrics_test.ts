@@ -19,3 +19,10 @@ Deno.test("metrics count per method and code, rejections and a cumulative histog
   assert.match(text, /rpc_request_duration_seconds_bucket\{le="\+Inf"\} 3/);
   assert.match(text, /rpc_request_duration_seconds_count 3/);
 });
+
+Deno.test("metrics report the process's resident memory", () => {
+  const text = new RpcMetrics(["a.one"]).render(null);
+  const match = text.match(/^process_resident_memory_bytes (\d+)$/m);
+  const rssBytes = Number(match?.[1] ?? 0);
+  assert.ok(rssBytes > 1024 * 1024, `process_resident_memory_bytes missing or ${rssBytes}`);
+});
