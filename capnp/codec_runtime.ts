@@ -6,6 +6,7 @@
  */
 export type { StructCodec } from "./codec.ts";
 export type { MessageReader } from "./reader.ts";
+export { emptyStructCodec } from "./empty_codec.ts";
 export {
   dataWords,
   type MessageWriter,

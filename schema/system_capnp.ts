@@ -8,6 +8,7 @@ import type { MessageReader, MessageWriter, StructCodec } from "../capnp/codec_r
 import {
   dataToJson,
   dataWords,
+  emptyStructCodec,
   jsonBool,
   jsonData,
   jsonList,
@@ -18,41 +19,13 @@ import {
   textWords,
 } from "../capnp/codec_runtime.ts";
 
-/** SystemMethodsParams (schema struct). */
+/** SystemMethodsParams (schema struct, no fields). */
 export type SystemMethodsParams = Record<string, never>;
 
-const SystemMethodsParamsKeys: readonly string[] = [];
-
-function readSystemMethodsParams(
-  _m: MessageReader,
-  _s: number,
-  _d: number,
-  _db: number,
-  _pc: number,
-  _depth: number,
-): SystemMethodsParams {
-  return {};
-}
-
 /** Binary and JSON codec of SystemMethodsParams. */
-export const SystemMethodsParamsCodec: StructCodec<SystemMethodsParams> = {
-  typeName: "SystemMethodsParams",
-  dataWords: 0,
-  pointerCount: 0,
-  readBody: readSystemMethodsParams,
-  measureChildren(_v: SystemMethodsParams): number {
-    return 0;
-  },
-  writeBody(_w: MessageWriter, _v: SystemMethodsParams, _d: number): void {
-  },
-  fromJson(value: unknown, path = "SystemMethodsParams"): SystemMethodsParams {
-    jsonObject(value, path, SystemMethodsParamsKeys);
-    return {};
-  },
-  toJson(_v: SystemMethodsParams): unknown {
-    return {};
-  },
-};
+export const SystemMethodsParamsCodec: StructCodec<SystemMethodsParams> = emptyStructCodec(
+  "SystemMethodsParams",
+);
 
 /** Wire layout of SystemMethodsParams. */
 export const SystemMethodsParamsLayout = {
@@ -190,41 +163,13 @@ export const SystemMethodsResultLayout = {
   fields: { methods: { pointerIndex: 0 } },
 } as const;
 
-/** SystemPoolParams (schema struct). */
+/** SystemPoolParams (schema struct, no fields). */
 export type SystemPoolParams = Record<string, never>;
 
-const SystemPoolParamsKeys: readonly string[] = [];
-
-function readSystemPoolParams(
-  _m: MessageReader,
-  _s: number,
-  _d: number,
-  _db: number,
-  _pc: number,
-  _depth: number,
-): SystemPoolParams {
-  return {};
-}
-
 /** Binary and JSON codec of SystemPoolParams. */
-export const SystemPoolParamsCodec: StructCodec<SystemPoolParams> = {
-  typeName: "SystemPoolParams",
-  dataWords: 0,
-  pointerCount: 0,
-  readBody: readSystemPoolParams,
-  measureChildren(_v: SystemPoolParams): number {
-    return 0;
-  },
-  writeBody(_w: MessageWriter, _v: SystemPoolParams, _d: number): void {
-  },
-  fromJson(value: unknown, path = "SystemPoolParams"): SystemPoolParams {
-    jsonObject(value, path, SystemPoolParamsKeys);
-    return {};
-  },
-  toJson(_v: SystemPoolParams): unknown {
-    return {};
-  },
-};
+export const SystemPoolParamsCodec: StructCodec<SystemPoolParams> = emptyStructCodec(
+  "SystemPoolParams",
+);
 
 /** Wire layout of SystemPoolParams. */
 export const SystemPoolParamsLayout = {
@@ -396,41 +341,13 @@ export const SystemPoolResultLayout = {
   fields: { regionBytes: { byteOffset: 0 }, classes: { pointerIndex: 0 } },
 } as const;
 
-/** SystemConfigParams (schema struct). */
+/** SystemConfigParams (schema struct, no fields). */
 export type SystemConfigParams = Record<string, never>;
 
-const SystemConfigParamsKeys: readonly string[] = [];
-
-function readSystemConfigParams(
-  _m: MessageReader,
-  _s: number,
-  _d: number,
-  _db: number,
-  _pc: number,
-  _depth: number,
-): SystemConfigParams {
-  return {};
-}
-
 /** Binary and JSON codec of SystemConfigParams. */
-export const SystemConfigParamsCodec: StructCodec<SystemConfigParams> = {
-  typeName: "SystemConfigParams",
-  dataWords: 0,
-  pointerCount: 0,
-  readBody: readSystemConfigParams,
-  measureChildren(_v: SystemConfigParams): number {
-    return 0;
-  },
-  writeBody(_w: MessageWriter, _v: SystemConfigParams, _d: number): void {
-  },
-  fromJson(value: unknown, path = "SystemConfigParams"): SystemConfigParams {
-    jsonObject(value, path, SystemConfigParamsKeys);
-    return {};
-  },
-  toJson(_v: SystemConfigParams): unknown {
-    return {};
-  },
-};
+export const SystemConfigParamsCodec: StructCodec<SystemConfigParams> = emptyStructCodec(
+  "SystemConfigParams",
+);
 
 /** Wire layout of SystemConfigParams. */
 export const SystemConfigParamsLayout = {

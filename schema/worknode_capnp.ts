@@ -6,6 +6,7 @@
  */
 import type { MessageReader, MessageWriter, StructCodec } from "../capnp/codec_runtime.ts";
 import {
+  emptyStructCodec,
   jsonInt,
   jsonList,
   jsonObject,
@@ -591,41 +592,13 @@ export const WorknodeDeleteParamsLayout = {
   fields: { id: { pointerIndex: 0 }, expectedVersion: { byteOffset: 0 } },
 } as const;
 
-/** WorknodeDeleteResult (schema struct). */
+/** WorknodeDeleteResult (schema struct, no fields). */
 export type WorknodeDeleteResult = Record<string, never>;
 
-const WorknodeDeleteResultKeys: readonly string[] = [];
-
-function readWorknodeDeleteResult(
-  _m: MessageReader,
-  _s: number,
-  _d: number,
-  _db: number,
-  _pc: number,
-  _depth: number,
-): WorknodeDeleteResult {
-  return {};
-}
-
 /** Binary and JSON codec of WorknodeDeleteResult. */
-export const WorknodeDeleteResultCodec: StructCodec<WorknodeDeleteResult> = {
-  typeName: "WorknodeDeleteResult",
-  dataWords: 0,
-  pointerCount: 0,
-  readBody: readWorknodeDeleteResult,
-  measureChildren(_v: WorknodeDeleteResult): number {
-    return 0;
-  },
-  writeBody(_w: MessageWriter, _v: WorknodeDeleteResult, _d: number): void {
-  },
-  fromJson(value: unknown, path = "WorknodeDeleteResult"): WorknodeDeleteResult {
-    jsonObject(value, path, WorknodeDeleteResultKeys);
-    return {};
-  },
-  toJson(_v: WorknodeDeleteResult): unknown {
-    return {};
-  },
-};
+export const WorknodeDeleteResultCodec: StructCodec<WorknodeDeleteResult> = emptyStructCodec(
+  "WorknodeDeleteResult",
+);
 
 /** Wire layout of WorknodeDeleteResult. */
 export const WorknodeDeleteResultLayout = {

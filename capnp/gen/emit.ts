@@ -268,6 +268,15 @@ export const ${s.name}Layout = {
 
 function emitCodec(s: StructModel, ctx: EmitContext): string {
   const n = s.name;
+  if (s.fields.length === 0) {
+    // Every empty struct has the same codec: one shared runtime helper, not a copy per struct.
+    return `/** ${n} (schema struct, no fields). */
+export type ${n} = Record<string, never>;
+
+/** Binary and JSON codec of ${n}. */
+export const ${n}Codec: StructCodec<${n}> = emptyStructCodec("${n}");
+`;
+  }
   const iface = s.fields.map((f) => `  ${f.name}: ${tsType(f, ctx)};`).join("\n");
   const reads = s.fields.map((f) => `    ${f.name}: ${readExpr(s, f, ctx)},`).join("\n");
   const measures = s.fields.map((f) => measureExpr(f, ctx)).filter((e) => e !== undefined);
@@ -278,11 +287,10 @@ function emitCodec(s: StructModel, ctx: EmitContext): string {
   const usesP = s.fields.some((f) => readExpr(s, f, ctx).includes("p +"));
   const bodyText = (usesP ? "d db " : "") + reads;
   const used = (name: string) => new RegExp(`\\b${name}\\b`).test(bodyText) ? name : `_${name}`;
-  const declaration = s.fields.length > 0
-    ? `export interface ${n} {\n${iface}\n}`
-    : `export type ${n} = Record<string, never>;`;
   return `/** ${n} (schema struct). */
-${declaration}
+export interface ${n} {
+${iface}
+}
 
 const ${n}Keys: readonly string[] = [${keys}];
 
@@ -309,18 +317,16 @@ export const ${n}Codec: StructCodec<${n}> = {
   measureChildren(${measures.length > 0 ? "v" : "_v"}: ${n}): number {
     return ${measures.length > 0 ? measures.join(" + ") : "0"};
   },
-  writeBody(${s.fields.length > 0 ? "w" : "_w"}: MessageWriter, ${
-    s.fields.length > 0 ? "v" : "_v"
-  }: ${n}, ${s.fields.length > 0 ? "d" : "_d"}: number): void {
+  writeBody(w: MessageWriter, v: ${n}, d: number): void {
 ${writes}
   },
   fromJson(value: unknown, path = "${n}"): ${n} {
-    ${s.fields.length > 0 ? "const o = " : ""}jsonObject(value, path, ${n}Keys);
+    const o = jsonObject(value, path, ${n}Keys);
     return {
 ${fromJson}
     };
   },
-  toJson(${s.fields.length > 0 ? "v" : "_v"}: ${n}): unknown {
+  toJson(v: ${n}): unknown {
     return {
 ${toJson}
     };
@@ -354,6 +360,7 @@ export function emitFile(file: FileModel, ctx: EmitContext): string {
   const runtimeNames = [
     "dataToJson",
     "dataWords",
+    "emptyStructCodec",
     "jsonBool",
     "jsonData",
     "jsonInt",
@@ -370,8 +377,10 @@ export function emitFile(file: FileModel, ctx: EmitContext): string {
     `/**\n * Codecs generated from ${file.filename}.\n *\n * @module\n */`,
   ];
   if (file.structs.some(hasCodec)) {
+    const typeNames = ["MessageReader", "MessageWriter", "StructCodec"]
+      .filter((name) => new RegExp(`\\b${name}\\b`).test(body));
     head.push(
-      `import type { MessageReader, MessageWriter, StructCodec } from "${ctx.runtime}codec_runtime.ts";`,
+      `import type { ${typeNames.join(", ")} } from "${ctx.runtime}codec_runtime.ts";`,
     );
     if (runtimeNames.length > 0) {
       head.push(`import { ${runtimeNames.join(", ")} } from "${ctx.runtime}codec_runtime.ts";`);

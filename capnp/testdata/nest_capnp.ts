@@ -6,6 +6,7 @@
  */
 import type { MessageReader, MessageWriter, StructCodec } from "../codec_runtime.ts";
 import {
+  emptyStructCodec,
   jsonBool,
   jsonInt,
   jsonList,
@@ -76,41 +77,11 @@ export const NestLayout = {
   fields: { child: { pointerIndex: 0 }, value: { byteOffset: 0 } },
 } as const;
 
-/** Empty (schema struct). */
+/** Empty (schema struct, no fields). */
 export type Empty = Record<string, never>;
 
-const EmptyKeys: readonly string[] = [];
-
-function readEmpty(
-  _m: MessageReader,
-  _s: number,
-  _d: number,
-  _db: number,
-  _pc: number,
-  _depth: number,
-): Empty {
-  return {};
-}
-
 /** Binary and JSON codec of Empty. */
-export const EmptyCodec: StructCodec<Empty> = {
-  typeName: "Empty",
-  dataWords: 0,
-  pointerCount: 0,
-  readBody: readEmpty,
-  measureChildren(_v: Empty): number {
-    return 0;
-  },
-  writeBody(_w: MessageWriter, _v: Empty, _d: number): void {
-  },
-  fromJson(value: unknown, path = "Empty"): Empty {
-    jsonObject(value, path, EmptyKeys);
-    return {};
-  },
-  toJson(_v: Empty): unknown {
-    return {};
-  },
-};
+export const EmptyCodec: StructCodec<Empty> = emptyStructCodec("Empty");
 
 /** Wire layout of Empty. */
 export const EmptyLayout = {
