@@ -141,3 +141,28 @@ export async function startServiceProcess(
     return { code: status.code, stderr: await stderr };
   }
 }
+
+/**
+ * A port free on both TCP and UDP (the service serves TLS and QUIC on one number).
+ *
+ * @example
+ * ```ts
+ * const port = freePort();
+ * ```
+ */
+export function freePort(): number {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    try {
+      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (error) {
+      // The UDP side is taken: try another number.
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    } finally {
+      listener.close();
+    }
+  }
+  throw new Error("no port free on both TCP and UDP after 20 attempts");
+}

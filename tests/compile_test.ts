@@ -5,6 +5,8 @@
  */
 
 import assert from "@std/assert";
+import { runCommand } from "./_command.ts";
+import { freePort } from "./_service_process.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const COMPILE_SCRIPT = new URL("../scripts/compile.sh", import.meta.url).pathname;
@@ -19,39 +21,11 @@ async function taskPermissions(task: string): Promise<string[]> {
   return command.split(/\s+/).filter((word) => word.startsWith("--allow-")).sort();
 }
 
-async function compileScript(args: string[], env: Record<string, string>) {
-  const output = await new Deno.Command("bash", {
-    args: [COMPILE_SCRIPT, ...args],
+function compileScript(args: string[], env: Record<string, string>) {
+  return runCommand("bash", [COMPILE_SCRIPT, ...args], {
     cwd: REPO_ROOT,
-    env: { DENO: Deno.execPath(), NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-/** A port free on both TCP and UDP (the service serves TLS and QUIC on one number). */
-function freePort(): number {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const { port } = listener.addr as Deno.NetAddr;
-    try {
-      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch (error) {
-      // The UDP side is taken: try another number.
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    } finally {
-      listener.close();
-    }
-  }
-  throw new Error("no port free on both TCP and UDP after 20 attempts");
+    env: { DENO: Deno.execPath(), ...env },
+  });
 }
 
 /** Polls `url` until it answers 200 or the child exits or the time is up. */

@@ -6,6 +6,7 @@
 
 import assert from "@std/assert";
 import { runCommand } from "./_command.ts";
+import { freePort } from "./_service_process.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const README = Deno.readTextFileSync(`${REPO_ROOT}README.md`);
@@ -24,24 +25,6 @@ function startCommand(): string[] {
   const words = (typeof entry === "string" ? entry : entry.command).split(/\s+/);
   assert.equal(words[0], "deno");
   return [Deno.execPath(), ...words.slice(1)];
-}
-
-/** A port free on both TCP and UDP (the service serves TLS and QUIC on one number). */
-function freePort(): number {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const { port } = listener.addr as Deno.NetAddr;
-    try {
-      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch (error) {
-      // The UDP side is taken: try another number.
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    } finally {
-      listener.close();
-    }
-  }
-  throw new Error("no port free on both TCP and UDP after 20 attempts");
 }
 
 /** Splits one example line into words: bare words and '...' strings; drops a `# comment`. */
