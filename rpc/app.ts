@@ -57,6 +57,11 @@ export interface RpcApp {
     options?: FetchForOptions,
   ): (request: Request) => Response | Promise<Response>;
   readonly deps: DispatchDeps;
+  /**
+   * The deps a transport that runs calls itself (`rpc/call.ts`) uses: the request log names
+   * `transport`, and `extraHeaders` holds `options.headers` (lower-case names) for every answer.
+   */
+  depsFor(transport: Transport, options?: FetchForOptions): DispatchDeps;
   /** Stops the app's timers (call after the listeners stopped). */
   close(): void;
 }
@@ -175,16 +180,19 @@ export function createApp(
     };
   };
   const fetch = fetchWith(deps);
+  const depsFor = (transport: Transport, fetchOptions: FetchForOptions = {}): DispatchDeps => {
+    const headers = fetchOptions.headers;
+    if (headers === undefined) return transport === "h1" ? deps : { ...deps, transport };
+    return { ...deps, transport, extraHeaders: headerPairsOf(headers) };
+  };
   return {
     app,
     fetch,
     fetchFor: (transport, fetchOptions = {}) => {
-      const headers = fetchOptions.headers;
-      if (headers === undefined) {
-        return transport === "h1" ? fetch : fetchWith({ ...deps, transport });
-      }
-      return fetchWith({ ...deps, transport, extraHeaders: headerPairsOf(headers) });
+      const d = depsFor(transport, fetchOptions);
+      return d === deps ? fetch : fetchWith(d);
     },
+    depsFor,
     deps,
     close: () => deps.deadlines.close(),
   };

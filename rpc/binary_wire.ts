@@ -17,7 +17,7 @@ import {
   type ResponseOut,
   writeResponse,
 } from "../capnp/mod.ts";
-import type { BinaryCall, BinaryWire } from "./dispatch.ts";
+import type { BinaryCall, BinaryWire, EncodedLease } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
 import type { AnyMethodSpec, MethodReadLimits, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -56,7 +56,7 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
     }
   }
 
-  function encodeInto(response: ResponseOut<unknown>): Uint8Array<ArrayBuffer> {
+  function encodeIntoLease(response: ResponseOut<unknown>): EncodedLease {
     const size = measureResponse(response);
     if (size > blockBytesMax) {
       throw new RpcError("resource_exhausted", `Cannot answer: response of ${size} bytes`);
@@ -64,11 +64,10 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
     const lease = pool.tryAcquire(size);
     if (lease === null) throw new RpcError("unavailable", "Cannot answer: pool exhausted, retry");
     try {
-      const n = writeResponse(response, lease.bytes);
-      // The one copy out of the pool: the Response gets its own buffer, never the lease view.
-      return lease.bytes.slice(0, n);
-    } finally {
+      return { lease, lengthBytes: writeResponse(response, lease.bytes) };
+    } catch (error) {
       lease.release();
+      throw error;
     }
   }
 
@@ -90,7 +89,16 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
       }
     },
     encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown) {
-      return encodeInto({ requestId, codec: spec.result, result });
+      const { lease, lengthBytes } = encodeIntoLease({ requestId, codec: spec.result, result });
+      try {
+        // The one copy out of the pool: the caller gets its own buffer, never the lease view.
+        return lease.bytes.slice(0, lengthBytes);
+      } finally {
+        lease.release();
+      }
+    },
+    encodeResultLease(requestId: number, spec: AnyMethodSpec, result: unknown) {
+      return encodeIntoLease({ requestId, codec: spec.result, result });
     },
     encodeError(requestId: number, error: RpcError) {
       const details = error.details === undefined ? "" : JSON.stringify(error.details);
