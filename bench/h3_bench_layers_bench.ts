@@ -7,6 +7,8 @@
  * streams holding the bytes our client sends for `POST /rpc/system.echo` (HEADERS + DATA, then
  * FIN); the response is written to a WritableStream that counts bytes. Compared with:
  * - the RPC app alone (`app.fetch` of a `Request` built from the same body, response read whole),
+ * - the same stream served by the direct RPC route (http3/rpc_route.ts: the call core without
+ *   `Request`/`Response`),
  * - the same stream served with a trivial app (`new Response("ok")`): the HTTP/3 layer's own
  *   cost (frames, QPACK, `Request`/`Response` objects, body streams),
  * - the stream objects alone (one BYOB read, one write, close): the floor under both.
@@ -22,6 +24,7 @@ import { encodeDataFrame, encodeHeadersFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
 import { type RequestStreamContext, serveRequestStream } from "../http3/request_stream.ts";
+import { AnswerHeadEncoder } from "../http3/rpc_route.ts";
 import { H3_LIMITS_DEFAULT } from "../http3/server.ts";
 import { StallWatch } from "../http3/stream_input.ts";
 import { app } from "./_rpc_in_process.ts";
@@ -54,12 +57,24 @@ const context: RequestStreamContext = {
     onDecoderStreamBytes: () => {},
   }),
   fetch: app.fetch,
+  rpc: null,
   limits: H3_LIMITS_DEFAULT,
   stallWatch,
   requestAborts: new Set(),
   stats: { requestCount: 0, blockedSectionCount: 0 },
 };
 const trivialContext: RequestStreamContext = { ...context, fetch: () => new Response("ok") };
+/** The direct route: `POST /rpc/<method>` served by the call core, no Request or Response. */
+const directContext: RequestStreamContext = {
+  ...context,
+  rpc: {
+    deps: app.depsFor("h3"),
+    answerHeads: new AnswerHeadEncoder(),
+    decoder: context.decoder,
+    limits: context.limits,
+    stats: context.stats,
+  },
+};
 
 let nextStreamId = 0;
 let writtenBytes = 0;
@@ -138,6 +153,14 @@ Deno.bench({
   group: "h3 layers",
   async fn() {
     await batch(() => serveRequestStream(requestStream(), context));
+  },
+});
+
+Deno.bench({
+  name: "h3 request stream + direct RPC route x64",
+  group: "h3 layers",
+  async fn() {
+    await batch(() => serveRequestStream(requestStream(), directContext));
   },
 });
 

@@ -13,11 +13,14 @@
 import { H3Error } from "./errors.ts";
 import { encodeGoawayFrame, encodeSettingsFrame, STREAM_TYPE } from "./frame.ts";
 import { DecoderStreamReader, QpackDecoder } from "./qpack_dynamic.ts";
+import type { DispatchDeps } from "../rpc/dispatch.ts";
 import {
+  type RequestAbort,
   type RequestStreamContext,
   type RequestStreamLimits,
   serveRequestStream,
 } from "./request_stream.ts";
+import { AnswerHeadEncoder } from "./rpc_route.ts";
 import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
@@ -32,6 +35,8 @@ export interface ConnectionLimits extends RequestStreamLimits {
 /** Options of {@link H3ServerConnection}. */
 export interface H3ServerConnectionOptions {
   readonly fetch: (request: Request) => Response | Promise<Response>;
+  /** The call core's deps: `POST /rpc/<method>` skips `fetch` (rpc_route.ts); null = off. */
+  readonly rpcDeps?: DispatchDeps | null;
   readonly limits: ConnectionLimits;
 }
 
@@ -59,7 +64,7 @@ export class H3ServerConnection {
   readonly #conn: Deno.QuicConn;
   readonly #options: H3ServerConnectionOptions;
   readonly #decoder: QpackDecoder;
-  readonly #requestAborts = new Set<AbortController>();
+  readonly #requestAborts = new Set<RequestAbort>();
   readonly #requestContext: RequestStreamContext;
   readonly #stallWatch: StallWatch;
   readonly #critical = new Set<CriticalKind>();
@@ -85,9 +90,17 @@ export class H3ServerConnection {
       fieldSectionBytesMax: options.limits.headersBytesMax,
       onDecoderStreamBytes: (bytes) => this.#sendDecoderBytes(bytes),
     });
+    const rpcDeps = options.rpcDeps ?? null;
     this.#requestContext = {
       decoder: this.#decoder,
       fetch: options.fetch,
+      rpc: rpcDeps === null ? null : {
+        deps: rpcDeps,
+        answerHeads: new AnswerHeadEncoder(rpcDeps.extraHeaders),
+        decoder: this.#decoder,
+        limits: options.limits,
+        stats: this.stats,
+      },
       limits: options.limits,
       stallWatch: this.#stallWatch,
       requestAborts: this.#requestAborts,

@@ -18,6 +18,8 @@ export interface RequestHead {
   readonly method: string;
   /** `https://authority/path?query`, ready for `new Request`. */
   readonly url: string;
+  /** The `:path` as sent (origin-form, query included; `/` for `*`). */
+  readonly path: string;
   /**
    * The regular fields as `[name, value]` pairs for `new Request` (a `Headers` object here would
    * be built twice: the Request copies its init, and iterating a Headers sorts it).
@@ -112,8 +114,15 @@ export function parseRequestHead(fields: readonly FieldLine[]): RequestHead {
   if (!URL_PART_PATTERN.test(authority) || !URL_PART_PATTERN.test(path)) {
     throw malformed(":authority or :path holds characters a URL cannot");
   }
-  const url = `${scheme}://${authority}${path === "*" ? "/" : path}`;
-  return { method, url, headers, contentLengthBytes: contentLength(contentLengths) };
+  const originPath = path === "*" ? "/" : path;
+  const url = `${scheme}://${authority}${originPath}`;
+  return {
+    method,
+    url,
+    path: originPath,
+    headers,
+    contentLengthBytes: contentLength(contentLengths),
+  };
 }
 
 function checkRegularField(name: string, value: string): void {

@@ -14,13 +14,14 @@
  * @module
  */
 
+import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";
 import { encodeDataFrame, encodeHeadersFrame, type Frame, FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
-import type { QpackDecoder } from "./qpack_dynamic.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
-import { frameBodyStream, type StallWatch, StreamInput, withTimeout } from "./stream_input.ts";
+import { H3CallInput, rpcPathMethod, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
+import { frameBodyStream, type StallWatch, StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
 /** Limits for one request stream. */
@@ -33,19 +34,28 @@ export interface RequestStreamLimits {
   readonly headersBytesMax: number;
 }
 
+/** Something the connection aborts when it goes away (an AbortController, a call input). */
+export interface RequestAbort {
+  abort(reason?: unknown): void;
+}
+
 /** What a request stream needs from its connection. */
-export interface RequestStreamContext {
-  readonly decoder: QpackDecoder;
+export interface RequestStreamContext extends SectionDecodeContext {
   readonly fetch: (request: Request) => Response | Promise<Response>;
+  /**
+   * The direct `POST /rpc/<method>` route's context (rpc_route.ts: the call core's deps, the
+   * answer-head encoder, the QPACK decoder); null = every request goes to `fetch`.
+   */
+  readonly rpc: RpcRouteContext | null;
   readonly limits: RequestStreamLimits;
   /** Times out request streams that wait too long for the client (one per connection). */
   readonly stallWatch: StallWatch;
   /**
-   * The abort controllers of the requests being served: the connection aborts them all when it
-   * goes away, and the app sees `request.signal` abort. (A set the connection walks once costs
-   * less than an abort listener added and removed per request.)
+   * The requests being served: the connection aborts them all when it goes away, and the app
+   * sees `request.signal` abort. (A set the connection walks once costs less than an abort
+   * listener added and removed per request.)
    */
-  readonly requestAborts: Set<AbortController>;
+  readonly requestAborts: Set<RequestAbort>;
   /** Counters the connection reports (see `H3Stats`). */
   readonly stats: { requestCount: number; blockedSectionCount: number };
 }
@@ -71,39 +81,49 @@ export async function serveRequestStream(
   context: RequestStreamContext,
 ): Promise<void> {
   const streamId = Number(stream.readable.id);
-  const limits = context.limits;
   const input = new StreamInput(stream.readable, {
     streamKind: "request",
     role: "server",
     stallWatch: context.stallWatch,
-    headersBytesMax: limits.headersBytesMax,
+    headersBytesMax: context.limits.headersBytesMax,
   });
-  const abort = new AbortController();
-  context.requestAborts.add(abort);
   const writer = stream.writable.getWriter();
+  let abort: RequestAbort | null = null;
   let responseStarted = false;
   try {
     const head = parseRequestHead(await readHead(input, streamId, context));
     context.stats.requestCount++;
+    const method = context.rpc !== null && head.method === "POST" ? rpcPathMethod(head.path) : null;
+    if (method !== null) {
+      const rpc = context.rpc!;
+      const call = new H3CallInput(input, head, { context: rpc, streamId });
+      abort = call;
+      context.requestAborts.add(call);
+      await serveRpcRoute(method, call, { writer, context: rpc });
+      return;
+    }
+    const controller = new AbortController();
+    abort = controller;
+    context.requestAborts.add(controller);
     const request = new Request(head.url, {
       method: head.method,
       headers: head.headers,
       body: hasBody(head) ? requestBody(input, head, { ...context, streamId }) : null,
-      signal: abort.signal,
+      signal: controller.signal,
       ...({ duplex: "half" } as Record<string, string>),
     });
     const response = await callApp(context, request);
     responseStarted = true;
     await writeResponse(writer, response, head.method);
   } catch (error) {
-    abort.abort(error);
+    abort?.abort(error);
     if (error instanceof H3Error && error.scope === "connection") throw error;
     if (!responseStarted || !(error instanceof H3Error)) {
       // A stream error: end our side without a response and stop reading theirs.
       await writer.abort(error).catch(() => {});
     }
   } finally {
-    context.requestAborts.delete(abort);
+    if (abort !== null) context.requestAborts.delete(abort);
     input.cancel();
   }
 }
@@ -125,30 +145,7 @@ async function readHead(
       scope: "connection",
     });
   }
-  return await decodeSection(frame.fieldSection, streamId, context);
-}
-
-async function decodeSection(
-  section: Uint8Array,
-  streamId: number,
-  context: RequestStreamContext,
-): Promise<FieldLine[]> {
-  const outcome = context.decoder.decodeOrBlock(streamId, section);
-  if (outcome.fields !== undefined) return outcome.fields;
-  context.stats.blockedSectionCount++;
-  try {
-    return await withTimeout(
-      outcome.blocked,
-      context.limits.stallTimeoutMs,
-      () =>
-        new H3Error("H3_REQUEST_INCOMPLETE", "QPACK inserts did not arrive in time", {
-          scope: "stream",
-        }),
-    );
-  } catch (error) {
-    context.decoder.cancelStream(streamId);
-    throw error;
-  }
+  return await decodeRequestSection(frame.fieldSection, streamId, context);
 }
 
 function hasBody(head: RequestHead): boolean {
@@ -206,7 +203,7 @@ function bodyStream(
         return;
       }
       if (frame.type === "headers") {
-        await decodeSection(frame.fieldSection, context.streamId, context);
+        await decodeRequestSection(frame.fieldSection, context.streamId, context);
         continue;
       }
       if (frame.type !== "data" || frame.bytes.length === 0) continue;

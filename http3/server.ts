@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { DispatchDeps } from "../rpc/dispatch.ts";
 import { H3ServerConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
@@ -46,6 +47,12 @@ export interface ServeH3Options {
   readonly key: string;
   /** The app: gets each request, answers a Response. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
+  /**
+   * The call core's deps (e.g. `rpcApp.depsFor("h3")`): `POST /rpc/<method>` is then served
+   * directly (http3/rpc_route.ts) instead of through `fetch`. Absent/null = every request goes
+   * to `fetch`.
+   */
+  readonly rpcDeps?: DispatchDeps | null;
   readonly limits?: Partial<H3Limits>;
 }
 
@@ -164,7 +171,11 @@ async function acceptLoop(
       continue;
     }
     const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
-      const h3 = new H3ServerConnection(conn, { fetch: options.fetch, limits: options.limits });
+      const h3 = new H3ServerConnection(conn, {
+        fetch: options.fetch,
+        rpcDeps: options.rpcDeps,
+        limits: options.limits,
+      });
       connections.add(h3);
       options.state.totals.connectionCount++;
       h3.done.finally(() => {

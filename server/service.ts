@@ -173,7 +173,17 @@ export async function startService(
     let h3: H3Server;
     try {
       const fetch = rpcApp.fetchFor("h3");
-      h3 = serveH3({ port, hostname: config.hostname, cert, key, fetch, limits: options.h3Limits });
+      // POST /rpc/<method> goes straight to the call core (http3/rpc_route.ts); the rest to fetch.
+      const rpcDeps = rpcApp.depsFor("h3");
+      h3 = serveH3({
+        port,
+        hostname: config.hostname,
+        cert,
+        key,
+        fetch,
+        rpcDeps,
+        limits: options.h3Limits,
+      });
     } catch (error) {
       await Promise.all(servers.map((s) => s.shutdown()));
       throw error;

@@ -10,6 +10,7 @@ import assert from "@std/assert";
 import { H3Client } from "../http3/mod.ts";
 import type { H3Limits } from "../http3/server.ts";
 import { Pool, type PoolClassConfig } from "../pool/mod.ts";
+import type { Authenticator } from "../rpc/auth.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { type RunningService, startService } from "../server/service.ts";
 import { fixedPlan } from "./_plan.ts";
@@ -36,8 +37,17 @@ export const H3_TEST_CLASSES: readonly PoolClassConfig[] = [
   { blockSizeBytes: 65536, blockCount: 4 },
 ];
 
+/** Options of {@link startH3Service} besides the HTTP/3 limits. */
+export interface H3TestServiceOptions {
+  /** Bearer-token checks; default none. */
+  readonly auth?: Authenticator | null;
+}
+
 /** Starts the service with the given HTTP/3 limits (e.g. a short stall timeout). */
-export async function startH3Service(h3Limits: Partial<H3Limits> = {}): Promise<H3TestService> {
+export async function startH3Service(
+  h3Limits: Partial<H3Limits> = {},
+  options: H3TestServiceOptions = {},
+): Promise<H3TestService> {
   const classes = H3_TEST_CLASSES;
   const pool = Pool.open(classes);
   const dataDir = await Deno.makeTempDir({ prefix: "h3-test-" });
@@ -51,6 +61,7 @@ export async function startH3Service(h3Limits: Partial<H3Limits> = {}): Promise<
       methods: METHODS,
       quiet: true,
       h3Limits,
+      auth: options.auth ?? null,
     });
   } catch (error) {
     pool.close();

@@ -1,0 +1,59 @@
+import assert from "@std/assert";
+import type { CallAnswer } from "../rpc/call.ts";
+import { FrameParser } from "./frame.ts";
+import { decodeFieldSection } from "./qpack.ts";
+import { AnswerHeadEncoder, rpcPathMethod } from "./rpc_route.ts";
+
+Deno.test("rpcPathMethod: only /rpc/<segment>, query ignored", () => {
+  assert.equal(rpcPathMethod("/rpc/system.echo"), "system.echo");
+  assert.equal(rpcPathMethod("/rpc/system.echo?x=1/2"), "system.echo");
+  for (
+    const path of ["/rpc", "/rpc/", "/rpc/?x", "/rpc/a/b", "/rpc/a%2eb", "/rpc/a#b", "/x/rpc/a"]
+  ) {
+    assert.equal(rpcPathMethod(path), null, path);
+  }
+});
+
+function answer(status: number, body: Uint8Array, retryAfterSeconds: number | null): CallAnswer {
+  return { status, contentType: "application/capnp", retryAfterSeconds, body, release() {} };
+}
+
+/** Parses HEADERS + DATA as a client does. */
+function parse(bytes: Uint8Array): { fields: [string, string][]; body: Uint8Array } {
+  const parser = new FrameParser({ streamKind: "request", role: "client" });
+  parser.push(bytes);
+  const headers = parser.next();
+  const data = parser.next();
+  assert.equal(parser.next(), undefined);
+  parser.finish();
+  if (headers?.type !== "headers" || data?.type !== "data") throw new Error("not HEADERS + DATA");
+  return {
+    fields: decodeFieldSection(headers.fieldSection).fields as [string, string][],
+    body: data.bytes,
+  };
+}
+
+Deno.test("AnswerHeadEncoder: status, type, extra headers, retry-after and length, then the body", () => {
+  const heads = new AnswerHeadEncoder([["alt-svc", 'h3=":443"']]);
+  const body = new Uint8Array(300).map((_, i) => i);
+  for (let round = 0; round < 2; round++) {
+    // The second round comes from the cache and must be the same.
+    const ok = parse(heads.headersAndData(answer(200, body, null)));
+    assert.deepEqual(ok.fields, [
+      [":status", "200"],
+      ["content-type", "application/capnp"],
+      ["alt-svc", 'h3=":443"'],
+      ["content-length", "300"],
+    ]);
+    assert.deepEqual(ok.body, body);
+  }
+  const busy = parse(heads.headersAndData(answer(503, new Uint8Array(0), 1)));
+  assert.deepEqual(busy.fields, [
+    [":status", "503"],
+    ["content-type", "application/capnp"],
+    ["retry-after", "1"],
+    ["alt-svc", 'h3=":443"'],
+    ["content-length", "0"],
+  ]);
+  assert.equal(busy.body.length, 0);
+});
