@@ -19,6 +19,7 @@ import type { Authenticator } from "../rpc/auth.ts";
 import type { RequestLog, Transport } from "../rpc/request_log.ts";
 import { type RpcTracer, traceStore } from "../rpc/tracing.ts";
 import { RequestDrain } from "./shutdown_drain.ts";
+import { type H1Limits, type H1Server, serveH1 } from "../http1/mod.ts";
 
 /** The configuration fields start-up reads (the `Config` of `config/` satisfies it). */
 export interface ServiceConfig {
@@ -72,6 +73,8 @@ export interface StartServiceOptions {
   readonly quiet?: boolean;
   /** HTTP/3 limits (timeouts, caps); default `H3_LIMITS_DEFAULT` of http3/server.ts. */
   readonly h3Limits?: Partial<H3Limits>;
+  /** Plaintext HTTP/1.1 limits (timeouts, caps); default `H1_LIMITS_DEFAULT` of http1/. */
+  readonly h1Limits?: Partial<H1Limits>;
   /**
    * Bearer-token checks. Absent or null = no auth, which only tests and benches that are not
    * about auth use: the real service (`main.ts`) always passes one (see `server/tokens.ts`).
@@ -100,9 +103,10 @@ async function resolveTls(config: ServiceConfig) {
 }
 
 /**
- * Starts the service: the TLS listener (ALPN h2 + http/1.1) on `config.port` and, when
- * configured, a plaintext HTTP/1.1 listener on `config.plaintextPort`. Every TCP response carries
- * `Alt-Svc: h3=":<port>"` for the QUIC side on the same port number.
+ * Starts the service: the TLS listener (ALPN h2 + http/1.1, Deno.serve) on `config.port` and,
+ * when configured, a plaintext HTTP/1.1 listener (our own server, `http1/`) on
+ * `config.plaintextPort`. Every TCP response carries `Alt-Svc: h3=":<port>"` for the QUIC side
+ * on the same port number.
  *
  * @example
  * ```ts
@@ -190,21 +194,34 @@ export async function startService(
     }
     log(`listening on https://${config.hostname}:${port} (h3, udp)`);
     // --- end HTTP/3 ---
+    // --- plaintext HTTP/1.1 (owned by http1/): our own server on Deno.listen; it drains itself
+    // on shutdown (new requests 503, in-flight ones finish), so it is not wrapped in `drain`. ---
     let plaintextPort: number | null = null;
+    let plain: H1Server | null = null;
     const wanted = config.plaintextPort;
     if (wanted !== undefined && wanted !== null && wanted >= 0) {
-      const plain = Deno.serve(
-        { port: wanted, hostname: config.hostname, onListen: () => {} },
-        handlerFor("h1", tcpHeaders),
-      );
-      servers.push(plain);
+      try {
+        plain = serveH1({
+          port: wanted,
+          hostname: config.hostname,
+          deps: rpcApp.depsFor("h1", { headers: tcpHeaders }),
+          fetch: rpcApp.fetchFor("h1", { headers: tcpHeaders }),
+          limits: options.h1Limits,
+        });
+      } catch (error) {
+        await Promise.all([...servers.map((s) => s.shutdown()), h3.shutdown()]);
+        throw error;
+      }
       plaintextPort = plain.addr.port;
       log(`listening on http://${config.hostname}:${plaintextPort} (http/1.1, plaintext)`);
     }
-    const finished = Promise.all([...servers.map((s) => s.finished), h3.finished]).then(() => {});
+    const plainFinished = plain === null ? [] : [plain.finished];
+    // --- end plaintext HTTP/1.1 ---
+    const listeners = [...servers.map((s) => s.finished), h3.finished, ...plainFinished];
+    const finished = Promise.all(listeners).then(() => {});
     listening = true;
     // A listener that ends on its own (its socket failed) makes /readyz say not ready.
-    for (const done of [...servers.map((s) => s.finished), h3.finished]) {
+    for (const done of listeners) {
       done.then(() => listening = false, () => listening = false);
     }
     let stopping: Promise<void> | null = null;
@@ -212,7 +229,7 @@ export async function startService(
       stopping ??= (async () => {
         listening = false;
         const tcp = drain.drain().then(() => Promise.all(servers.map((s) => s.shutdown())));
-        await Promise.all([tcp, h3.shutdown()]);
+        await Promise.all([tcp, h3.shutdown(), plain?.shutdown()]);
         await finished;
         rpcApp.close();
         if (options.store === undefined) await store?.close();

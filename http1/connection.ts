@@ -1,0 +1,537 @@
+/**
+ * One plaintext HTTP/1.1 connection: a loop reading request heads into one reused buffer,
+ * serving `POST /rpc/<method>` through the call core (`rpc/call.ts`) without any Request or
+ * Response object, and every other request through the Hono app (`fetch_bridge.ts`).
+ *
+ * The RPC path follows DESIGN invariant 1: the method is looked up in the frozen set from the
+ * path bytes before any body byte is looked at; an unknown method is answered at once, and its
+ * body is never read (skipped when it is already buffered, else the connection closes). A known
+ * method's body is copied from the buffer into the call's lease, and the rest is read by
+ * `conn.read` straight into the lease view (the read op borrows the view, never detaches it).
+ *
+ * Timeouts are deadlines on the connection (`phase`, `deadlineAtMs`) that the server's tick
+ * checks (`expire`), so the hot path sets two fields instead of arming a timer per read.
+ *
+ * @module
+ */
+
+import {
+  type CallAnswer,
+  type CallBodyReadOptions,
+  type CallHead,
+  type CallInput,
+  serveCall,
+  unknownMethodAnswer,
+} from "../rpc/call.ts";
+import type { CallSignal } from "../rpc/call_context.ts";
+import type { DispatchDeps } from "../rpc/dispatch.ts";
+import { RpcError } from "../rpc/errors.ts";
+import { METHOD_ID_NONE } from "../rpc/registry.ts";
+import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
+import { serveFetch } from "./fetch_bridge.ts";
+import {
+  findHeadEnd,
+  HeadError,
+  METHOD_CODES,
+  parseHead,
+  RequestHead,
+  skipEmptyLines,
+} from "./head.ts";
+import type { H1Limits } from "./limits.ts";
+import {
+  HEAD_CLOSE,
+  HEAD_KEEP_ALIVE,
+  HEAD_PLAIN,
+  type HeadOptions,
+  latin1Bytes,
+  type ResponseEncoder,
+} from "./response.ts";
+import { rpcSegmentEnd, writeAll } from "./_private.ts";
+
+/** What a connection shares with its server. */
+export interface ServerContext {
+  readonly deps: DispatchDeps;
+  /** The Hono app's fetch, for everything but the RPC fast path. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly encoder: ResponseEncoder;
+  readonly limits: H1Limits;
+  /** `host:port` the listener is bound to (the URL authority of an HTTP/1.0 request). */
+  readonly authority: string;
+  /** A coarse clock (ms), advanced by the server's tick. */
+  readonly nowMs: number;
+  /** True once shutdown began: new requests get 503 and their connection closes. */
+  readonly draining: boolean;
+  /** Called when a request starts and when its answer is written. */
+  requestStarted(): void;
+  requestEnded(): void;
+}
+
+/** Where a connection is; the timeout that applies depends on it. */
+export const PHASES = { idle: 0, head: 1, body: 2, busy: 3, write: 4 } as const;
+
+/** The most requests one connection serves before it closes (bounds the loop). */
+export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
+
+/** Free room below which the read buffer is compacted before the next read. */
+const READ_ROOM_MIN = 4096;
+
+/** How long an abandoned body read may take to settle before the connection is closed. */
+const READ_SETTLE_MS = 250;
+
+const BODY_STATE = { none: 0, unread: 1, done: 2, broken: 3 } as const;
+
+const CONTINUE = latin1Bytes("HTTP/1.1 100 Continue\r\n\r\n");
+
+const DRAINING_BODY = JSON.stringify({
+  error: { code: "unavailable", message: "Cannot call: the server is shutting down", details: {} },
+});
+
+/**
+ * A connection and its per-request state; it is the `CallInput` (and `CallHead`) of its call,
+ * so a call costs no extra objects.
+ *
+ * @example
+ * ```ts
+ * const connection = new Connection(conn, context);
+ * await connection.run();
+ * ```
+ */
+export class Connection implements CallInput, CallHead {
+  readonly #conn: Deno.Conn;
+  readonly #ctx: ServerContext;
+  readonly #buf: Uint8Array;
+  readonly #out: Uint8Array;
+  readonly #head = new RequestHead();
+  #start = 0;
+  #end = 0;
+  #phase: number = PHASES.idle;
+  #deadlineAtMs = 0;
+  #closing = false;
+  #closed = false;
+  #answerStarted = false;
+  #bodyState: number = BODY_STATE.none;
+  #bodyBuffered = false;
+  #pendingRead: Promise<number | null> | null = null;
+  #watch: AbortController | null = null;
+  #lengthNumber = -1;
+  #lengthText: string | null = null;
+
+  constructor(conn: Deno.Conn, ctx: ServerContext) {
+    this.#conn = conn;
+    this.#ctx = ctx;
+    this.#buf = new Uint8Array(ctx.limits.readBufferBytes);
+    this.#out = new Uint8Array(ctx.limits.outputBufferBytes);
+  }
+
+  // --- CallHead: the header values the call core reads. ---
+  get head(): CallHead {
+    return this;
+  }
+  get contentType(): string | null {
+    return this.#head.contentType;
+  }
+  get contentLength(): string | null {
+    const n = this.#head.contentLength;
+    if (n < 0) return null;
+    if (n !== this.#lengthNumber) {
+      this.#lengthNumber = n;
+      this.#lengthText = String(n);
+    }
+    return this.#lengthText;
+  }
+  get rpcTimeoutMs(): string | null {
+    return this.#head.rpcTimeoutMs;
+  }
+  get authorization(): string | null {
+    return this.#head.authorization;
+  }
+
+  /** The parsed head of the current request (valid while it is served). */
+  get requestHead(): RequestHead {
+    return this.#head;
+  }
+
+  /** The read buffer (the fetch bridge reads bodies through it). */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Whether no response byte of the current request was written yet. */
+  get answerStarted(): boolean {
+    return this.#answerStarted;
+  }
+
+  /** Serves requests until the client closes, an error, a timeout or a `Connection: close`. */
+  async run(): Promise<void> {
+    try {
+      for (let n = 0; n < REQUESTS_PER_CONNECTION_MAX; n++) {
+        if (!(await this.#readHead())) break;
+        if (!(await this.#serve())) break;
+      }
+    } catch (error) {
+      // A bad head is answered; any other error is the connection failing (reset, closed by a
+      // timeout or by shutdown): nothing is left to answer.
+      if (error instanceof HeadError && !this.#closing) {
+        await this.refuse(error.status, `Bad request: ${error.message}`).catch(() => {});
+      }
+    } finally {
+      this.destroy();
+    }
+  }
+
+  /** Closes the socket now (pending reads and writes reject). Idempotent. */
+  destroy(): void {
+    this.#closing = true;
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Whether the connection waits for the first byte of a request (closed first on shutdown). */
+  get idle(): boolean {
+    return this.#phase === PHASES.idle && this.#start === this.#end;
+  }
+
+  /**
+   * Called by the server's tick: past the deadline of an idle, head, body or write phase the
+   * connection closes, after a 408 when no byte of an answer was sent yet.
+   */
+  expire(nowMs: number): void {
+    if (this.#closed || this.#phase === PHASES.busy || nowMs < this.#deadlineAtMs) return;
+    if (this.#closing || this.#phase === PHASES.idle || this.#answerStarted) {
+      this.destroy();
+      return;
+    }
+    this.#closing = true;
+    // One more tick for the 408 itself, then the next expire closes regardless.
+    this.#deadlineAtMs = nowMs + this.#ctx.limits.bodyTimeoutMs;
+    this.#answerStarted = true;
+    const answer = this.#ctx.encoder.plainAnswer(408, "Request timeout");
+    writeAll(this.#conn, answer).catch(() => {}).finally(() => this.destroy());
+  }
+
+  #enter(phase: number, timeoutMs: number): void {
+    this.#phase = phase;
+    this.#deadlineAtMs = this.#ctx.nowMs + timeoutMs;
+  }
+
+  /** Reads until a whole head is buffered and parses it; false when the client went away. */
+  async #readHead(): Promise<boolean> {
+    const buf = this.#buf;
+    if (this.#start === this.#end && this.#pendingRead === null) this.#start = this.#end = 0;
+    this.#enter(PHASES.idle, this.#ctx.limits.idleTimeoutMs);
+    let scanFrom = this.#start;
+    let started = false;
+    // Each pass reads at least one byte into a bounded buffer (or ends), so the loop is bounded.
+    for (let pass = 0; pass <= buf.length; pass++) {
+      this.#start = skipEmptyLines(buf, this.#start, this.#end);
+      if (this.#end > this.#start) {
+        if (!started) {
+          started = true;
+          this.#enter(PHASES.head, this.#ctx.limits.headTimeoutMs);
+        }
+        const headEnd = findHeadEnd(buf, this.#start, { end: this.#end, scanFrom });
+        if (headEnd >= 0) {
+          parseHead(buf, this.#start, { headEnd, head: this.#head });
+          this.#start = headEnd;
+          return true;
+        }
+        scanFrom = Math.max(this.#start, this.#end - 3);
+      }
+      if (this.#pendingRead === null) {
+        if (this.#start > 0 && buf.length - this.#end < READ_ROOM_MIN) {
+          buf.copyWithin(0, this.#start, this.#end);
+          scanFrom -= this.#start;
+          this.#end -= this.#start;
+          this.#start = 0;
+        }
+        if (this.#end === buf.length) {
+          throw new HeadError(431, `request head larger than ${buf.length} bytes`);
+        }
+      }
+      const n = await (this.#pendingRead ?? this.#conn.read(buf.subarray(this.#end)));
+      this.#pendingRead = null;
+      if (n === null || this.#closing) return false;
+      this.#end += n;
+    }
+    return false;
+  }
+
+  /** Serves the parsed request; resolves whether the connection stays open. */
+  async #serve(): Promise<boolean> {
+    const ctx = this.#ctx;
+    const head = this.#head;
+    ctx.requestStarted();
+    this.#answerStarted = false;
+    this.#watch = null;
+    this.#phase = PHASES.busy;
+    const bodyless = head.contentLength <= 0 && !head.chunked;
+    this.#bodyState = bodyless ? BODY_STATE.none : BODY_STATE.unread;
+    this.#bodyBuffered = this.#end > this.#start;
+    try {
+      if (ctx.draining) return await this.#refuseDraining();
+      if (head.methodCode === METHOD_CODES.post) {
+        const segmentEnd = rpcSegmentEnd(this.#buf, head.targetStart, head.targetEnd);
+        if (segmentEnd >= 0) return await this.#serveRpc(head.targetStart + 5, segmentEnd);
+      }
+      return await serveFetch(this, ctx);
+    } finally {
+      ctx.requestEnded();
+    }
+  }
+
+  /** `POST /rpc/<method>`: lookup from the path bytes, then the call core. */
+  async #serveRpc(nameStart: number, nameEnd: number): Promise<boolean> {
+    const deps = this.#ctx.deps;
+    const methodId = deps.registry.lookupBytes(this.#buf, nameStart, nameEnd - nameStart);
+    if (methodId === METHOD_ID_NONE) {
+      const answer = unknownMethodAnswer(this.#head.contentType, deps);
+      const keep = this.#head.keepAlive && this.skipBufferedBody();
+      await this.#writeAnswer(answer, keep);
+      return keep;
+    }
+    const answer = await serveCall(methodId, this, deps);
+    const keep = this.#head.keepAlive && this.bodyFinished();
+    await this.#writeAnswer(answer, keep);
+    return keep;
+  }
+
+  /**
+   * Whether the request's body is behind us: read, absent, or (unread) wholly buffered, in
+   * which case it is skipped. False means the connection must close after the answer.
+   */
+  bodyFinished(): boolean {
+    if (this.#bodyState === BODY_STATE.unread) return this.skipBufferedBody();
+    return this.#bodyState !== BODY_STATE.broken;
+  }
+
+  /** Skips an unread Content-Length body when it is all buffered; false when it is not. */
+  skipBufferedBody(): boolean {
+    const head = this.#head;
+    if (this.#bodyState !== BODY_STATE.unread) return this.#bodyState !== BODY_STATE.broken;
+    if (head.chunked || this.#end - this.#start < head.contentLength) {
+      this.#bodyState = BODY_STATE.broken;
+      return false;
+    }
+    this.#start += head.contentLength;
+    this.#bodyState = BODY_STATE.done;
+    return true;
+  }
+
+  /** The connection header an answer carries. */
+  #headOptions(keep: boolean): HeadOptions {
+    if (!keep) return HEAD_CLOSE;
+    return this.#head.versionMinor === 0 ? HEAD_KEEP_ALIVE : HEAD_PLAIN;
+  }
+
+  /** Writes an RPC answer (one write when it fits the output buffer), then releases it. */
+  async #writeAnswer(answer: CallAnswer, keep: boolean): Promise<void> {
+    try {
+      if (this.#closing) return;
+      const out = this.#out;
+      const n = this.#ctx.encoder.encodeCallHead(out, answer, this.#headOptions(keep));
+      const body = answer.body;
+      if (n + body.length <= out.length) {
+        // DESIGN invariant 4: the one copy out of the lease, into the connection's own buffer.
+        out.set(body, n);
+        await this.write(out.subarray(0, n + body.length));
+      } else {
+        await this.write(out.subarray(0, n));
+        await this.write(body);
+      }
+    } finally {
+      answer.release();
+    }
+  }
+
+  /** Writes bytes (looping over partial writes) under the write timeout. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#closing) throw new Error("Cannot write: the connection is closing");
+    this.#answerStarted = true;
+    this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
+    await writeAll(this.#conn, bytes);
+    this.#phase = PHASES.busy;
+  }
+
+  /** Answers `status` with a short text and `connection: close` (bad heads, timeouts). */
+  async refuse(status: number, message: string): Promise<void> {
+    if (this.#answerStarted || this.#closing) return;
+    await this.write(this.#ctx.encoder.plainAnswer(status, message));
+  }
+
+  /** The 503 a request gets while the server drains; the connection closes after it. */
+  async #refuseDraining(): Promise<boolean> {
+    const bytes = this.#ctx.encoder.encodeHead(503, [
+      ["content-type", "application/json"],
+      ["retry-after", "1"],
+      ["content-length", String(DRAINING_BODY.length)],
+    ], HEAD_CLOSE);
+    await this.write(bytes);
+    await this.write(latin1Bytes(DRAINING_BODY));
+    return false;
+  }
+
+  // --- CallInput ---
+
+  /** Reads the body into `target` (a lease view): the buffered part, then the socket. */
+  async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+    const head = this.#head;
+    if (this.#bodyState !== BODY_STATE.unread) return 0;
+    this.#bodyState = BODY_STATE.broken; // Until the whole body is in.
+    if (head.chunked) return await this.#readChunked(target, options);
+    const length = head.contentLength;
+    if (length > options.limitBytes) {
+      throw new RpcError(
+        "resource_exhausted",
+        `Cannot read body: ${length} bytes exceed the limit`,
+        {
+          httpStatus: 413,
+        },
+      );
+    }
+    let got = Math.min(this.#end - this.#start, length);
+    target.set(this.#buf.subarray(this.#start, this.#start + got));
+    this.#start += got;
+    if (got < length) {
+      await this.#continueIfExpected();
+      // Each read brings at least one byte, so at most `length` reads.
+      for (let reads = 0; got < length && reads < length; reads++) {
+        this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
+        const n = await this.#readRaced(target.subarray(got, length), options.call);
+        if (n === null) throw new Error("the client closed the connection mid-body");
+        got += n;
+      }
+      this.#phase = PHASES.busy;
+    }
+    this.#bodyState = BODY_STATE.done;
+    return got;
+  }
+
+  /** A chunked body, decoded from the read buffer into `target`. */
+  async #readChunked(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+    const decoder = new ChunkedDecoder(target.subarray(0, options.limitBytes));
+    const buf = this.#buf;
+    try {
+      // Each pass consumes at least one byte of a bounded body, or ends.
+      for (let pass = 0; pass <= options.limitBytes + buf.length; pass++) {
+        this.#start = decoder.feed(buf, this.#start, this.#end);
+        if (decoder.done) break;
+        this.#start = this.#end = 0;
+        if (pass === 0) await this.#continueIfExpected();
+        this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
+        const n = await this.#readRaced(buf, options.call);
+        if (n === null) throw new Error("the client closed the connection mid-body");
+        this.#end = n;
+      }
+    } catch (error) {
+      if (!(error instanceof ChunkedError)) throw error;
+      if (error.status === 413) {
+        throw new RpcError("resource_exhausted", error.message, { httpStatus: 413 });
+      }
+      throw new RpcError("invalid_argument", error.message);
+    }
+    if (!decoder.done) throw new RpcError("invalid_argument", "Cannot read body: too long");
+    this.#phase = PHASES.busy;
+    this.#bodyState = BODY_STATE.done;
+    return decoder.lengthBytes;
+  }
+
+  /** `100 Continue`, when the client asked for it and sent nothing of the body yet. */
+  async #continueIfExpected(): Promise<void> {
+    if (!this.#head.expectContinue || this.#bodyBuffered) return;
+    this.#bodyBuffered = true;
+    await writeAll(this.#conn, CONTINUE);
+  }
+
+  /**
+   * One socket read into `view`, raced against the call's deadline and disconnect. When the
+   * race is lost the read may still be writing into `view` (a lease about to go back to the
+   * pool), so it must settle first: it gets a short grace, then the connection is closed
+   * (a closed socket's read settles at once and writes nothing more).
+   */
+  async #readRaced(view: Uint8Array, call: CallSignal): Promise<number | null> {
+    const reading = this.#conn.read(view);
+    try {
+      return await call.race(reading);
+    } catch (error) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), READ_SETTLE_MS);
+      });
+      const settled = await Promise.race([reading.then(() => "ok", () => "ok"), grace]);
+      clearTimeout(timer);
+      if (settled === "late") this.destroy();
+      await reading.catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Reads more bytes into the read buffer under the body timeout (the fetch bridge's body
+   * stream); null at the end of the stream.
+   */
+  async fill(): Promise<number | null> {
+    const buf = this.#buf;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    else if (this.#end === buf.length) {
+      buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
+    const n = await this.#conn.read(buf.subarray(this.#end));
+    this.#phase = PHASES.busy;
+    if (n !== null) this.#end += n;
+    return n;
+  }
+
+  /** Buffered bytes not consumed yet: `[start, end)` of `buffer`. */
+  get bufferedStart(): number {
+    return this.#start;
+  }
+  get bufferedEnd(): number {
+    return this.#end;
+  }
+
+  /** Marks `n` buffered bytes as consumed. */
+  consume(n: number): void {
+    this.#start += n;
+  }
+
+  /** The fetch bridge's body stream ended: the body is read (or failed: `ok` false). */
+  bodyRead(ok: boolean): void {
+    this.#bodyState = ok ? BODY_STATE.done : BODY_STATE.broken;
+  }
+
+  /** Whether the request body is still unread (the bridge then decides to skip or stream it). */
+  get bodyUnread(): boolean {
+    return this.#bodyState === BODY_STATE.unread;
+  }
+
+  /**
+   * The client's abort signal for an asynchronous handler: a read of the next request's bytes
+   * starts now, and its end of stream (or failure) means the client went away. Whatever it
+   * reads is the next pipelined request, which the loop takes up after the answer.
+   */
+  clientSignal(): AbortSignal | null {
+    if (this.#watch !== null) return this.#watch.signal;
+    const controller = new AbortController();
+    this.#watch = controller;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#pendingRead === null && this.#end < this.#buf.length && !this.#closing) {
+      const reading = this.#conn.read(this.#buf.subarray(this.#end));
+      this.#pendingRead = reading;
+      reading.then(
+        (n) => {
+          if (n === null) controller.abort(new Error("the client closed the connection"));
+        },
+        (error) => controller.abort(error),
+      );
+    }
+    return controller.signal;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The plaintext HTTP/1.1 server's limits: buffer sizes, the connection cap and the timeouts that
+ * close idle, header-trickling and stalled connections.
+ *
+ * @module
+ */
+
+/** Every limit of the HTTP/1.1 server. */
+export interface H1Limits {
+  /** Per-connection read buffer; a request head must fit in it (larger: 431). */
+  readonly readBufferBytes: number;
+  /** Per-connection output buffer: an answer whose head and body fit goes out in one write. */
+  readonly outputBufferBytes: number;
+  /** Open connections at most; a connection accepted over the cap is closed at once. */
+  readonly connectionCountMax: number;
+  /** An idle keep-alive connection (no byte of a next request) is closed after this. */
+  readonly idleTimeoutMs: number;
+  /** A request head must be complete this long after its first byte (slowloris), else 408. */
+  readonly headTimeoutMs: number;
+  /** Each read of a request body, and each write of an answer, must progress within this. */
+  readonly bodyTimeoutMs: number;
+  /** The most request-body bytes handed to the app's own routes (batches, dashboard). */
+  readonly fetchBodyBytesMax: number;
+  /** How long `shutdown` waits for requests in flight before closing their connections. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** The defaults. */
+export const H1_LIMITS_DEFAULT: H1Limits = Object.freeze({
+  readBufferBytes: 16 * 1024,
+  outputBufferBytes: 16 * 1024,
+  connectionCountMax: 8192,
+  idleTimeoutMs: 30_000,
+  headTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  fetchBodyBytesMax: 64 * 1024 * 1024,
+  shutdownTimeoutMs: 60_000,
+});
+
+/** The smallest buffers accepted (a head with the longest method name and a few headers). */
+export const BUFFER_BYTES_MIN = 1024;
+
+/**
+ * The defaults with `overrides` applied, each checked (positive safe integers; buffers at least
+ * BUFFER_BYTES_MIN).
+ *
+ * @example
+ * ```ts
+ * const limits = h1Limits({ idleTimeoutMs: 5000 });
+ * ```
+ */
+export function h1Limits(overrides: Partial<H1Limits> = {}): H1Limits {
+  const limits = { ...H1_LIMITS_DEFAULT, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(
+        `Cannot use HTTP/1.1 limits: ${name} ${value} is not a positive integer`,
+      );
+    }
+  }
+  for (const name of ["readBufferBytes", "outputBufferBytes"] as const) {
+    if (limits[name] < BUFFER_BYTES_MIN) {
+      throw new RangeError(
+        `Cannot use HTTP/1.1 limits: ${name} ${limits[name]} is below ${BUFFER_BYTES_MIN}`,
+      );
+    }
+  }
+  return Object.freeze(limits);
+}
