@@ -9,15 +9,10 @@
  */
 
 import { H3Error } from "./errors.ts";
-import {
-  encodeDataFrame,
-  encodeHeadersFrame,
-  encodeSettingsFrame,
-  FrameParser,
-  STREAM_TYPE,
-} from "./frame.ts";
-import { decodeFieldSection, encodeFieldSection } from "./qpack.ts";
+import { encodeSettingsFrame, FrameParser, STREAM_TYPE } from "./frame.ts";
+import { decodeFieldSection } from "./qpack.ts";
 import type { FieldLine } from "./qpack_static.ts";
+import { type OutgoingRequest, RequestEncoder } from "./request_encoder.ts";
 import { frameBodyStream, StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
@@ -54,7 +49,7 @@ export class H3Client {
   readonly #conn: Deno.QuicConn;
   readonly #stallWatch: StallWatch;
   readonly #headersBytesMax: number;
-  readonly #authority: string;
+  readonly #encoder: RequestEncoder;
   readonly #goaway = Promise.withResolvers<number>();
   readonly #background: Promise<void>;
   #control: WritableStreamDefaultWriter<Uint8Array> | null = null;
@@ -63,7 +58,7 @@ export class H3Client {
     this.#conn = conn;
     this.#stallWatch = new StallWatch(options.stallTimeoutMs ?? 30_000);
     this.#headersBytesMax = options.headersBytesMax ?? 65536;
-    this.#authority = `${options.serverName ?? options.hostname}:${options.port}`;
+    this.#encoder = new RequestEncoder(`${options.serverName ?? options.hostname}:${options.port}`);
     this.#goaway.promise.catch(() => {});
     this.#background = this.#readServerStreams();
   }
@@ -118,8 +113,10 @@ export class H3Client {
    */
   async fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
     const outgoing = await prepareRequest(input, init);
+    // Encoded before the stream opens: a bad URL or header fails without using a stream.
+    const bytes = this.#encoder.encode(outgoing);
     const stream = await this.#conn.createBidirectionalStream({ waitUntilAvailable: true });
-    const sending = this.#sendRequest(stream.writable, outgoing);
+    const sending = sendRequest(stream.writable, bytes);
     sending.catch(() => {});
     const frames = new StreamInput(stream.readable, {
       streamKind: "request",
@@ -133,34 +130,6 @@ export class H3Client {
     } catch (error) {
       frames.cancel();
       await sending.catch(() => {});
-      throw error;
-    }
-  }
-
-  async #sendRequest(writable: WritableStream<Uint8Array>, outgoing: Outgoing): Promise<void> {
-    const url = new URL(outgoing.url);
-    if (outgoing.body !== null && !outgoing.headers.has("content-length")) {
-      // A declared length lets the server finish reading the body without waiting for FIN.
-      outgoing.headers.set("content-length", String(outgoing.body.length));
-    }
-    const lines: FieldLine[] = [
-      [":method", outgoing.method],
-      [":scheme", "https"],
-      [":authority", url.host || this.#authority],
-      [":path", `${url.pathname}${url.search}`],
-    ];
-    for (const [name, value] of outgoing.headers) lines.push([name, value]);
-    const headers = encodeHeadersFrame(encodeFieldSection(lines));
-    const writer = writable.getWriter();
-    try {
-      // HEADERS and the body's one DATA frame leave in one write.
-      const body = outgoing.body;
-      await writer.write(
-        body === null || body.length === 0 ? headers : concat(headers, encodeDataFrame(body)),
-      );
-      await writer.close();
-    } catch (error) {
-      await writer.abort(error).catch(() => {});
       throw error;
     }
   }
@@ -227,50 +196,58 @@ export class H3Client {
   }
 }
 
-interface Outgoing {
-  method: string;
-  url: string;
-  headers: Headers;
-  body: Uint8Array | null;
-}
-
+/**
+ * The request as method, URL, header pairs and whole body. Plain inits (a string or bytes body,
+ * headers as a record, pairs or Headers) skip the `Request` object; anything else (a Request,
+ * a stream, a Blob or form body) goes through one.
+ */
 async function prepareRequest(
   input: Request | string | URL,
   init: RequestInit | undefined,
-): Promise<Outgoing> {
-  if (input instanceof Request || init?.body instanceof ReadableStream) {
+): Promise<OutgoingRequest> {
+  const raw = init?.body ?? null;
+  const plainBody = raw === null || typeof raw === "string" || raw instanceof Uint8Array ||
+    raw instanceof ArrayBuffer;
+  if (input instanceof Request || !plainBody) {
     const request = input instanceof Request && init === undefined
       ? input
       : new Request(input, init);
     const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-    return { method: request.method, url: request.url, headers: request.headers, body };
+    return { method: request.method, url: request.url, headers: [...request.headers], body };
   }
-  const headers = new Headers(init?.headers);
-  const raw = init?.body ?? null;
+  const headers = headerPairs(init?.headers);
   let body: Uint8Array | null;
   if (raw === null) body = null;
   else if (typeof raw === "string") {
-    body = new TextEncoder().encode(raw);
-    if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-  } else if (raw instanceof Uint8Array) body = raw;
-  else if (raw instanceof ArrayBuffer) body = new Uint8Array(raw);
-  else {
-    const request = new Request(String(input), init);
-    return {
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      body: new Uint8Array(await request.arrayBuffer()),
-    };
-  }
+    body = textEncoder.encode(raw);
+    if (!headers.some(([name]) => name.toLowerCase() === "content-type")) {
+      headers.push(["content-type", "text/plain;charset=UTF-8"]);
+    }
+  } else body = raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBuffer);
   return { method: (init?.method ?? "GET").toUpperCase(), url: String(input), headers, body };
 }
 
-function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
-  const out = new Uint8Array(first.length + second.length);
-  out.set(first);
-  out.set(second, first.length);
-  return out;
+const textEncoder = new TextEncoder();
+
+function headerPairs(headers: HeadersInit | undefined): [string, string][] {
+  if (headers === undefined) return [];
+  if (headers instanceof Headers || Array.isArray(headers)) {
+    return [...(headers as Iterable<[string, string]>)].map(([name, value]) => [name, value]);
+  }
+  return Object.entries(headers);
+}
+
+/** Writes the request's one buffer and FIN. */
+async function sendRequest(writable: WritableStream<Uint8Array>, bytes: Uint8Array): Promise<void> {
+  const writer = writable.getWriter();
+  try {
+    // close() waits for the write, and fails when it failed.
+    writer.write(bytes).catch(() => {});
+    await writer.close();
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  }
 }
 
 async function readResponseHead(input: StreamInput): Promise<FieldLine[]> {
