@@ -20,6 +20,7 @@ import {
   type RequestStreamLimits,
   serveRequestStream,
 } from "./request_stream.ts";
+import { RequestHeadCache } from "./request_head_cache.ts";
 import { AnswerHeadEncoder } from "./rpc_route.ts";
 import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
@@ -105,6 +106,7 @@ export class H3ServerConnection {
       stallWatch: this.#stallWatch,
       requestAborts: this.#requestAborts,
       stats: this.stats,
+      headCache: new RequestHeadCache(),
     };
     conn.closed.then(() => this.#onClosed(), () => this.#onClosed());
     this.done = this.#run();

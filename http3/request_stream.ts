@@ -18,8 +18,8 @@ import { decodeRequestSection, type SectionDecodeContext } from "./_decode_secti
 import { H3Error } from "./errors.ts";
 import { encodeDataFrame, encodeHeadersFrame, type Frame, FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
-import type { FieldLine } from "./qpack_static.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
+import type { RequestHeadCache } from "./request_head_cache.ts";
 import { H3CallInput, rpcPathMethod, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
 import { frameBodyStream, type StallWatch, StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
@@ -58,6 +58,8 @@ export interface RequestStreamContext extends SectionDecodeContext {
   readonly requestAborts: Set<RequestAbort>;
   /** Counters the connection reports (see `H3Stats`). */
   readonly stats: { requestCount: number; blockedSectionCount: number };
+  /** Parsed heads of the connection's static-only field sections. */
+  readonly headCache: RequestHeadCache;
 }
 
 /** Responses up to this size with a Content-Length are sent in one write with their HEADERS. */
@@ -91,7 +93,7 @@ export async function serveRequestStream(
   let abort: RequestAbort | null = null;
   let responseStarted = false;
   try {
-    const head = parseRequestHead(await readHead(input, streamId, context));
+    const head = await readHead(input, streamId, context);
     context.stats.requestCount++;
     const method = context.rpc !== null && head.method === "POST" ? rpcPathMethod(head.path) : null;
     if (method !== null) {
@@ -128,12 +130,15 @@ export async function serveRequestStream(
   }
 }
 
-/** Reads frames up to the request's HEADERS and decodes them (waiting if QPACK-blocked). */
+/**
+ * Reads frames up to the request's HEADERS, decodes them (waiting if QPACK-blocked) and parses
+ * the head; a head whose section bytes were seen before on this connection comes from the cache.
+ */
 async function readHead(
   input: StreamInput,
   streamId: number,
   context: RequestStreamContext,
-): Promise<FieldLine[]> {
+): Promise<RequestHead> {
   const frame = await input.nextFrame();
   if (frame === null) {
     throw new H3Error("H3_REQUEST_INCOMPLETE", "stream ended before HEADERS", {
@@ -145,7 +150,12 @@ async function readHead(
       scope: "connection",
     });
   }
-  return await decodeRequestSection(frame.fieldSection, streamId, context);
+  const section = frame.fieldSection;
+  const cached = context.headCache.lookup(section);
+  if (cached !== undefined) return cached;
+  const head = parseRequestHead(await decodeRequestSection(section, streamId, context));
+  context.headCache.store(section, head);
+  return head;
 }
 
 function hasBody(head: RequestHead): boolean {
