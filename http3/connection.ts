@@ -69,7 +69,10 @@ export class H3ServerConnection {
   readonly #requestContext: RequestStreamContext;
   readonly #stallWatch: StallWatch;
   readonly #critical = new Set<CriticalKind>();
-  readonly #requests = new Set<Promise<void>>();
+  /** Request streams being served; a counter, not a set of tasks: no closure per request. */
+  #activeRequestCount = 0;
+  /** Resolved when the last request in flight ends (made only when someone waits). */
+  #requestsIdle: PromiseWithResolvers<void> | null = null;
   #control: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #decoderWrites: Promise<void> = Promise.resolve();
   #decoderSend: WritableStreamDefaultWriter<Uint8Array> | null = null;
@@ -122,7 +125,7 @@ export class H3ServerConnection {
 
   /** Request streams being served now. */
   get activeRequestCount(): number {
-    return this.#requests.size;
+    return this.#activeRequestCount;
   }
 
   /**
@@ -136,7 +139,7 @@ export class H3ServerConnection {
       // A close right after the write would discard the frame unsent: give it a moment.
       await new Promise((resolve) => setTimeout(resolve, GOAWAY_FLUSH_MS));
     }
-    await Promise.allSettled([...this.#requests]);
+    await this.#requestsDone();
   }
 
   /** Closes the connection with an HTTP/3 error code (H3_NO_ERROR for a clean close). */
@@ -160,7 +163,7 @@ export class H3ServerConnection {
       this.#fail(error);
     }
     await this.#conn.closed.catch(() => {});
-    await Promise.allSettled([...this.#requests]);
+    await this.#requestsDone();
     this.#stallWatch.close();
   }
 
@@ -225,7 +228,7 @@ export class H3ServerConnection {
           continue;
         }
         this.#nextStreamId = Math.max(this.#nextStreamId, streamId + 4);
-        this.#track(this.#serveRequest(stream));
+        this.#serveRequest(stream);
       }
     } catch {
       // The connection closed while accepting.
@@ -234,16 +237,25 @@ export class H3ServerConnection {
     }
   }
 
-  #track(task: Promise<void>): void {
-    this.#requests.add(task);
-    task.finally(() => this.#requests.delete(task));
+  /** Resolves once no request is in flight. */
+  #requestsDone(): Promise<void> {
+    if (this.#activeRequestCount === 0) return Promise.resolve();
+    this.#requestsIdle ??= Promise.withResolvers<void>();
+    return this.#requestsIdle.promise;
   }
 
+  /** Serves one request stream; never rejects (a connection error closes the connection). */
   async #serveRequest(stream: Deno.QuicBidirectionalStream): Promise<void> {
+    this.#activeRequestCount++;
     try {
       await serveRequestStream(stream, this.#requestContext);
     } catch (error) {
       this.#fail(error);
+    } finally {
+      if (--this.#activeRequestCount === 0 && this.#requestsIdle !== null) {
+        this.#requestsIdle.resolve();
+        this.#requestsIdle = null;
+      }
     }
   }
 

@@ -90,6 +90,14 @@ type State =
   | { kind: "skip"; remaining: number }
   | { kind: "payload"; frameType: number; buffer: Uint8Array; filled: number };
 
+/** The state between frames; it has no fields, so every parser shares this one object. */
+const HEADER_STATE: State = { kind: "header" };
+
+/** The parser's input before the first push (never written: it has no bytes). */
+const NO_BYTES = new Uint8Array(0);
+
+const STREAM_KINDS: ReadonlySet<string> = new Set<StreamKind>(["control", "request", "push"]);
+
 /** Request-stream message progress, for frame ordering (RFC 9114 §4.1). */
 type MessagePhase = "start" | "body" | "trailers";
 
@@ -109,14 +117,14 @@ export class FrameParser {
   readonly #headersBytesMax: number;
   readonly #settingsBytesMax: number;
   readonly #priorityUpdateBytesMax: number;
-  #pending: Uint8Array = new Uint8Array(0);
+  #pending: Uint8Array = NO_BYTES;
   #offset = 0;
-  #state: State = { kind: "header" };
+  #state: State = HEADER_STATE;
   #frameCount = 0;
   #phase: MessagePhase = "start";
 
   constructor(options: FrameParserOptions) {
-    if (!["control", "request", "push"].includes(options.streamKind)) {
+    if (!STREAM_KINDS.has(options.streamKind)) {
       throw new TypeError(`Cannot create FrameParser: unknown streamKind ${options.streamKind}`);
     }
     this.#kind = options.streamKind;
@@ -196,14 +204,14 @@ export class FrameParser {
         this.#offset += take;
         state.remaining -= take;
         const frameEnd = state.remaining === 0;
-        if (frameEnd) this.#state = { kind: "header" };
+        if (frameEnd) this.#state = HEADER_STATE;
         return { type: "data", bytes, frameEnd };
       }
       case "skip": {
         const take = Math.min(state.remaining, this.#pending.length - this.#offset);
         this.#offset += take;
         state.remaining -= take;
-        if (state.remaining === 0) this.#state = { kind: "header" };
+        if (state.remaining === 0) this.#state = HEADER_STATE;
         return undefined;
       }
       case "payload": {
@@ -215,7 +223,7 @@ export class FrameParser {
         this.#offset += take;
         state.filled += take;
         if (state.filled < state.buffer.length) return undefined;
-        this.#state = { kind: "header" };
+        this.#state = HEADER_STATE;
         return this.#decodePayload(state.frameType, state.buffer);
       }
     }

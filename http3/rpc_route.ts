@@ -90,7 +90,12 @@ export class H3CallInput implements CallInput {
     this.#input = input;
     this.#context = options.context;
     this.#streamId = options.streamId;
-    this.head = callHeadOf(head);
+    let callHead = callHeads.get(head);
+    if (callHead === undefined) {
+      callHead = callHeadOf(head);
+      callHeads.set(head, callHead);
+    }
+    this.head = callHead;
   }
 
   /** Aborts the client signal (the connection closed). */
@@ -109,39 +114,36 @@ export class H3CallInput implements CallInput {
     return this.#controller.signal;
   }
 
-  async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
-    try {
-      return await this.#readFrames(new LeaseBodyWriter(target, options.limitBytes), options);
-    } catch (error) {
-      if (error instanceof H3Error && error.scope === "connection") this.connectionError = error;
-      throw error;
-    }
-  }
-
   /**
    * Copies DATA pieces into the lease until the declared length or FIN. Each iteration consumes
    * one frame or piece; StreamInput bounds the reads and the writer bounds the bytes.
    */
-  async #readFrames(writer: LeaseBodyWriter, options: CallBodyReadOptions): Promise<number> {
+  async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+    const writer = new LeaseBodyWriter(target, options.limitBytes);
     const declared = options.declaredBytes;
     const input = this.#input;
-    for (;;) {
-      if (declared !== null && writer.lengthBytes === declared) return declared;
-      // A body that came with its HEADERS is taken without an await.
-      const frame = input.bufferedFrame() ?? await options.call.race(input.nextFrame());
-      if (frame === null) break;
-      if (frame.type === "headers") {
-        // Trailers: decoded (QPACK state), not used.
-        await options.call.race(
-          decodeRequestSection(frame.fieldSection, this.#streamId, this.#context),
-        );
-        continue;
+    try {
+      for (;;) {
+        if (declared !== null && writer.lengthBytes === declared) return declared;
+        // A body that came with its HEADERS is taken without an await.
+        const frame = input.bufferedFrame() ?? await options.call.race(input.nextFrame());
+        if (frame === null) break;
+        if (frame.type === "headers") {
+          // Trailers: decoded (QPACK state), not used.
+          await options.call.race(
+            decodeRequestSection(frame.fieldSection, this.#streamId, this.#context),
+          );
+          continue;
+        }
+        if (frame.type !== "data") continue;
+        if (declared !== null && writer.lengthBytes + frame.bytes.length > declared) {
+          throw lengthMismatch(writer.lengthBytes + frame.bytes.length, declared);
+        }
+        writer.write(frame.bytes);
       }
-      if (frame.type !== "data") continue;
-      if (declared !== null && writer.lengthBytes + frame.bytes.length > declared) {
-        throw lengthMismatch(writer.lengthBytes + frame.bytes.length, declared);
-      }
-      writer.write(frame.bytes);
+    } catch (error) {
+      if (error instanceof H3Error && error.scope === "connection") this.connectionError = error;
+      throw error;
     }
     if (declared !== null && writer.lengthBytes !== declared) {
       throw lengthMismatch(writer.lengthBytes, declared);
@@ -156,6 +158,12 @@ function lengthMismatch(receivedBytes: number, declaredBytes: number): RpcError 
     `Cannot read body: got ${receivedBytes} bytes, Content-Length said ${declaredBytes}`,
   );
 }
+
+/**
+ * The call heads of request heads: a connection reuses one parsed head for every request that
+ * sent the same field section (request_head_cache.ts), and so one call head.
+ */
+const callHeads = new WeakMap<RequestHead, CallHead>();
 
 /** The header values a call needs; repeated fields are joined with ", " as `Headers` does. */
 function callHeadOf(head: RequestHead): CallHead {
