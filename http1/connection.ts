@@ -112,6 +112,8 @@ export class Connection implements CallInput, CallHead {
   #bodyState: number = BODY_STATE.none;
   #bodyBuffered = false;
   #pendingRead: Promise<number | null> | null = null;
+  #flushing: Promise<void> | null = null;
+  #sending: Uint8Array = new Uint8Array(0);
   #watch: AbortController | null = null;
   #lengthNumber = -1;
   #lengthText: string | null = null;
@@ -253,7 +255,9 @@ export class Connection implements CallInput, CallHead {
           throw new HeadError(431, `request head larger than ${buf.length} bytes`);
         }
       }
-      const n = await (this.#pendingRead ?? this.#conn.read(buf.subarray(this.#end)));
+      // An empty buffer is read whole (no view made per request).
+      const n = await (this.#pendingRead ??
+        this.#conn.read(this.#end === 0 ? buf : buf.subarray(this.#end)));
       this.#pendingRead = null;
       if (n === null || this.#closing) return false;
       this.#end += n;
@@ -291,12 +295,14 @@ export class Connection implements CallInput, CallHead {
     if (methodId === METHOD_ID_NONE) {
       const answer = unknownMethodAnswer(this.#head.contentType, deps);
       const keep = this.#head.keepAlive && this.skipBufferedBody();
-      await this.#writeAnswer(answer, keep);
+      const writing = this.#writeAnswer(answer, keep);
+      if (writing !== undefined) await writing;
       return keep;
     }
     const answer = await serveCall(methodId, this, deps);
     const keep = this.#head.keepAlive && this.bodyFinished();
-    await this.#writeAnswer(answer, keep);
+    const writing = this.#writeAnswer(answer, keep);
+    if (writing !== undefined) await writing;
     return keep;
   }
 
@@ -328,18 +334,42 @@ export class Connection implements CallInput, CallHead {
     return this.#head.versionMinor === 0 ? HEAD_KEEP_ALIVE : HEAD_PLAIN;
   }
 
-  /** Writes an RPC answer (one write when it fits the output buffer), then releases it. */
-  async #writeAnswer(answer: CallAnswer, keep: boolean): Promise<void> {
+  /**
+   * Writes an RPC answer, then releases it. One that fits the output buffer is copied there
+   * (DESIGN invariant 4: the one copy out of the lease, into the connection's own buffer),
+   * released at once, and sent without waiting: the next head's read starts meanwhile, and the
+   * next write waits for this one (`#flushing`). Resolves (or returns undefined) when the
+   * connection may go on; a closing connection waits for its last bytes.
+   */
+  #writeAnswer(answer: CallAnswer, keep: boolean): Promise<void> | undefined {
+    if (this.#flushing === null && !this.#closing) {
+      const out = this.#out;
+      const n = this.#ctx.encoder.encodeCallHead(out, answer, this.#headOptions(keep));
+      const body = answer.body;
+      if (n + body.length <= out.length) {
+        out.set(body, n);
+        answer.release();
+        this.#send(out.subarray(0, n + body.length));
+        return keep ? undefined : this.#flushed();
+      }
+    }
+    return this.#writeAnswerSlow(answer, keep);
+  }
+
+  /** A large answer (head, then the lease view itself), or one behind a pending write. */
+  async #writeAnswerSlow(answer: CallAnswer, keep: boolean): Promise<void> {
     try {
+      await this.#flushed();
       if (this.#closing) return;
       const out = this.#out;
       const n = this.#ctx.encoder.encodeCallHead(out, answer, this.#headOptions(keep));
       const body = answer.body;
       if (n + body.length <= out.length) {
-        // DESIGN invariant 4: the one copy out of the lease, into the connection's own buffer.
         out.set(body, n);
         await this.write(out.subarray(0, n + body.length));
       } else {
+        // The write op borrows the lease view and never detaches it; the lease is released
+        // only once the write has settled.
         await this.write(out.subarray(0, n));
         await this.write(body);
       }
@@ -348,8 +378,46 @@ export class Connection implements CallInput, CallHead {
     }
   }
 
+  /**
+   * Starts writing `bytes` without waiting; a failure closes the connection. The handlers are
+   * bound once per connection, so a send makes no closure.
+   */
+  #send(bytes: Uint8Array): void {
+    this.#answerStarted = true;
+    this.#sending = bytes;
+    this.#flushing = this.#conn.write(bytes).then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  /** The first write of `#send` is done: finish a partial write, or mark the flush complete. */
+  readonly #onWritten = (n: number): Promise<void> | undefined => {
+    const bytes = this.#sending;
+    if (n < bytes.length) {
+      return writeAll(this.#conn, bytes.subarray(n)).then(this.#onSent, this.#onWriteFailed);
+    }
+    this.#flushing = null;
+  };
+
+  readonly #onSent = (): void => {
+    this.#flushing = null;
+  };
+
+  readonly #onWriteFailed = (): void => {
+    this.#flushing = null;
+    this.destroy();
+  };
+
+  /** Waits for the write `#send` started, if any. */
+  async #flushed(): Promise<void> {
+    const flushing = this.#flushing;
+    if (flushing === null) return;
+    this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
+    await flushing;
+    this.#phase = PHASES.busy;
+  }
+
   /** Writes bytes (looping over partial writes) under the write timeout. */
   async write(bytes: Uint8Array): Promise<void> {
+    await this.#flushed();
     if (this.#closing) throw new Error("Cannot write: the connection is closing");
     this.#answerStarted = true;
     this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
@@ -377,36 +445,45 @@ export class Connection implements CallInput, CallHead {
 
   // --- CallInput ---
 
-  /** Reads the body into `target` (a lease view): the buffered part, then the socket. */
-  async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+  /**
+   * Reads the body into `target` (a lease view): the buffered part is copied, the rest is read
+   * from the socket straight into the view. Not an async function: a body that is already
+   * buffered (the common small call) resolves without one.
+   */
+  readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
     const head = this.#head;
-    if (this.#bodyState !== BODY_STATE.unread) return 0;
+    if (this.#bodyState !== BODY_STATE.unread) return Promise.resolve(0);
     this.#bodyState = BODY_STATE.broken; // Until the whole body is in.
-    if (head.chunked) return await this.#readChunked(target, options);
+    if (head.chunked) return this.#readChunked(target, options);
     const length = head.contentLength;
     if (length > options.limitBytes) {
-      throw new RpcError(
-        "resource_exhausted",
-        `Cannot read body: ${length} bytes exceed the limit`,
-        {
+      return Promise.reject(
+        new RpcError("resource_exhausted", `Cannot read body: ${length} bytes exceed the limit`, {
           httpStatus: 413,
-        },
+        }),
       );
     }
-    let got = Math.min(this.#end - this.#start, length);
+    const got = Math.min(this.#end - this.#start, length);
     target.set(this.#buf.subarray(this.#start, this.#start + got));
     this.#start += got;
-    if (got < length) {
-      await this.#continueIfExpected();
-      // Each read brings at least one byte, so at most `length` reads.
-      for (let reads = 0; got < length && reads < length; reads++) {
-        this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
-        const n = await this.#readRaced(target.subarray(got, length), options.call);
-        if (n === null) throw new Error("the client closed the connection mid-body");
-        got += n;
-      }
-      this.#phase = PHASES.busy;
+    if (got < length) return this.#readRest(target, got, options);
+    this.#bodyState = BODY_STATE.done;
+    return Promise.resolve(got);
+  }
+
+  /** The part of a Content-Length body not buffered yet, read into the lease view. */
+  async #readRest(target: Uint8Array, buffered: number, options: CallBodyReadOptions) {
+    const length = this.#head.contentLength;
+    let got = buffered;
+    await this.#continueIfExpected();
+    // Each read brings at least one byte, so at most `length` reads.
+    for (let reads = 0; got < length && reads < length; reads++) {
+      this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
+      const n = await this.#readRaced(target.subarray(got, length), options.call);
+      if (n === null) throw new Error("the client closed the connection mid-body");
+      got += n;
     }
+    this.#phase = PHASES.busy;
     this.#bodyState = BODY_STATE.done;
     return got;
   }

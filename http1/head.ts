@@ -84,6 +84,38 @@ const CLOSE = new TextEncoder().encode("close");
 const KEEP_ALIVE = new TextEncoder().encode("keep-alive");
 const CONTINUE = new TextEncoder().encode("100-continue");
 
+/** The longest value `ValueText` remembers. */
+export const VALUE_TEXT_BYTES_MAX = 256;
+
+/**
+ * The string of a header value, remembered with its bytes: on a keep-alive connection the
+ * same client sends the same Host, Content-Type and Authorization on every request, so
+ * comparing a few bytes replaces making a string per request.
+ */
+export class ValueText {
+  readonly #bytes = new Uint8Array(VALUE_TEXT_BYTES_MAX);
+  #length = -1;
+  #text = "";
+
+  /** The value `buf[s, e)` as a string (latin1), reusing the last one when the bytes match. */
+  of(buf: Uint8Array, s: number, e: number): string {
+    const length = e - s;
+    if (length === this.#length) {
+      const bytes = this.#bytes;
+      let i = 0;
+      while (i < length && bytes[i] === buf[s + i]) i++;
+      if (i === length) return this.#text;
+    }
+    const text = latin1(buf, s, e);
+    if (length <= VALUE_TEXT_BYTES_MAX) {
+      this.#bytes.set(buf.subarray(s, e));
+      this.#length = length;
+      this.#text = text;
+    }
+    return text;
+  }
+}
+
 /**
  * One parsed request head, reused by a connection for each of its requests. Offsets index the
  * buffer the head was parsed from and stay valid until that buffer's bytes move.
@@ -112,6 +144,8 @@ export class RequestHead {
   expectContinue = false;
   connectionClose = false;
   connectionKeepAlive = false;
+  /** The last host, content-type and authorization values (see ValueText). */
+  readonly texts = [new ValueText(), new ValueText(), new ValueText()] as const;
 
   /** Clears the per-request fields. */
   reset(): void {
@@ -329,13 +363,13 @@ export function parseHead(
 function readKnown(buf: Uint8Array, known: number, s: number, e: number, head: RequestHead) {
   switch (known) {
     case NAME_HOST:
-      head.host = latin1(buf, s, e);
+      head.host = head.texts[0].of(buf, s, e);
       break;
     case NAME_CONTENT_TYPE:
-      head.contentType = latin1(buf, s, e);
+      head.contentType = head.texts[1].of(buf, s, e);
       break;
     case NAME_AUTHORIZATION:
-      head.authorization = latin1(buf, s, e);
+      head.authorization = head.texts[2].of(buf, s, e);
       break;
     case NAME_RPC_TIMEOUT:
       head.rpcTimeoutMs = latin1(buf, s, e);

@@ -1,0 +1,534 @@
+/**
+ * The plaintext HTTP/1.1 server (`http1/`) over real sockets and a real pool: keep-alive,
+ * pipelining, unknown methods never reading their body, Expect: 100-continue, chunked bodies,
+ * request-smuggling refusals, the idle/head/body timeouts, lost clients, the connection cap, and
+ * the Hono routes. The pool's in-use count is back to 0 after each test.
+ */
+
+import assert from "@std/assert";
+import { type H1Limits, type H1Server, serveH1 } from "../http1/mod.ts";
+import { Pool } from "../pool/mod.ts";
+import { createApp, type RpcApp } from "../rpc/app.ts";
+import { createBinaryWire } from "../rpc/binary_wire.ts";
+import { METHODS } from "../rpc/methods.ts";
+import { createRegistry } from "../rpc/registry.ts";
+import { fixedPlan } from "./_plan.ts";
+import { allocTotal, eventually } from "./_rpc_harness.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const ALT_SVC = 'h3=":4433"; ma=86400';
+
+/** A server over a fresh small pool, with short timeouts unless `limits` says otherwise. */
+interface H1Fixture {
+  readonly server: H1Server;
+  readonly port: number;
+  readonly pool: Pool;
+  connect(): Promise<Deno.TcpConn>;
+  close(): Promise<void>;
+}
+
+function startH1(limits: Partial<H1Limits> = {}): H1Fixture {
+  const classes = [
+    { blockSizeBytes: 4096, blockCount: 8 },
+    { blockSizeBytes: 65536, blockCount: 2 },
+  ];
+  const pool = Pool.open(classes);
+  const registry = createRegistry(METHODS);
+  const plan = fixedPlan(classes);
+  const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 5000 }, registry };
+  const rpcApp: RpcApp = createApp(services, {
+    registry,
+    binary: createBinaryWire(registry, pool),
+  });
+  const headers = { "alt-svc": ALT_SVC };
+  const server = serveH1({
+    port: 0,
+    hostname: "127.0.0.1",
+    deps: rpcApp.depsFor("h1", { headers }),
+    fetch: rpcApp.fetchFor("h1", { headers }),
+    limits: { idleTimeoutMs: 400, headTimeoutMs: 400, bodyTimeoutMs: 400, ...limits },
+  });
+  const port = server.addr.port;
+  return {
+    server,
+    port,
+    pool,
+    connect: () => Deno.connect({ hostname: "127.0.0.1", port }),
+    async close() {
+      await server.shutdown();
+      rpcApp.close();
+      await eventually(() => pool.inUseCount() === 0, 5000).catch(() => {});
+      assert.equal(pool.inUseCount(), 0, "pool in-use count after the test");
+      pool.close();
+    },
+  };
+}
+
+/** One parsed response. */
+interface Parsed {
+  readonly status: number;
+  readonly headers: Map<string, string>;
+  readonly body: string;
+}
+
+/** Reads responses off one connection, keeping bytes that belong to the next one. */
+class Responses {
+  #bytes = new Uint8Array(0);
+  readonly #conn: Deno.Conn;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Reads more bytes; false at the end of the stream (or a reset). */
+  async #more(): Promise<boolean> {
+    const chunk = new Uint8Array(65536);
+    const n = await this.#conn.read(chunk).catch(() => null);
+    if (n === null) return false;
+    const joined = new Uint8Array(this.#bytes.length + n);
+    joined.set(this.#bytes);
+    joined.set(chunk.subarray(0, n), this.#bytes.length);
+    this.#bytes = joined;
+    return true;
+  }
+
+  /** The next response (a head with content-length, or a 1xx head alone). */
+  async next(): Promise<Parsed> {
+    for (let reads = 0; reads < 10_000; reads++) {
+      const text = decoder.decode(this.#bytes);
+      const split = text.indexOf("\r\n\r\n");
+      if (split >= 0) {
+        const [statusLine, ...lines] = text.slice(0, split).split("\r\n");
+        const headers = new Map<string, string>();
+        for (const line of lines) {
+          const colon = line.indexOf(":");
+          headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+        }
+        const status = Number(statusLine.split(" ")[1]);
+        const length = status < 200 ? 0 : Number(headers.get("content-length") ?? "0");
+        const headBytes = encoder.encode(text.slice(0, split + 4)).length;
+        if (this.#bytes.length >= headBytes + length) {
+          const body = decoder.decode(this.#bytes.subarray(headBytes, headBytes + length));
+          this.#bytes = this.#bytes.slice(headBytes + length);
+          return { status, headers, body };
+        }
+      }
+      if (!(await this.#more())) throw new Error(`connection closed; got ${JSON.stringify(text)}`);
+    }
+    throw new Error("no complete response");
+  }
+
+  /** Whether the server closes the connection with no further bytes. */
+  async closed(): Promise<boolean> {
+    if (this.#bytes.length > 0) return false;
+    return !(await this.#more());
+  }
+}
+
+/** A JSON system.echo request (head + body bytes). */
+function echoRequest(payload: string, extra: Record<string, string> = {}): Uint8Array {
+  const body = JSON.stringify({ payload: btoa(payload) });
+  const lines = [
+    "POST /rpc/system.echo HTTP/1.1",
+    "Host: 127.0.0.1",
+    "Content-Type: application/json",
+    `Content-Length: ${body.length}`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return encoder.encode(lines.join("\r\n") + "\r\n\r\n" + body);
+}
+
+/** The decoded payload of an echo answer. */
+function echoed(response: Parsed): string {
+  assert.equal(response.status, 200, response.body);
+  return atob(JSON.parse(response.body).payload);
+}
+
+Deno.test("h1: echo over one keep-alive connection, 200 times", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const responses = new Responses(conn);
+    for (let i = 0; i < 200; i++) {
+      await conn.write(echoRequest(`call ${i}`));
+      const response = await responses.next();
+      assert.equal(echoed(response), `call ${i}`);
+      assert.equal(response.headers.get("alt-svc"), ALT_SVC);
+      assert.equal(response.headers.get("connection"), undefined);
+      assert.match(response.headers.get("date") ?? "", /GMT$/);
+    }
+    assert.equal(t.pool.inUseCount(), 0);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: two pipelined requests in one write are answered in order", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const first = echoRequest("first");
+    const second = encoder.encode("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+    const third = echoRequest("third", { Connection: "close" });
+    const all = new Uint8Array(first.length + second.length + third.length);
+    all.set(first);
+    all.set(second, first.length);
+    all.set(third, first.length + second.length);
+    await conn.write(all);
+    const responses = new Responses(conn);
+    assert.equal(echoed(await responses.next()), "first");
+    const health = await responses.next();
+    assert.equal(health.status, 200);
+    assert.equal(health.body, "ok");
+    const last = await responses.next();
+    assert.equal(echoed(last), "third");
+    assert.equal(last.headers.get("connection"), "close");
+    assert.equal(await responses.closed(), true);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (close)", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const allocs = allocTotal(t.pool);
+    const head = "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\n" +
+      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+    await conn.write(encoder.encode(head));
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 501);
+    assert.equal(JSON.parse(response.body).error.code, "unimplemented");
+    assert.equal(response.headers.get("connection"), "close");
+    assert.equal(await responses.closed(), true);
+    assert.equal(allocTotal(t.pool), allocs, "no block taken");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: an unknown method whose body is buffered is skipped; the connection stays", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const body = '{"a":1}';
+    await conn.write(encoder.encode(
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${body.length}\r\n\r\n${body}`,
+    ));
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 501);
+    assert.equal(response.headers.get("connection"), undefined);
+    await conn.write(echoRequest("after"));
+    assert.equal(echoed(await responses.next()), "after");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: Expect: 100-continue is answered right before the body is read", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const request = echoRequest("expected", { Expect: "100-continue" });
+    const split = decoder.decode(request).indexOf("\r\n\r\n") + 4;
+    await conn.write(request.subarray(0, split));
+    const responses = new Responses(conn);
+    const interim = await responses.next();
+    assert.equal(interim.status, 100);
+    await conn.write(request.subarray(split));
+    assert.equal(echoed(await responses.next()), "expected");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: Expect: 100-continue refused early: 413 or 501 instead, no 100", async () => {
+  const t = startH1();
+  try {
+    for (const [path, status] of [["/rpc/system.echo", 413], ["/rpc/nope", 501]] as const) {
+      const conn = await t.connect();
+      try {
+        await conn.write(encoder.encode(
+          `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n` +
+            "Content-Length: 100000000\r\nExpect: 100-continue\r\n\r\n",
+        ));
+        const responses = new Responses(conn);
+        const response = await responses.next();
+        assert.equal(response.status, status, path);
+        assert.equal(response.headers.get("connection"), "close");
+        assert.equal(await responses.closed(), true);
+      } finally {
+        conn.close();
+      }
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("h1: a chunked body is decoded into the lease; the next request follows", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const body = JSON.stringify({ payload: btoa("chunked!") });
+    const chunks = `5;ext=1\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)}\r\n` +
+      `${body.slice(5)}\r\n0\r\nX-Trailer: dropped\r\n\r\n`;
+    await conn.write(encoder.encode(
+      "POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        `Transfer-Encoding: chunked\r\n\r\n${chunks.slice(0, 9)}`,
+    ));
+    await new Promise((r) => setTimeout(r, 20));
+    await conn.write(encoder.encode(chunks.slice(9)));
+    const responses = new Responses(conn);
+    assert.equal(echoed(await responses.next()), "chunked!");
+    await conn.write(echoRequest("next"));
+    assert.equal(echoed(await responses.next()), "next");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: request smuggling shapes are refused and the connection closed", async () => {
+  const t = startH1();
+  const base = "POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n";
+  const cases = [
+    [`${base}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400],
+    [`${base}Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}`, 400],
+    [`${base}Transfer-Encoding: gzip\r\n\r\n`, 501],
+    [`${base}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n`, 400],
+    [`${base}X-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\n{}`, 400],
+    [`${base}Content-Length : 2\r\n\r\n{}`, 400],
+    ["POST /rpc/system.echo HTTP/1.1\nHost: a\n\n", 400],
+    ["GET /healthz HTTP/1.1\r\n\r\n", 400],
+  ] as const;
+  try {
+    for (const [request, status] of cases) {
+      const conn = await t.connect();
+      try {
+        await conn.write(encoder.encode(request));
+        const responses = new Responses(conn);
+        const response = await responses.next();
+        assert.equal(response.status, status, JSON.stringify(request));
+        assert.equal(response.headers.get("connection"), "close");
+        assert.equal(await responses.closed(), true, JSON.stringify(request));
+      } finally {
+        conn.close();
+      }
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("h1: a head larger than the read buffer is 431", async () => {
+  const t = startH1({ readBufferBytes: 4096 });
+  const conn = await t.connect();
+  try {
+    await conn.write(
+      encoder.encode(`GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${"b".repeat(5000)}`),
+    );
+    const responses = new Responses(conn);
+    assert.equal((await responses.next()).status, 431);
+    assert.equal(await responses.closed(), true);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: a trickled head times out with 408 while a new client is served", async () => {
+  const t = startH1({ idleTimeoutMs: 60_000 });
+  const slow = await t.connect();
+  const fresh = await t.connect();
+  try {
+    await slow.write(encoder.encode("POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nX-A: "));
+    const slowResponses = new Responses(slow);
+    const answered = slowResponses.next();
+    // Keep trickling: progress does not extend the head's deadline.
+    let trickling = true;
+    const trickle = (async () => {
+      for (let i = 0; i < 200 && trickling; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        await slow.write(encoder.encode("a")).catch(() => trickling = false);
+      }
+    })();
+    await fresh.write(echoRequest("fresh"));
+    assert.equal(echoed(await new Responses(fresh).next()), "fresh");
+    const response = await answered;
+    trickling = false;
+    await trickle;
+    assert.equal(response.status, 408);
+    assert.equal(response.headers.get("connection"), "close");
+  } finally {
+    slow.close();
+    fresh.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: an idle keep-alive connection is closed after the idle timeout", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    await conn.write(echoRequest("once"));
+    const responses = new Responses(conn);
+    assert.equal(echoed(await responses.next()), "once");
+    assert.equal(await responses.closed(), true, "closed without a further byte");
+    await eventually(() => t.server.connectionCount === 0, 5000);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: a stalled body is cut with 408 and its lease released", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    await conn.write(encoder.encode(
+      "POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        'Content-Length: 3000\r\n\r\n{"payload":"',
+    ));
+    await eventually(() => t.pool.inUseCount() === 1, 5000);
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 408);
+    assert.equal(await responses.closed(), true);
+    await eventually(() => t.pool.inUseCount() === 0, 5000);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: a client closing mid-body releases the lease", async () => {
+  const t = startH1({ bodyTimeoutMs: 60_000 });
+  const conn = await t.connect();
+  try {
+    await conn.write(encoder.encode(
+      "POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        'Content-Length: 3000\r\n\r\n{"payload":"',
+    ));
+    await eventually(() => t.pool.inUseCount() === 1, 5000);
+    conn.close();
+    await eventually(() => t.pool.inUseCount() === 0, 5000);
+    await eventually(() => t.server.connectionCount === 0, 5000);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed above.
+    }
+    await t.close();
+  }
+});
+
+Deno.test("h1: connections over the cap are closed at once; the others are served", async () => {
+  const t = startH1({ connectionCountMax: 2 });
+  const conns = [await t.connect(), await t.connect()];
+  try {
+    await eventually(() => t.server.connectionCount === 2, 5000);
+    const over = await t.connect();
+    conns.push(over);
+    assert.equal(await new Responses(over).closed(), true);
+    assert.equal(t.server.refusedCount, 1);
+    await conns[0].write(echoRequest("kept"));
+    assert.equal(echoed(await new Responses(conns[0]).next()), "kept");
+  } finally {
+    for (const conn of conns) conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: the app's routes: healthz, HEAD, metrics, 404, a batch, an escaped path", async () => {
+  const t = startH1();
+  const base = `http://127.0.0.1:${t.port}`;
+  try {
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(await health.text(), "ok");
+    assert.equal(health.headers.get("alt-svc"), ALT_SVC);
+    const head = await fetch(`${base}/healthz`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^pool_blocks_in_use\{class_bytes="4096"\} 0$/m);
+    const missing = await fetch(`${base}/no/such/page`);
+    assert.equal(missing.status, 404);
+    await missing.arrayBuffer();
+    // A batch takes the app's route (POST /rpc); without a capnp body it is refused there.
+    const batch = await fetch(`${base}/rpc`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "[]",
+    });
+    assert.equal(batch.status, 415);
+    await batch.arrayBuffer();
+    // A %-escaped method name takes the app's route too, which decodes it.
+    const escaped = await fetch(`${base}/rpc/system%2Eecho`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ payload: btoa("esc") }),
+    });
+    assert.equal(atob((await escaped.json()).payload), "esc");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("h1: a streamed (chunked) request body reaches the app's routes", async () => {
+  const t = startH1();
+  try {
+    const body = encoder.encode(JSON.stringify({ payload: btoa("streamed") }));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body.subarray(0, 4));
+        controller.enqueue(body.subarray(4));
+        controller.close();
+      },
+    });
+    const response = await fetch(`http://127.0.0.1:${t.port}/rpc/system%2Eecho`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+    });
+    assert.equal(response.status, 200);
+    assert.equal(atob((await response.json()).payload), "streamed");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("h1: shutdown answers new requests 503, lets the in-flight call finish", async () => {
+  const t = startH1({ bodyTimeoutMs: 60_000 });
+  const busy = await t.connect();
+  const idle = await t.connect();
+  try {
+    const request = echoRequest("in flight");
+    await busy.write(request.subarray(0, request.length - 5));
+    await eventually(() => t.pool.inUseCount() === 1, 5000);
+    const stopping = t.server.shutdown();
+    await idle.write(echoRequest("late"));
+    const late = await new Responses(idle).next();
+    assert.equal(late.status, 503);
+    assert.equal(late.headers.get("retry-after"), "1");
+    await busy.write(request.subarray(request.length - 5));
+    assert.equal(echoed(await new Responses(busy).next()), "in flight");
+    await stopping;
+    await assert.rejects(() => t.connect());
+  } finally {
+    busy.close();
+    idle.close();
+    await t.close();
+  }
+});
