@@ -3,7 +3,9 @@
  * a request body a byte at a time are cut at the call deadline and their leases released;
  * HTTP/3 streams that send HEADERS and part of a body and then stall are reset after the stall
  * timeout and their leases released; 200 idle or header-trickling TCP connections do not stop a
- * new client from being served, over plaintext HTTP/1.1 and over TLS.
+ * new client from being served, over plaintext HTTP/1.1 and over TLS; and the plaintext port
+ * (our own HTTP/1.1 server, `http1/`) closes idle, header-trickling and body-stalled connections
+ * at its timeouts, releasing the stalled bodies' leases.
  */
 
 import assert from "@std/assert";
@@ -11,7 +13,10 @@ import { encodeDataFrame, encodeHeadersFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
 import { eventually as eventuallyH3, h3EchoPostHead, startH3Service } from "./_h3_service.ts";
 import { postHead as rawPostHead, readRawResponse } from "./_raw_http.ts";
-import { eventually, startTestService } from "./_rpc_harness.ts";
+import { eventually, SMALL_CLASSES, startTestService } from "./_rpc_harness.ts";
+import { Pool } from "../pool/mod.ts";
+import { startService } from "../server/service.ts";
+import { fixedPlan } from "./_plan.ts";
 import { sleep } from "./_stress.ts";
 
 const encoder = new TextEncoder();
@@ -148,5 +153,70 @@ Deno.test("slow clients: stalled HTTP/3 streams time out, leases released, other
   } finally {
     for (const client of clients) await client.close();
     await t.close();
+  }
+});
+
+/** Whether the server closes `conn` (end of stream or reset), after any answer it sends. */
+async function closedByServer(conn: Deno.Conn): Promise<{ closed: true; text: string }> {
+  const buf = new Uint8Array(4096);
+  let text = "";
+  // Bounded: the server sends at most one short answer before closing.
+  for (let reads = 0; reads < 64; reads++) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) return { closed: true, text };
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  throw new Error(`still open after ${JSON.stringify(text)}`);
+}
+
+Deno.test("slow clients: the plaintext port closes idle, header-trickling and stalled-body connections", async () => {
+  const pool = Pool.open(SMALL_CLASSES);
+  const dataDir = await Deno.makeTempDir({ prefix: "rpc-slow-" });
+  const svc = await startService(
+    { port: 0, hostname: "127.0.0.1", dataDir, plaintextPort: 0, rpcTimeoutMsMax: 30_000 },
+    fixedPlan(SMALL_CLASSES),
+    {
+      pool,
+      store: null,
+      quiet: true,
+      h1Limits: { idleTimeoutMs: 500, headTimeoutMs: 500, bodyTimeoutMs: 500 },
+    },
+  );
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const port = svc.plaintextPort!;
+    const idle = await openConnections(port, 50, "");
+    const heads = await openConnections(port, 50, "POST /rpc/system.echo HTTP/1.1\r\nX-A: ");
+    const bodies = await openConnections(
+      port,
+      4,
+      rawPostHead("/rpc/system.echo", {
+        "Content-Type": "application/json",
+        "Content-Length": "3000",
+      }) + '{"payload":"',
+    );
+    conns.push(...idle, ...heads, ...bodies);
+    await eventually(() => pool.inUseCount() === 4, 5000);
+    // The header-stage connections keep sending bytes: progress does not extend a head's time.
+    const trickle = (async () => {
+      for (let round = 0; round < 20; round++) {
+        await sleep(100);
+        for (const conn of heads) await conn.write(encoder.encode("a")).catch(() => {});
+      }
+    })();
+    assert.equal(await echoStatus(`http://127.0.0.1:${port}`), 200, "a new client is served");
+    const idleEnds = await Promise.all(idle.map(closedByServer));
+    assert.ok(idleEnds.every((end) => end.text === ""), "idle connections closed without a byte");
+    for (const end of await Promise.all([...heads, ...bodies].map(closedByServer))) {
+      assert.match(end.text, /^HTTP\/1\.1 408 /, "a head or body past its time gets 408");
+    }
+    await trickle;
+    await eventually(() => pool.inUseCount() === 0, 5000);
+  } finally {
+    for (const conn of conns) conn.close();
+    await svc.shutdown();
+    assert.equal(pool.inUseCount(), 0, "pool in-use count after the test");
+    pool.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });
