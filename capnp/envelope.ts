@@ -112,7 +112,9 @@ export function methodNameOf(request: RequestEnvelope): string {
  * Decodes the params of a request with the method's codec (bounds, depth and traversal
  * limits of the message apply). Absent params decode as the struct's defaults. `limits` can
  * only tighten the message's own list-length limit, for this decode alone: the method is known
- * only after the envelope was read, so a per-method limit is applied here.
+ * only after the envelope was read, so a per-method limit is applied here. With `dataViews`,
+ * Data fields are views of the request bytes (no copy): the caller keeps those bytes unchanged
+ * while the params are in use.
  *
  * @example
  * ```ts
@@ -123,10 +125,11 @@ export function methodNameOf(request: RequestEnvelope): string {
 export function readParams<P>(
   request: RequestEnvelope,
   codec: StructCodec<P>,
-  limits?: Pick<ReadLimits, "listLengthMax">,
+  limits?: Pick<ReadLimits, "listLengthMax"> & { readonly dataViews?: boolean },
 ): P {
   const lengthMax = limits?.listLengthMax;
   const m = request.message;
+  m.dataViews = limits?.dataViews === true;
   if (lengthMax === undefined || lengthMax >= m.listLengthMax) {
     return readPointer(m, request.params, codec);
   }

@@ -155,3 +155,17 @@ Deno.test("readParams tightens listLengthMax for one decode only, never loosens 
     RangeError,
   );
 });
+
+Deno.test("readParams copies Data by default and views the message with dataViews", () => {
+  const bytes = request("system.echo", SystemEchoParamsCodec, { payload: new Uint8Array([5, 6]) });
+  const copied = readParams(readRequest(bytes), SystemEchoParamsCodec);
+  const viewed = readParams(readRequest(bytes), SystemEchoParamsCodec, { dataViews: true });
+  assert.deepEqual([...copied.payload], [5, 6]);
+  assert.deepEqual([...viewed.payload], [5, 6]);
+  assert.notEqual(copied.payload.buffer, bytes.buffer);
+  assert.equal(viewed.payload.buffer, bytes.buffer, "a view of the request bytes");
+  // The flag holds for one decode only: the next plain decode copies again.
+  const envelope = readRequest(bytes);
+  readParams(envelope, SystemEchoParamsCodec, { dataViews: true });
+  assert.notEqual(readParams(envelope, SystemEchoParamsCodec).payload.buffer, bytes.buffer);
+});

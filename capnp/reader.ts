@@ -82,6 +82,11 @@ export class MessageReader {
   readonly nestingDepthMax: number;
   /** Writable only so `readParams` can tighten it for one decode (a per-method limit). */
   listLengthMax: number;
+  /**
+   * Whether Data fields decode as views of the message bytes instead of copies (set by
+   * `readParams` for one decode; the caller keeps the bytes alive while the views are used).
+   */
+  dataViews = false;
   traversalWordsLeft: number;
   private scanBytesLeft: number;
 
@@ -280,11 +285,15 @@ export class MessageReader {
     return true;
   }
 
-  /** Copies the Data behind the pointer at `position` out of the message; null reads empty. */
+  /**
+   * The Data behind the pointer at `position`: a copy out of the message, or a view of it when
+   * `dataViews` is set; null reads empty.
+   */
   data(seg: number, position: number, dataBytesMax: number): Uint8Array {
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, dataBytesMax)) {
       return new Uint8Array(0);
     }
+    if (this.dataViews) return this.u8.subarray(R.pos, R.pos + R.count);
     return this.u8.slice(R.pos, R.pos + R.count);
   }
 

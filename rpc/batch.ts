@@ -130,7 +130,7 @@ export async function dispatchBatch(request: Request, deps: DispatchDeps): Promi
         d.metrics.recordRejected("too_large");
         throw new RpcError("resource_exhausted", `Cannot call ${spec.name}: request too large`);
       }
-      const params = binary!.decodeParams(binaryCall, spec, d.readLimits?.[methodId]);
+      const params = binary!.decodeParams(binaryCall, spec, { limits: d.readLimits?.[methodId] });
       const ctx = { signal: call.signal, deadlineAtMs: call.deadlineAtMs, services: d.services };
       const result = await raceSignal(
         Promise.resolve().then(() => spec.handle(params, ctx)),

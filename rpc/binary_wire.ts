@@ -17,9 +17,9 @@ import {
   type ResponseOut,
   writeResponse,
 } from "../capnp/mod.ts";
-import type { BinaryCall, BinaryWire, EncodedLease } from "./dispatch.ts";
+import type { BinaryCall, BinaryWire, DecodeParamsOptions, EncodedLease } from "./dispatch.ts";
 import { RpcError } from "./errors.ts";
-import type { AnyMethodSpec, MethodReadLimits, PoolLike } from "./method.ts";
+import type { AnyMethodSpec, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
 
 /**
@@ -81,9 +81,13 @@ export function createBinaryWire(registry: MethodRegistry, pool: PoolLike): Bina
       );
       return { requestId: envelope.requestId, methodId, envelope };
     },
-    decodeParams(call: BinaryCall, spec: AnyMethodSpec, limits?: MethodReadLimits | null) {
+    decodeParams(call: BinaryCall, spec: AnyMethodSpec, options: DecodeParamsOptions = {}) {
+      const limits = options.limits ?? undefined;
+      const read = options.dataViews === true
+        ? { listLengthMax: limits?.listLengthMax, dataViews: true }
+        : limits;
       try {
-        return readParams(call.envelope as RequestEnvelope, spec.params, limits ?? undefined);
+        return readParams(call.envelope as RequestEnvelope, spec.params, read);
       } catch (error) {
         return invalid(error);
       }

@@ -290,8 +290,9 @@ async function callWithBody(
   const timeoutMax = deps.services.config.rpcTimeoutMsMax;
   const timeoutMs = Math.max(1, Math.min(timeoutHeader ?? timeoutMax, timeoutMax));
   const call = createCallSignal(timeoutMs, deps.deadlines);
+  const options: ReadParamsOptions = { wire, declared, call, state, held: null };
   try {
-    const params = await readParams(methodId, input, { wire, declared, call, state }, deps);
+    const params = await readParams(methodId, input, options, deps);
     const ctx = new LazyHandlerContext(call, deps.services);
     // A synchronous handler (system.*) needs no race against the signal.
     const running = spec.handle(params, ctx);
@@ -299,11 +300,30 @@ async function callWithBody(
     if (running instanceof Promise) {
       const clientSignal = input.clientSignal();
       if (clientSignal !== null) call.watchClient(clientSignal);
-      result = await call.race(running);
+      result = await raceHolding(running, options);
     }
     return encodeAnswer(spec, result, { wire, requestId: state.requestId }, deps);
   } finally {
+    options.held?.release();
     call.dispose();
+  }
+}
+
+/**
+ * Races a running handler against the call's signal. When the call ends first (deadline, client
+ * gone) while the handler still holds views of the request block, the block goes back to the
+ * pool only once the handler has settled, never under its feet.
+ */
+async function raceHolding<T>(running: Promise<T>, options: ReadParamsOptions): Promise<T> {
+  try {
+    return await options.call.race(running);
+  } catch (error) {
+    const held = options.held;
+    if (held !== null) {
+      options.held = null;
+      running.then(() => held.release(), () => held.release());
+    }
+    throw error;
   }
 }
 
@@ -313,12 +333,15 @@ interface ReadParamsOptions {
   readonly declared: number | null;
   readonly call: CallSignal;
   readonly state: CallState;
+  /** The request block, when the params view it (released after the handler settled). */
+  held: LeaseLike | null;
 }
 
 /**
  * Takes the request block, reads the body into it and decodes the params. Decoded params are
  * plain heap values (Data and Text are copied out), so the block goes back to the pool before
- * the handler runs.
+ * the handler runs, unless the method decodes Data as views of it (`paramsDataViews`, binary
+ * calls): then `options.held` keeps it until the handler has settled.
  */
 async function readParams(
   methodId: number,
@@ -329,7 +352,7 @@ async function readParams(
   const spec = deps.registry.get(methodId);
   const sizeBytes = options.declared ?? deps.requestBytesMax[methodId];
   if (sizeBytes === 0) return decodeParams(methodId, new Uint8Array(0), options, deps);
-  const lease = deps.services.pool.tryAcquire(sizeBytes);
+  let lease = deps.services.pool.tryAcquire(sizeBytes);
   if (lease === null) {
     deps.metrics.recordRejected("pool_exhausted");
     throw new RpcError("unavailable", `Cannot call ${spec.name}: pool exhausted, retry`);
@@ -346,9 +369,14 @@ async function readParams(
       throw bodyError(error);
     }
     options.state.bytesIn = lengthBytes;
-    return decodeParams(methodId, lease.bytes.subarray(0, lengthBytes), options, deps);
+    const params = decodeParams(methodId, lease.bytes.subarray(0, lengthBytes), options, deps);
+    if (options.wire === "capnp" && spec.paramsDataViews === true) {
+      options.held = lease;
+      lease = null;
+    }
+    return params;
   } finally {
-    lease.release();
+    lease?.release();
   }
 }
 
@@ -378,7 +406,10 @@ function decodeParams(
       `Cannot call ${spec.name}: the envelope's methodName names another method`,
     );
   }
-  return deps.binary!.decodeParams(binaryCall, spec, limits);
+  return deps.binary!.decodeParams(binaryCall, spec, {
+    limits,
+    dataViews: spec.paramsDataViews === true,
+  });
 }
 
 /**

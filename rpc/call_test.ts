@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { Pool } from "../pool/mod.ts";
-import { SystemEchoParamsCodec } from "../schema/system_capnp.ts";
+import { SystemEchoParamsCodec, SystemEchoResultCodec } from "../schema/system_capnp.ts";
 import { requestFrame } from "../tests/_frames.ts";
 import { fixedPlan } from "../tests/_plan.ts";
 import { createApp, type RpcApp } from "./app.ts";
@@ -14,6 +14,7 @@ import {
   utf8LengthBytes,
 } from "./call.ts";
 import { LeaseBodyWriter } from "./body.ts";
+import { type AnyMethodSpec, defineMethod } from "./method.ts";
 import { METHODS } from "./methods.ts";
 import { createRegistry } from "./registry.ts";
 
@@ -23,10 +24,13 @@ const CLASSES = [
 ];
 
 /** An app over a real pool of two 4 KiB blocks and one 64 KiB block. */
-function withApp(fn: (app: RpcApp, pool: Pool) => Promise<void>): () => Promise<void> {
+function withApp(
+  fn: (app: RpcApp, pool: Pool) => Promise<void>,
+  methods: readonly AnyMethodSpec[] = METHODS,
+): () => Promise<void> {
   return async () => {
     const pool = Pool.open(CLASSES);
-    const registry = createRegistry(METHODS);
+    const registry = createRegistry(methods);
     const services = {
       store: null,
       pool,
@@ -181,3 +185,36 @@ Deno.test("utf8LengthBytes matches TextEncoder, lone surrogates included", () =>
     assert.equal(utf8LengthBytes(text), new TextEncoder().encode(text).length, text);
   }
 });
+
+/** Resolves `slowEcho`'s pending handlers (set by the handler, called by the test). */
+const slowEchoRelease: (() => void)[] = [];
+
+/** An echo whose params view the request block and whose handler outlives a short deadline. */
+const slowEcho = defineMethod({
+  name: "test.slow_echo",
+  mutating: false,
+  requestBytesMax: () => 4096,
+  params: SystemEchoParamsCodec,
+  result: SystemEchoResultCodec,
+  paramsDataViews: true,
+  handle: (params) => new Promise((resolve) => slowEchoRelease.push(() => resolve(params))),
+});
+
+Deno.test(
+  "serveCall: Data views keep the request block until a late handler settles",
+  withApp(async (app, pool) => {
+    const frame = requestFrame("test.slow_echo", SystemEchoParamsCodec, {
+      payload: new Uint8Array([1, 2, 3]),
+    });
+    const input = new BytesInput(frame, { contentType: "application/capnp", rpcTimeoutMs: "20" });
+    // The deadline timer is unref'd (it never keeps a process alive): this one keeps the test's.
+    const keepAlive = setTimeout(() => {}, 10_000);
+    const answer = await serveCall(methodId(app, "test.slow_echo"), input, app.deps);
+    clearTimeout(keepAlive);
+    assert.equal(answer.status, 504);
+    assert.equal(pool.inUseCount(), 1, "the handler still views the request block");
+    slowEchoRelease.pop()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(pool.inUseCount(), 0, "released once the handler settled");
+  }, [slowEcho]),
+);

@@ -51,7 +51,7 @@ export interface BinaryWire {
    */
   readCall(bytes: Uint8Array): BinaryCall;
   /** Decodes the params of a call read by `readCall` with the method's codec and limits. */
-  decodeParams(call: BinaryCall, spec: AnyMethodSpec, limits?: MethodReadLimits | null): unknown;
+  decodeParams(call: BinaryCall, spec: AnyMethodSpec, options?: DecodeParamsOptions): unknown;
   /** Encodes a framed RpcResponse with `result` into a lease and returns one copy of it. */
   encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown): Uint8Array<ArrayBuffer>;
   /**
@@ -61,6 +61,14 @@ export interface BinaryWire {
   encodeResultLease(requestId: number, spec: AnyMethodSpec, result: unknown): EncodedLease;
   /** Encodes a framed RpcResponse carrying `error` (heap memory: errors must not need the pool). */
   encodeError(requestId: number, error: RpcError): Uint8Array<ArrayBuffer>;
+}
+
+/** Options of `BinaryWire.decodeParams`. */
+export interface DecodeParamsOptions {
+  /** The method's decode limits under the plan; null/absent = the defaults. */
+  readonly limits?: MethodReadLimits | null;
+  /** Data fields as views of the request bytes (see `MethodSpec.paramsDataViews`). */
+  readonly dataViews?: boolean;
 }
 
 /** An encoded message in a lease: its bytes are `lease.bytes.subarray(0, lengthBytes)`. */

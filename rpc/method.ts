@@ -117,6 +117,13 @@ export interface MethodSpec<P, R> {
   readonly readLimits?: (plan: PoolPlanLike) => MethodReadLimits;
   readonly params: StructCodec<P>;
   readonly result: StructCodec<R>;
+  /**
+   * Binary calls only: the params' Data fields are views of the request's pool block instead of
+   * heap copies, and the block stays leased until the handler (and its promise) has settled.
+   * Only for handlers that keep no Data past that point (`system.echo`: its 1 MiB payload would
+   * otherwise be a 1 MiB heap copy per call, garbage that drives RSS under load). Default false.
+   */
+  readonly paramsDataViews?: boolean;
   readonly handle: (params: P, ctx: HandlerContext) => R | Promise<R>;
 }
 

@@ -96,6 +96,8 @@ export const systemConfig = defineMethod({
 export const systemEcho = defineMethod({
   name: "system.echo",
   mutating: false,
+  // The payload is answered as is: a view of the request block is enough (no 1 MiB copy).
+  paramsDataViews: true,
   requestBytesMax: (plan: PoolPlanLike) => Math.min(ECHO_REQUEST_BYTES_MAX, plan.messageBytesMax),
   params: SystemEchoParamsCodec,
   result: SystemEchoResultCodec,
