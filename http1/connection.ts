@@ -115,6 +115,8 @@ export class Connection implements CallInput, CallHead {
   #flushing: Promise<void> | null = null;
   #sending: Uint8Array = new Uint8Array(0);
   #watch: AbortController | null = null;
+  #scanFrom = 0;
+  #headStarted = false;
   #lengthNumber = -1;
   #lengthText: string | null = null;
 
@@ -165,10 +167,31 @@ export class Connection implements CallInput, CallHead {
 
   /** Serves requests until the client closes, an error, a timeout or a `Connection: close`. */
   async run(): Promise<void> {
+    const ctx = this.#ctx;
+    const buf = this.#buf;
     try {
       for (let n = 0; n < REQUESTS_PER_CONNECTION_MAX; n++) {
-        if (!(await this.#readHead())) break;
-        if (!(await this.#serve())) break;
+        // Reads until a whole head is buffered, inline (no async frame per request). Each pass
+        // reads at least one byte into the bounded buffer, or ends.
+        this.#beginHead();
+        for (let pass = 0; !this.#headBuffered(); pass++) {
+          if (pass > buf.length) return;
+          // An empty buffer is read whole (no view made per request).
+          const read = await (this.#pendingRead ??
+            this.#conn.read(this.#end === 0 ? buf : buf.subarray(this.#end)));
+          this.#pendingRead = null;
+          if (read === null || this.#closing) return;
+          this.#end += read;
+        }
+        ctx.requestStarted();
+        let keep: boolean;
+        try {
+          const serving = this.#serve();
+          keep = typeof serving === "boolean" ? serving : await serving;
+        } finally {
+          ctx.requestEnded();
+        }
+        if (!keep) break;
       }
     } catch (error) {
       // A bad head is answered; any other error is the connection failing (reset, closed by a
@@ -221,85 +244,81 @@ export class Connection implements CallInput, CallHead {
     this.#deadlineAtMs = this.#ctx.nowMs + timeoutMs;
   }
 
-  /** Reads until a whole head is buffered and parses it; false when the client went away. */
-  async #readHead(): Promise<boolean> {
-    const buf = this.#buf;
+  /** Starts waiting for the next head (idle until its first byte arrives). */
+  #beginHead(): void {
     if (this.#start === this.#end && this.#pendingRead === null) this.#start = this.#end = 0;
     this.#enter(PHASES.idle, this.#ctx.limits.idleTimeoutMs);
-    let scanFrom = this.#start;
-    let started = false;
-    // Each pass reads at least one byte into a bounded buffer (or ends), so the loop is bounded.
-    for (let pass = 0; pass <= buf.length; pass++) {
-      this.#start = skipEmptyLines(buf, this.#start, this.#end);
-      if (this.#end > this.#start) {
-        if (!started) {
-          started = true;
-          this.#enter(PHASES.head, this.#ctx.limits.headTimeoutMs);
-        }
-        const headEnd = findHeadEnd(buf, this.#start, { end: this.#end, scanFrom });
-        if (headEnd >= 0) {
-          parseHead(buf, this.#start, { headEnd, head: this.#head });
-          this.#start = headEnd;
-          return true;
-        }
-        scanFrom = Math.max(this.#start, this.#end - 3);
+    this.#scanFrom = this.#start;
+    this.#headStarted = false;
+  }
+
+  /**
+   * Parses the head when it is all buffered (true); otherwise makes room for the next read
+   * (false). Throws HeadError for a bad head or one larger than the buffer (431).
+   */
+  #headBuffered(): boolean {
+    const buf = this.#buf;
+    this.#start = skipEmptyLines(buf, this.#start, this.#end);
+    if (this.#end > this.#start) {
+      if (!this.#headStarted) {
+        this.#headStarted = true;
+        this.#enter(PHASES.head, this.#ctx.limits.headTimeoutMs);
       }
-      if (this.#pendingRead === null) {
-        if (this.#start > 0 && buf.length - this.#end < READ_ROOM_MIN) {
-          buf.copyWithin(0, this.#start, this.#end);
-          scanFrom -= this.#start;
-          this.#end -= this.#start;
-          this.#start = 0;
-        }
-        if (this.#end === buf.length) {
-          throw new HeadError(431, `request head larger than ${buf.length} bytes`);
-        }
+      const headEnd = findHeadEnd(buf, this.#start, { end: this.#end, scanFrom: this.#scanFrom });
+      if (headEnd >= 0) {
+        parseHead(buf, this.#start, { headEnd, head: this.#head });
+        this.#start = headEnd;
+        return true;
       }
-      // An empty buffer is read whole (no view made per request).
-      const n = await (this.#pendingRead ??
-        this.#conn.read(this.#end === 0 ? buf : buf.subarray(this.#end)));
-      this.#pendingRead = null;
-      if (n === null || this.#closing) return false;
-      this.#end += n;
+      this.#scanFrom = Math.max(this.#start, this.#end - 3);
+    }
+    if (this.#pendingRead === null) {
+      if (this.#start > 0 && buf.length - this.#end < READ_ROOM_MIN) {
+        buf.copyWithin(0, this.#start, this.#end);
+        this.#scanFrom -= this.#start;
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (this.#end === buf.length) {
+        throw new HeadError(431, `request head larger than ${buf.length} bytes`);
+      }
     }
     return false;
   }
 
-  /** Serves the parsed request; resolves whether the connection stays open. */
-  async #serve(): Promise<boolean> {
+  /**
+   * Serves the parsed request; returns (or resolves) whether the connection stays open. Not an
+   * async function: an unknown method is answered without one.
+   */
+  #serve(): boolean | Promise<boolean> {
     const ctx = this.#ctx;
     const head = this.#head;
-    ctx.requestStarted();
     this.#answerStarted = false;
     this.#watch = null;
     this.#phase = PHASES.busy;
     const bodyless = head.contentLength <= 0 && !head.chunked;
     this.#bodyState = bodyless ? BODY_STATE.none : BODY_STATE.unread;
     this.#bodyBuffered = this.#end > this.#start;
-    try {
-      if (ctx.draining) return await this.#refuseDraining();
-      if (head.methodCode === METHOD_CODES.post) {
-        const segmentEnd = rpcSegmentEnd(this.#buf, head.targetStart, head.targetEnd);
-        if (segmentEnd >= 0) return await this.#serveRpc(head.targetStart + 5, segmentEnd);
+    if (ctx.draining) return this.#refuseDraining();
+    if (head.methodCode === METHOD_CODES.post) {
+      const segmentEnd = rpcSegmentEnd(this.#buf, head.targetStart, head.targetEnd);
+      if (segmentEnd >= 0) {
+        const nameStart = head.targetStart + 5;
+        const deps = ctx.deps;
+        const methodId = deps.registry.lookupBytes(this.#buf, nameStart, segmentEnd - nameStart);
+        if (methodId !== METHOD_ID_NONE) return this.#serveCall(methodId);
+        const answer = unknownMethodAnswer(head.contentType, deps);
+        const keep = head.keepAlive && this.skipBufferedBody();
+        const writing = this.#writeAnswer(answer, keep);
+        return writing === undefined ? keep : writing.then(() => keep);
       }
-      return await serveFetch(this, ctx);
-    } finally {
-      ctx.requestEnded();
     }
+    return serveFetch(this, ctx);
   }
 
-  /** `POST /rpc/<method>`: lookup from the path bytes, then the call core. */
-  async #serveRpc(nameStart: number, nameEnd: number): Promise<boolean> {
-    const deps = this.#ctx.deps;
-    const methodId = deps.registry.lookupBytes(this.#buf, nameStart, nameEnd - nameStart);
-    if (methodId === METHOD_ID_NONE) {
-      const answer = unknownMethodAnswer(this.#head.contentType, deps);
-      const keep = this.#head.keepAlive && this.skipBufferedBody();
-      const writing = this.#writeAnswer(answer, keep);
-      if (writing !== undefined) await writing;
-      return keep;
-    }
-    const answer = await serveCall(methodId, this, deps);
+  /** A known method through the call core, then its answer. */
+  async #serveCall(methodId: number): Promise<boolean> {
+    const answer = await serveCall(methodId, this, this.#ctx.deps);
     const keep = this.#head.keepAlive && this.bodyFinished();
     const writing = this.#writeAnswer(answer, keep);
     if (writing !== undefined) await writing;
