@@ -494,7 +494,7 @@ export class Connection implements CallInput, CallHead {
   async #readRest(target: Uint8Array, buffered: number, options: CallBodyReadOptions) {
     const length = this.#head.contentLength;
     let got = buffered;
-    await this.#continueIfExpected();
+    await this.sendContinue();
     // Each read brings at least one byte, so at most `length` reads.
     for (let reads = 0; got < length && reads < length; reads++) {
       this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
@@ -517,7 +517,7 @@ export class Connection implements CallInput, CallHead {
         this.#start = decoder.feed(buf, this.#start, this.#end);
         if (decoder.done) break;
         this.#start = this.#end = 0;
-        if (pass === 0) await this.#continueIfExpected();
+        if (pass === 0) await this.sendContinue();
         this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
         const n = await this.#readRaced(buf, options.call);
         if (n === null) throw new Error("the client closed the connection mid-body");
@@ -537,7 +537,7 @@ export class Connection implements CallInput, CallHead {
   }
 
   /** `100 Continue`, when the client asked for it and sent nothing of the body yet. */
-  async #continueIfExpected(): Promise<void> {
+  async sendContinue(): Promise<void> {
     if (!this.#head.expectContinue || this.#bodyBuffered) return;
     this.#bodyBuffered = true;
     await writeAll(this.#conn, CONTINUE);

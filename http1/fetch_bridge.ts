@@ -114,6 +114,8 @@ function bodyStream(connection: Connection, limitBytes: number): ReadableStream<
         // Each pass reads at least one byte or ends the stream.
         for (let pass = 0; pass <= limitBytes + PULL_BYTES_MAX; pass++) {
           if (connection.bufferedEnd === connection.bufferedStart) {
+            // The app asked for the body: now is the time for an expected 100 Continue.
+            await connection.sendContinue();
             if ((await connection.fill()) === null) {
               throw new Error("the client closed the connection mid-body");
             }

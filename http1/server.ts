@@ -129,7 +129,8 @@ class Server implements ServerContext, H1Server {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      if (this.#connections.size >= this.limits.connectionCountMax || this.#stopping !== null) {
+      // While draining the listener stays open: a new connection's requests get 503.
+      if (this.#connections.size >= this.limits.connectionCountMax) {
         this.refusedCount++;
         conn.close();
         continue;

@@ -252,6 +252,25 @@ Deno.test("h1: Expect: 100-continue is answered right before the body is read", 
   }
 });
 
+Deno.test("h1: Expect: 100-continue on the app's routes comes when the app reads the body", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const body = JSON.stringify({ payload: btoa("routed") });
+    await conn.write(encoder.encode(
+      "POST /rpc/system%2Eecho HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    ));
+    const responses = new Responses(conn);
+    assert.equal((await responses.next()).status, 100);
+    await conn.write(encoder.encode(body));
+    assert.equal(echoed(await responses.next()), "routed");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
 Deno.test("h1: Expect: 100-continue refused early: 413 or 501 instead, no 100", async () => {
   const t = startH1();
   try {
@@ -522,6 +541,14 @@ Deno.test("h1: shutdown answers new requests 503, lets the in-flight call finish
     const late = await new Responses(idle).next();
     assert.equal(late.status, 503);
     assert.equal(late.headers.get("retry-after"), "1");
+    // A connection made while draining is accepted, and its request refused the same way.
+    const fresh = await t.connect();
+    try {
+      await fresh.write(echoRequest("fresh"));
+      assert.equal((await new Responses(fresh).next()).status, 503);
+    } finally {
+      fresh.close();
+    }
     await busy.write(request.subarray(request.length - 5));
     assert.equal(echoed(await new Responses(busy).next()), "in flight");
     await stopping;
