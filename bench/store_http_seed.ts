@@ -10,7 +10,8 @@
  * @module
  */
 
-import { openStore, PostgresStore, type Store } from "../store/mod.ts";
+import { openStore, type Store } from "../store/mod.ts";
+import { PostgresStore } from "../store/postgres.ts";
 
 async function dropIfPostgres(store: Store): Promise<boolean> {
   if (!(store instanceof PostgresStore)) return false;

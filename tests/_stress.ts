@@ -12,16 +12,6 @@ import type { ChildOptions } from "./_stress_service_child.ts";
 const CHILD_SCRIPT = new URL("./_stress_service_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
-/**
- * V8 flags that keep the service's RSS near its pool under a stream of large bodies. Without
- * them V8 lets dead ArrayBuffers (body chunks, decoded Data, response copies: ~3 MiB per 1 MiB
- * echo) pile up to its external-memory limit before collecting: measured peaks of pool + 200 MiB
- * against pool + 85-95 MiB with them, at the price of 2-4x fewer 1 MiB calls per second
- * (docs/reliability.md, "Overload").
- */
-export const SERVICE_V8_FLAGS =
-  "--v8-flags=--max-old-space-size=32,--max-semi-space-size=1,--no-concurrent-array-buffer-sweeping";
-
 /** A service running in a child process. */
 export interface StressChild {
   readonly pid: number;

@@ -14,7 +14,7 @@
 import { Pool } from "../pool/mod.ts";
 import { bootPlan } from "../server/boot.ts";
 import { startService } from "../server/service.ts";
-import { openPostgresStore, type Store } from "../store/mod.ts";
+import type { Store } from "../store/mod.ts";
 
 /** What the parent asks for (JSON in argv[0]). */
 export interface ChildOptions {
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   const pool = Pool.open(plan.classes, { prefault: true });
   let store: Store | null = null;
   if (options.pg) {
+    // Loaded only here, as the service does: the driver's memory is not in the RSS of the rest.
+    const { openPostgresStore } = await import("../store/postgres.ts");
     store = await openPostgresStore(options.pg.url, {
       schema: options.pg.schema,
       connectTimeoutSeconds: 2,

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { openPostgresStore, openSqliteStore, type Store } from "../store/mod.ts";
+import { openSqliteStore, type Store } from "../store/mod.ts";
+import { openPostgresStore } from "../store/postgres.ts";
 import { RpcError } from "../rpc/errors.ts";
 
 const LINE_BYTES_MAX = 1 << 20;

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { openPostgresStore, openSqliteStore, type Store, type StoreKind } from "../store/mod.ts";
+import { openSqliteStore, type Store, type StoreKind } from "../store/mod.ts";
+import { openPostgresStore } from "../store/postgres.ts";
 
 /** Both store kinds, for parametrized suites. */
 export const STORE_KINDS: readonly StoreKind[] = ["sqlite", "postgres"];

@@ -6,7 +6,8 @@
 import assert from "@std/assert";
 import postgres from "postgres";
 import { RpcError } from "../rpc/errors.ts";
-import { openPostgresStore, openStore, type PostgresStore } from "../store/mod.ts";
+import { openStore } from "../store/mod.ts";
+import { openPostgresStore, type PostgresStore } from "../store/postgres.ts";
 import { pgTestUrl, uniqueSchema } from "./store_harness.ts";
 
 Deno.test("postgres store: two instances migrating one fresh schema at once both start", async () => {
