@@ -24,7 +24,6 @@ import {
   unknownMethodAnswer,
 } from "../rpc/call.ts";
 import type { CallSignal } from "../rpc/call_context.ts";
-import type { DispatchDeps } from "../rpc/dispatch.ts";
 import { RpcError } from "../rpc/errors.ts";
 import { METHOD_ID_NONE } from "../rpc/registry.ts";
 import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
@@ -37,34 +36,16 @@ import {
   RequestHead,
   skipEmptyLines,
 } from "./head.ts";
-import type { H1Limits } from "./limits.ts";
+import type { ServerContext } from "./context.ts";
 import {
   HEAD_CLOSE,
   HEAD_KEEP_ALIVE,
   HEAD_PLAIN,
   type HeadOptions,
   latin1Bytes,
-  type ResponseEncoder,
 } from "./response.ts";
-import { rpcSegmentEnd, writeAll } from "./_private.ts";
-
-/** What a connection shares with its server. */
-export interface ServerContext {
-  readonly deps: DispatchDeps;
-  /** The Hono app's fetch, for everything but the RPC fast path. */
-  readonly fetch: (request: Request) => Response | Promise<Response>;
-  readonly encoder: ResponseEncoder;
-  readonly limits: H1Limits;
-  /** `host:port` the listener is bound to (the URL authority of an HTTP/1.0 request). */
-  readonly authority: string;
-  /** A coarse clock (ms), advanced by the server's tick. */
-  readonly nowMs: number;
-  /** True once shutdown began: new requests get 503 and their connection closes. */
-  readonly draining: boolean;
-  /** Called when a request starts and when its answer is written. */
-  requestStarted(): void;
-  requestEnded(): void;
-}
+import { readRaced, rpcSegmentEnd, writeAll } from "./_private.ts";
+import { AnswerWriter, type WriterHost } from "./answer_writer.ts";
 
 /** Where a connection is; the timeout that applies depends on it. */
 export const PHASES = { idle: 0, head: 1, body: 2, busy: 3, write: 4 } as const;
@@ -75,16 +56,9 @@ export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
 /** Free room below which the read buffer is compacted before the next read. */
 const READ_ROOM_MIN = 4096;
 
-/** How long an abandoned body read may take to settle before the connection is closed. */
-const READ_SETTLE_MS = 250;
-
 const BODY_STATE = { none: 0, unread: 1, done: 2, broken: 3 } as const;
 
 const CONTINUE = latin1Bytes("HTTP/1.1 100 Continue\r\n\r\n");
-
-const DRAINING_BODY = JSON.stringify({
-  error: { code: "unavailable", message: "Cannot call: the server is shutting down", details: {} },
-});
 
 /**
  * A connection and its per-request state; it is the `CallInput` (and `CallHead`) of its call,
@@ -96,11 +70,11 @@ const DRAINING_BODY = JSON.stringify({
  * await connection.run();
  * ```
  */
-export class Connection implements CallInput, CallHead {
+export class Connection implements CallInput, CallHead, WriterHost {
   readonly #conn: Deno.Conn;
   readonly #ctx: ServerContext;
   readonly #buf: Uint8Array;
-  readonly #out: Uint8Array;
+  readonly #writer: AnswerWriter;
   readonly #head = new RequestHead();
   #start = 0;
   #end = 0;
@@ -108,12 +82,9 @@ export class Connection implements CallInput, CallHead {
   #deadlineAtMs = 0;
   #closing = false;
   #closed = false;
-  #answerStarted = false;
   #bodyState: number = BODY_STATE.none;
   #bodyBuffered = false;
   #pendingRead: Promise<number | null> | null = null;
-  #flushing: Promise<void> | null = null;
-  #sending: Uint8Array = new Uint8Array(0);
   #watch: AbortController | null = null;
   #scanFrom = 0;
   #headStarted = false;
@@ -124,7 +95,10 @@ export class Connection implements CallInput, CallHead {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#buf = new Uint8Array(ctx.limits.readBufferBytes);
-    this.#out = new Uint8Array(ctx.limits.outputBufferBytes);
+    this.#writer = new AnswerWriter(conn, this, {
+      outputBufferBytes: ctx.limits.outputBufferBytes,
+      encoder: ctx.encoder,
+    });
   }
 
   // --- CallHead: the header values the call core reads. ---
@@ -162,7 +136,7 @@ export class Connection implements CallInput, CallHead {
 
   /** Whether no response byte of the current request was written yet. */
   get answerStarted(): boolean {
-    return this.#answerStarted;
+    return this.#writer.answerStarted;
   }
 
   /** Serves requests until the client closes, an error, a timeout or a `Connection: close`. */
@@ -227,14 +201,14 @@ export class Connection implements CallInput, CallHead {
    */
   expire(nowMs: number): void {
     if (this.#closed || this.#phase === PHASES.busy || nowMs < this.#deadlineAtMs) return;
-    if (this.#closing || this.#phase === PHASES.idle || this.#answerStarted) {
+    if (this.#closing || this.#phase === PHASES.idle || this.#writer.answerStarted) {
       this.destroy();
       return;
     }
     this.#closing = true;
     // One more tick for the 408 itself, then the next expire closes regardless.
     this.#deadlineAtMs = nowMs + this.#ctx.limits.bodyTimeoutMs;
-    this.#answerStarted = true;
+    this.#writer.answerStarted = true;
     const answer = this.#ctx.encoder.plainAnswer(408, "Request timeout");
     writeAll(this.#conn, answer).catch(() => {}).finally(() => this.destroy());
   }
@@ -293,7 +267,7 @@ export class Connection implements CallInput, CallHead {
   #serve(): boolean | Promise<boolean> {
     const ctx = this.#ctx;
     const head = this.#head;
-    this.#answerStarted = false;
+    this.#writer.answerStarted = false;
     this.#watch = null;
     this.#phase = PHASES.busy;
     const bodyless = head.contentLength <= 0 && !head.chunked;
@@ -353,112 +327,36 @@ export class Connection implements CallInput, CallHead {
     return this.#head.versionMinor === 0 ? HEAD_KEEP_ALIVE : HEAD_PLAIN;
   }
 
-  /**
-   * Writes an RPC answer, then releases it. One that fits the output buffer is copied there
-   * (DESIGN invariant 4: the one copy out of the lease, into the connection's own buffer),
-   * released at once, and sent without waiting: the next head's read starts meanwhile, and the
-   * next write waits for this one (`#flushing`). Resolves (or returns undefined) when the
-   * connection may go on; a closing connection waits for its last bytes.
-   */
+  /** Writes an RPC answer and releases it (see AnswerWriter.writeAnswer). */
   #writeAnswer(answer: CallAnswer, keep: boolean): Promise<void> | undefined {
-    if (this.#flushing === null && !this.#closing) {
-      const out = this.#out;
-      const n = this.#ctx.encoder.encodeCallHead(out, answer, this.#headOptions(keep));
-      const body = answer.body;
-      if (n + body.length <= out.length) {
-        out.set(body, n);
-        answer.release();
-        this.#send(out.subarray(0, n + body.length));
-        return keep ? undefined : this.#flushed();
-      }
-    }
-    return this.#writeAnswerSlow(answer, keep);
-  }
-
-  /** A large answer (head, then the lease view itself), or one behind a pending write. */
-  async #writeAnswerSlow(answer: CallAnswer, keep: boolean): Promise<void> {
-    try {
-      await this.#flushed();
-      if (this.#closing) return;
-      const out = this.#out;
-      const n = this.#ctx.encoder.encodeCallHead(out, answer, this.#headOptions(keep));
-      const body = answer.body;
-      if (n + body.length <= out.length) {
-        out.set(body, n);
-        await this.write(out.subarray(0, n + body.length));
-      } else {
-        // The write op borrows the lease view and never detaches it; the lease is released
-        // only once the write has settled.
-        await this.write(out.subarray(0, n));
-        await this.write(body);
-      }
-    } finally {
-      answer.release();
-    }
-  }
-
-  /**
-   * Starts writing `bytes` without waiting; a failure closes the connection. The handlers are
-   * bound once per connection, so a send makes no closure.
-   */
-  #send(bytes: Uint8Array): void {
-    this.#answerStarted = true;
-    this.#sending = bytes;
-    this.#flushing = this.#conn.write(bytes).then(this.#onWritten, this.#onWriteFailed);
-  }
-
-  /** The first write of `#send` is done: finish a partial write, or mark the flush complete. */
-  readonly #onWritten = (n: number): Promise<void> | undefined => {
-    const bytes = this.#sending;
-    if (n < bytes.length) {
-      return writeAll(this.#conn, bytes.subarray(n)).then(this.#onSent, this.#onWriteFailed);
-    }
-    this.#flushing = null;
-  };
-
-  readonly #onSent = (): void => {
-    this.#flushing = null;
-  };
-
-  readonly #onWriteFailed = (): void => {
-    this.#flushing = null;
-    this.destroy();
-  };
-
-  /** Waits for the write `#send` started, if any. */
-  async #flushed(): Promise<void> {
-    const flushing = this.#flushing;
-    if (flushing === null) return;
-    this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
-    await flushing;
-    this.#phase = PHASES.busy;
+    return this.#writer.writeAnswer(answer, this.#headOptions(keep));
   }
 
   /** Writes bytes (looping over partial writes) under the write timeout. */
-  async write(bytes: Uint8Array): Promise<void> {
-    await this.#flushed();
-    if (this.#closing) throw new Error("Cannot write: the connection is closing");
-    this.#answerStarted = true;
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#writer.write(bytes);
+  }
+
+  // --- WriterHost ---
+  get closing(): boolean {
+    return this.#closing;
+  }
+  enterWrite(): void {
     this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
-    await writeAll(this.#conn, bytes);
+  }
+  leaveWrite(): void {
     this.#phase = PHASES.busy;
   }
 
   /** Answers `status` with a short text and `connection: close` (bad heads, timeouts). */
   async refuse(status: number, message: string): Promise<void> {
-    if (this.#answerStarted || this.#closing) return;
+    if (this.#writer.answerStarted || this.#closing) return;
     await this.write(this.#ctx.encoder.plainAnswer(status, message));
   }
 
   /** The 503 a request gets while the server drains; the connection closes after it. */
   async #refuseDraining(): Promise<boolean> {
-    const bytes = this.#ctx.encoder.encodeHead(503, [
-      ["content-type", "application/json"],
-      ["retry-after", "1"],
-      ["content-length", String(DRAINING_BODY.length)],
-    ], HEAD_CLOSE);
-    await this.write(bytes);
-    await this.write(latin1Bytes(DRAINING_BODY));
+    await this.write(this.#ctx.encoder.drainingAnswer());
     return false;
   }
 
@@ -543,27 +441,9 @@ export class Connection implements CallInput, CallHead {
     await writeAll(this.#conn, CONTINUE);
   }
 
-  /**
-   * One socket read into `view`, raced against the call's deadline and disconnect. When the
-   * race is lost the read may still be writing into `view` (a lease about to go back to the
-   * pool), so it must settle first: it gets a short grace, then the connection is closed
-   * (a closed socket's read settles at once and writes nothing more).
-   */
-  async #readRaced(view: Uint8Array, call: CallSignal): Promise<number | null> {
-    const reading = this.#conn.read(view);
-    try {
-      return await call.race(reading);
-    } catch (error) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), READ_SETTLE_MS);
-      });
-      const settled = await Promise.race([reading.then(() => "ok", () => "ok"), grace]);
-      clearTimeout(timer);
-      if (settled === "late") this.destroy();
-      await reading.catch(() => {});
-      throw error;
-    }
+  /** One socket read into `view`, raced against the call (see readRaced). */
+  #readRaced(view: Uint8Array, call: CallSignal): Promise<number | null> {
+    return readRaced(this.#conn, view, { call, onLate: () => this.destroy() });
   }
 
   /**

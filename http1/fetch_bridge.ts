@@ -9,7 +9,8 @@
  */
 
 import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
-import type { Connection, ServerContext } from "./connection.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
 import { latin1, METHOD_CODES } from "./head.ts";
 import {
   HEAD_CLOSE,

@@ -80,6 +80,9 @@ function writeDecimal(out: Uint8Array, pos: number, n: number): number {
 }
 
 const CRLF = latin1Bytes("\r\n");
+const DRAINING_BODY = JSON.stringify({
+  error: { code: "unavailable", message: "Cannot call: the server is shutting down", details: {} },
+});
 const CONTENT_LENGTH = latin1Bytes("content-length: ");
 const RETRY_AFTER = latin1Bytes("retry-after: ");
 const CONNECTION_CLOSE = latin1Bytes("connection: close\r\n");
@@ -188,13 +191,29 @@ export class ResponseEncoder {
     return out.subarray(0, this.#finish(out, p, options));
   }
 
+  /** The 503 a request gets while the server shuts down (JSON, as an RPC error; closes). */
+  drainingAnswer(): Uint8Array {
+    return this.plainAnswer(503, DRAINING_BODY, {
+      contentType: "application/json",
+      retryAfterSeconds: 1,
+    });
+  }
+
   /** A complete short answer with a text body and `connection: close` (errors, 408, 503). */
-  plainAnswer(status: number, body: string, contentType = "text/plain"): Uint8Array {
+  plainAnswer(
+    status: number,
+    body: string,
+    options: { readonly contentType?: string; readonly retryAfterSeconds?: number } = {},
+  ): Uint8Array {
     const bodyBytes = latin1Bytes(body);
-    const head = this.encodeHead(status, [
-      ["content-type", contentType],
+    const headers: [string, string][] = [
+      ["content-type", options.contentType ?? "text/plain"],
       ["content-length", String(bodyBytes.length)],
-    ], HEAD_CLOSE);
+    ];
+    if (options.retryAfterSeconds !== undefined) {
+      headers.push(["retry-after", String(options.retryAfterSeconds)]);
+    }
+    const head = this.encodeHead(status, headers, HEAD_CLOSE);
     const out = new Uint8Array(head.length + bodyBytes.length);
     out.set(head);
     out.set(bodyBytes, head.length);

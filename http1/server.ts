@@ -15,7 +15,8 @@
 
 import type { DispatchDeps } from "../rpc/dispatch.ts";
 import { NO_HEADERS } from "../rpc/response_inits.ts";
-import { Connection, type ServerContext } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
 import { type H1Limits, h1Limits } from "./limits.ts";
 import { ResponseEncoder } from "./response.ts";
 
