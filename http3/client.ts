@@ -112,7 +112,7 @@ export class H3Client {
    * unsized one streams from the DATA frames.
    */
   async fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
-    const outgoing = await prepareRequest(input, init);
+    const outgoing = plainRequest(input, init) ?? await requestThroughObject(input, init);
     // Encoded before the stream opens: a bad URL or header fails without using a stream.
     const bytes = this.#encoder.encode(outgoing);
     const stream = await this.#conn.createBidirectionalStream({ waitUntilAvailable: true });
@@ -197,34 +197,37 @@ export class H3Client {
 }
 
 /**
- * The request as method, URL, header pairs and whole body. Plain inits (a string or bytes body,
- * headers as a record, pairs or Headers) skip the `Request` object; anything else (a Request,
- * a stream, a Blob or form body) goes through one.
+ * A plain request (a URL and an init whose body is absent, a string or bytes, headers a record,
+ * pairs or Headers) as method, URL, header pairs and body, without a `Request` object; null
+ * for anything else (a Request, a stream, a Blob or form body).
  */
-async function prepareRequest(
+function plainRequest(
+  input: Request | string | URL,
+  init: RequestInit | undefined,
+): OutgoingRequest | null {
+  const raw = init?.body ?? null;
+  if (input instanceof Request) return null;
+  let body: Uint8Array | null;
+  if (raw === null) body = null;
+  else if (typeof raw === "string") body = textEncoder.encode(raw);
+  else if (raw instanceof Uint8Array) body = raw;
+  else if (raw instanceof ArrayBuffer) body = new Uint8Array(raw);
+  else return null;
+  const headers = headerPairs(init?.headers);
+  if (typeof raw === "string" && !headers.some(([name]) => name.toLowerCase() === "content-type")) {
+    headers.push(["content-type", "text/plain;charset=UTF-8"]);
+  }
+  return { method: (init?.method ?? "GET").toUpperCase(), url: String(input), headers, body };
+}
+
+/** Any other request, through a `Request` object (its body read whole). */
+async function requestThroughObject(
   input: Request | string | URL,
   init: RequestInit | undefined,
 ): Promise<OutgoingRequest> {
-  const raw = init?.body ?? null;
-  const plainBody = raw === null || typeof raw === "string" || raw instanceof Uint8Array ||
-    raw instanceof ArrayBuffer;
-  if (input instanceof Request || !plainBody) {
-    const request = input instanceof Request && init === undefined
-      ? input
-      : new Request(input, init);
-    const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-    return { method: request.method, url: request.url, headers: [...request.headers], body };
-  }
-  const headers = headerPairs(init?.headers);
-  let body: Uint8Array | null;
-  if (raw === null) body = null;
-  else if (typeof raw === "string") {
-    body = textEncoder.encode(raw);
-    if (!headers.some(([name]) => name.toLowerCase() === "content-type")) {
-      headers.push(["content-type", "text/plain;charset=UTF-8"]);
-    }
-  } else body = raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBuffer);
-  return { method: (init?.method ?? "GET").toUpperCase(), url: String(input), headers, body };
+  const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  return { method: request.method, url: request.url, headers: [...request.headers], body };
 }
 
 const textEncoder = new TextEncoder();
@@ -274,7 +277,8 @@ async function readWholeBody(
   let filled = 0;
   // Each iteration consumes one frame or piece; the stream is finite and bounded by StreamInput.
   while (filled < lengthBytes) {
-    const frame = await input.nextFrame();
+    // A body that came with its HEADERS is taken without an await.
+    const frame = input.bufferedFrame() ?? await input.nextFrame();
     if (frame === null) break;
     if (frame.type !== "data") continue;
     if (filled + frame.bytes.length > lengthBytes) {
@@ -322,7 +326,10 @@ async function buildResponse(
   if (nullBody) input.cancel();
   const declared = Number(contentLength ?? NaN);
   if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
-    return new Response(await readWholeBody(input, declared), { status, headers });
+    const bytes = await readWholeBody(input, declared);
+    // The declared body is in: the stream's end (FIN, trailers) is not waited for.
+    input.cancel();
+    return new Response(bytes, { status, headers });
   }
   const body = nullBody ? null : frameBodyStream(input, async (controller) => {
     // Skips trailers and zero-length pieces; each iteration consumes at least one frame.

@@ -110,6 +110,10 @@ const SCRATCH_COUNT_MAX = 64;
  */
 const scratchBuffers: ArrayBuffer[] = [];
 
+function takeScratch(): ArrayBuffer {
+  return scratchBuffers.pop() ?? new ArrayBuffer(READ_BYTES_MIN);
+}
+
 /** Default bound on chunks per stream: 1 Mi reads (16 GiB at 16 KiB a read). */
 const CHUNK_COUNT_MAX_DEFAULT = 1 << 20;
 
@@ -200,7 +204,7 @@ export class StreamInput implements StallWaiter {
           scope: "stream",
         });
       }
-      const { done, value } = await this.#read();
+      const chunk = await this.#read();
       if (this.#stalled) {
         throw new H3Error(
           "H3_REQUEST_INCOMPLETE",
@@ -208,7 +212,7 @@ export class StreamInput implements StallWaiter {
           { scope: "stream" },
         );
       }
-      if (done) {
+      if (chunk === null) {
         this.#ended = true;
         try {
           this.#parser.finish();
@@ -219,7 +223,7 @@ export class StreamInput implements StallWaiter {
         }
         continue;
       }
-      this.#parser.push(value);
+      this.#parser.push(chunk);
     }
   }
 
@@ -231,56 +235,57 @@ export class StreamInput implements StallWaiter {
     return this.#parser.next();
   }
 
-  async #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+  /**
+   * Reads one chunk, or null at FIN, while the stall watch looks on. One async level for the
+   * whole read (each level is a promise and a hop per read, on every request).
+   */
+  async #read(): Promise<Uint8Array | null> {
     const watch = this.#stallWatch;
-    if (watch === null) return await this.#readChunk();
-    watch.begin(this);
+    watch?.begin(this);
     try {
-      return await this.#readChunk();
+      if (!this.#byob) {
+        const result = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        return result.done ? null : result.value;
+      }
+      const reader = this.#reader as ReadableStreamBYOBReader;
+      if (this.#readBytes !== READ_BYTES_MIN) {
+        // A fresh buffer per larger read: the parser keeps views of what it was given, and a
+        // large body moves in reads of up to 64 KiB without a copy.
+        const result = await reader.read(new Uint8Array(this.#readBytes));
+        if (result.done) return null;
+        if (result.value.length === this.#readBytes) {
+          this.#readBytes = Math.min(this.#readBytes * 2, READ_BYTES_MAX);
+        }
+        return result.value;
+      }
+      return this.#keepScratch(await reader.read(new Uint8Array(takeScratch())));
     } finally {
-      watch.end(this);
+      watch?.end(this);
     }
+  }
+
+  /**
+   * A first-size read went into a reused buffer: hands out an exact-size copy and keeps the
+   * buffer for the next read (see scratchBuffers).
+   */
+  #keepScratch(result: ReadableStreamReadResult<Uint8Array>): Uint8Array | null {
+    // The read transferred the buffer: its memory comes back as the result's buffer (lost only
+    // when the read failed, in which case a new one is made next time).
+    const value = result.value;
+    const copy = result.done || value === undefined ? null : value.slice();
+    if (value !== undefined && scratchBuffers.length < SCRATCH_COUNT_MAX) {
+      const returned = value.buffer as ArrayBuffer;
+      if (returned.byteLength === READ_BYTES_MIN) scratchBuffers.push(returned);
+    }
+    // Doubling while reads fill the buffer, so a large body soon moves in 64 KiB reads.
+    if (copy !== null && copy.length === READ_BYTES_MIN) this.#readBytes = READ_BYTES_MIN * 2;
+    return copy;
   }
 
   /** Called by the stall watch: the peer sent nothing for too long. */
   onStall(): void {
     this.#stalled = true;
     this.cancel();
-  }
-
-  async #readChunk(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    if (!this.#byob) {
-      return await (this.#reader as ReadableStreamDefaultReader<Uint8Array>).read();
-    }
-    const reader = this.#reader as ReadableStreamBYOBReader;
-    if (this.#readBytes === READ_BYTES_MIN) return await this.#readSmall(reader);
-    // A fresh buffer per larger read: the parser keeps views of what it was given, and a large
-    // body moves in reads of up to 64 KiB without a copy.
-    const result = await reader.read(new Uint8Array(this.#readBytes));
-    if (!result.done && result.value.length === this.#readBytes) {
-      this.#readBytes = Math.min(this.#readBytes * 2, READ_BYTES_MAX);
-    }
-    return result as ReadableStreamReadResult<Uint8Array>;
-  }
-
-  /** A first-size read into a reused buffer; hands out an exact-size copy (see scratchBuffers). */
-  async #readSmall(
-    reader: ReadableStreamBYOBReader,
-  ): Promise<ReadableStreamReadResult<Uint8Array>> {
-    const scratch = scratchBuffers.pop() ?? new ArrayBuffer(READ_BYTES_MIN);
-    const result = await reader.read(new Uint8Array(scratch));
-    // The read transferred the buffer: its memory comes back as the result's buffer (lost only
-    // when the read failed, in which case a new one is made next time).
-    const value = result.value;
-    const copy = result.done || value === undefined ? undefined : value.slice();
-    if (value !== undefined && scratchBuffers.length < SCRATCH_COUNT_MAX) {
-      const returned = value.buffer as ArrayBuffer;
-      if (returned.byteLength === READ_BYTES_MIN) scratchBuffers.push(returned);
-    }
-    if (copy === undefined) return { done: true, value: undefined };
-    // Doubling while reads fill the buffer, so a large body soon moves in 64 KiB reads.
-    if (copy.length === READ_BYTES_MIN) this.#readBytes = READ_BYTES_MIN * 2;
-    return { done: false, value: copy };
   }
 
   /** Stops reading: asks the peer to stop sending (unless the stream already ended). */
