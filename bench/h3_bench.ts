@@ -6,8 +6,10 @@
  * call (8 x 256 each) so that each benchmark measures steady state.
  * - "h3 vs raw QUIC": `system.echo` (JSON) through the whole stack over HTTP/3 (QPACK, frames,
  *   Hono, pool lease) against a bare QUIC stream echo (write the same bytes, FIN, read the echo)
- *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. A GET of
- *   /healthz over h3 shows the HTTP/3 layer with almost no app work behind it.
+ *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. The same
+ *   POST to an unknown method (501 before any body byte is read, no pool block) shows the
+ *   HTTP/3 layer and the direct RPC route without the call itself; a GET of /healthz goes
+ *   through the app's `fetch` (Request, Hono, Response).
  * - "h1 / h2 / h3": the same call over HTTP/1.1 (TLS), HTTP/2 and HTTP/3 to the same service.
  *
  * @module
@@ -87,13 +89,18 @@ async function batch(call: () => Promise<void>): Promise<void> {
 
 const callH3 = async () => await checked(await h3.fetch(url, { ...init, body }));
 const callH3Health = async () => await checked(await h3.fetch(`${origin}/healthz`));
+const callH3Unknown = async () => {
+  const response = await h3.fetch(`${origin}/rpc/system.unknown`, { ...init, body });
+  await response.arrayBuffer();
+  if (response.status !== 501) throw new Error(`status ${response.status}`);
+};
 const callH1 = async () => await checked(await fetch(url, { ...init, body, client: h1Client }));
 const callH2 = async () => await checked(await fetch(url, { ...init, body, client: h2Client }));
 
 // Warm-up: the server's and the client's code paths for every call are compiled (JIT) before
 // any timing, so no benchmark pays for another's warm-up. (Without it the first h3 benchmark ran
 // 1.5-4x slower than the same call measured later in the file.)
-for (const call of [rawEcho, callH3, callH3Health, callH1, callH2]) {
+for (const call of [rawEcho, callH3, callH3Unknown, callH3Health, callH1, callH2]) {
   for (let round = 0; round < WARMUP_BATCH_COUNT; round++) await batch(call);
 }
 
@@ -120,6 +127,14 @@ Deno.bench({
   group: "h3 vs raw QUIC",
   async fn() {
     await batch(callH3);
+  },
+});
+
+Deno.bench({
+  name: "h3 unknown method 501 x256 (c16)",
+  group: "h3 vs raw QUIC",
+  async fn() {
+    await batch(callH3Unknown);
   },
 });
 

@@ -4,7 +4,9 @@
  *
  * Wall-clock figures on a shared 2-core box vary by ±30% from run to run; CPU time per call
  * varies less and says which side pays. For each of `raw` (bare QUIC stream echo), `h3`
- * (`POST /rpc/system.echo` over HTTP/3) and `health` (`GET /healthz` over HTTP/3), every round
+ * (`POST /rpc/system.echo` over HTTP/3), `h3-501` (the same POST to an unknown method: the
+ * HTTP/3 layer and the direct route without the call) and `health` (`GET /healthz` over
+ * HTTP/3, through the app's fetch), every round
  * starts `h3_bench_server.ts`, warms up with 1,000 calls, then times `calls` calls (default
  * 5,000; 16 in flight, one connection) and reads the server's CPU time from
  * `/proc/<pid>/stat` and its own from `process.cpuUsage()`. Prints the minimum and median over
@@ -27,7 +29,7 @@ if (!Number.isSafeInteger(roundCount) || roundCount < 1 || roundCount > 100) {
   throw new RangeError(`Cannot run: rounds ${Deno.args[1]} is not 1..100`);
 }
 
-const MODES = ["raw", "h3", "health"] as const;
+const MODES = ["raw", "h3", "h3-501", "health"] as const;
 type Mode = typeof MODES[number];
 
 /** User + system CPU time of a process in ms (clock ticks of 10 ms). */
@@ -86,6 +88,12 @@ async function round(mode: Mode): Promise<[number, number]> {
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       await response.arrayBuffer();
     },
+    async "h3-501"() {
+      const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+      const response = await h3.fetch(`${origin}/rpc/system.unknown`, init);
+      if (response.status !== 501) throw new Error(`status ${response.status}`);
+      await response.arrayBuffer();
+    },
     async health() {
       await (await h3.fetch(`${origin}/healthz`)).arrayBuffer();
     },
@@ -123,6 +131,6 @@ const summary = (values: number[]) => {
 };
 for (const [mode, { server, client }] of results) {
   console.log(
-    `${mode.padEnd(6)} server CPU us/call ${summary(server)} | client ${summary(client)}`,
+    `${mode.padEnd(7)} server CPU us/call ${summary(server)} | client ${summary(client)}`,
   );
 }
