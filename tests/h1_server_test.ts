@@ -28,7 +28,10 @@ interface H1Fixture {
   close(): Promise<void>;
 }
 
-function startH1(limits: Partial<H1Limits> = {}): H1Fixture {
+function startH1(
+  limits: Partial<H1Limits> = {},
+  fetchOverride?: (request: Request) => Response | Promise<Response>,
+): H1Fixture {
   const classes = [
     { blockSizeBytes: 4096, blockCount: 8 },
     { blockSizeBytes: 65536, blockCount: 2 },
@@ -46,7 +49,7 @@ function startH1(limits: Partial<H1Limits> = {}): H1Fixture {
     port: 0,
     hostname: "127.0.0.1",
     deps: rpcApp.depsFor("h1", { headers }),
-    fetch: rpcApp.fetchFor("h1", { headers }),
+    fetch: fetchOverride ?? rpcApp.fetchFor("h1", { headers }),
     limits: { idleTimeoutMs: 400, headTimeoutMs: 400, bodyTimeoutMs: 400, ...limits },
   });
   const port = server.addr.port;
@@ -159,6 +162,47 @@ Deno.test("h1: echo over one keep-alive connection, 200 times", async () => {
       assert.match(response.headers.get("date") ?? "", /GMT$/);
     }
     assert.equal(t.pool.inUseCount(), 0);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: a body larger than the read buffer and an answer larger than the output buffer", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const payload = "x".repeat(30_000);
+    const responses = new Responses(conn);
+    for (let i = 0; i < 3; i++) {
+      await conn.write(echoRequest(payload + i));
+      const response = await responses.next();
+      assert.equal(echoed(response), payload + i);
+      assert.ok(Number(response.headers.get("content-length")) > 40_000);
+    }
+    assert.equal(allocTotal(t.pool) >= 6, true, "request and answer blocks were leased");
+  } finally {
+    conn.close();
+    await t.close();
+  }
+});
+
+Deno.test("h1: HTTP/1.0 closes by default and keeps the connection on keep-alive", async () => {
+  const t = startH1();
+  const conn = await t.connect();
+  try {
+    const request = (connection: string) =>
+      encoder.encode(`GET /healthz HTTP/1.0\r\n${connection}\r\n`);
+    const responses = new Responses(conn);
+    await conn.write(request("Connection: keep-alive\r\n"));
+    const kept = await responses.next();
+    assert.equal(kept.body, "ok");
+    assert.equal(kept.headers.get("connection"), "keep-alive");
+    await conn.write(request(""));
+    const last = await responses.next();
+    assert.equal(last.body, "ok");
+    assert.equal(last.headers.get("connection"), "close");
+    assert.equal(await responses.closed(), true);
   } finally {
     conn.close();
     await t.close();
@@ -556,6 +600,56 @@ Deno.test("h1: shutdown answers new requests 503, lets the in-flight call finish
   } finally {
     busy.close();
     idle.close();
+    await t.close();
+  }
+});
+
+/** A body of `chunks` chunks of 40,000 bytes each ("a", "b", ...), streamed. */
+function streamed(chunks: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent === chunks) return controller.close();
+      controller.enqueue(encoder.encode(String.fromCharCode(97 + sent).repeat(40_000)));
+      sent++;
+    },
+  });
+}
+
+Deno.test("h1: large app bodies: chunked, declared length, HTTP/1.0 until close", async () => {
+  const t = startH1({}, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/declared") {
+      return new Response(streamed(3), { headers: { "content-length": "120000" } });
+    }
+    return new Response(streamed(3), { headers: { "x-kind": path } });
+  });
+  const expected = "a".repeat(40_000) + "b".repeat(40_000) + "c".repeat(40_000);
+  try {
+    const chunked = await fetch(`http://127.0.0.1:${t.port}/chunked`);
+    assert.equal(chunked.headers.get("x-kind"), "/chunked");
+    assert.equal(await chunked.text(), expected);
+    const declared = await fetch(`http://127.0.0.1:${t.port}/declared`);
+    assert.equal(declared.headers.get("content-length"), "120000");
+    assert.equal(await declared.text(), expected);
+    const conn = await t.connect();
+    try {
+      await conn.write(encoder.encode("GET /old HTTP/1.0\r\n\r\n"));
+      let text = "";
+      const buf = new Uint8Array(65536);
+      for (let reads = 0; reads < 10_000; reads++) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += decoder.decode(buf.subarray(0, n));
+      }
+      const split = text.indexOf("\r\n\r\n");
+      assert.doesNotMatch(text.slice(0, split), /content-length|transfer-encoding/i);
+      assert.match(text.slice(0, split), /\r\nconnection: close/);
+      assert.equal(text.slice(split + 4), expected);
+    } finally {
+      conn.close();
+    }
+  } finally {
     await t.close();
   }
 });
