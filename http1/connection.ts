@@ -222,6 +222,8 @@ export class Connection implements CallInput, CallHead, WriterHost {
   #beginHead(): void {
     if (this.#start === this.#end && this.#pendingRead === null) this.#start = this.#end = 0;
     this.#enter(PHASES.idle, this.#ctx.limits.idleTimeoutMs);
+    // Nothing of the next request's answer is written yet (a 408 or 400 may still be sent).
+    this.#writer.answerStarted = false;
     this.#scanFrom = this.#start;
     this.#headStarted = false;
   }
@@ -267,7 +269,6 @@ export class Connection implements CallInput, CallHead, WriterHost {
   #serve(): boolean | Promise<boolean> {
     const ctx = this.#ctx;
     const head = this.#head;
-    this.#writer.answerStarted = false;
     this.#watch = null;
     this.#phase = PHASES.busy;
     const bodyless = head.contentLength <= 0 && !head.chunked;

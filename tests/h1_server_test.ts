@@ -394,6 +394,27 @@ Deno.test("h1: request smuggling shapes are refused and the connection closed", 
   }
 });
 
+Deno.test("h1: a bad head or a slow head after a served request still gets its answer", async () => {
+  const t = startH1();
+  try {
+    for (const [next, status] of [["GET / HTTP/1.1\r\n\r\n", 400], ["GET / HT", 408]] as const) {
+      const conn = await t.connect();
+      try {
+        await conn.write(echoRequest("first"));
+        const responses = new Responses(conn);
+        assert.equal(echoed(await responses.next()), "first");
+        await conn.write(encoder.encode(next));
+        assert.equal((await responses.next()).status, status, JSON.stringify(next));
+        assert.equal(await responses.closed(), true);
+      } finally {
+        conn.close();
+      }
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("h1: a head larger than the read buffer is 431", async () => {
   const t = startH1({ readBufferBytes: 4096 });
   const conn = await t.connect();
