@@ -60,6 +60,8 @@ export function rpcPathMethod(path: string): string | null {
 
 /** What the route needs from its request stream. */
 export interface RpcRouteContext extends SectionDecodeContext {
+  /** The stall timeout, and the HTTP/3 layer's own body limit (the method's may be lower). */
+  readonly limits: { readonly stallTimeoutMs: number; readonly bodyBytesMax: number };
   /** The call core's per-transport deps (request log transport "h3", extra headers). */
   readonly deps: DispatchDeps;
   /** Encodes answer heads with the deps' extra headers. */
@@ -119,7 +121,8 @@ export class H3CallInput implements CallInput {
    * one frame or piece; StreamInput bounds the reads and the writer bounds the bytes.
    */
   async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
-    const writer = new LeaseBodyWriter(target, options.limitBytes);
+    const limitBytes = Math.min(options.limitBytes, this.#context.limits.bodyBytesMax);
+    const writer = new LeaseBodyWriter(target, limitBytes);
     const declared = options.declaredBytes;
     const input = this.#input;
     try {

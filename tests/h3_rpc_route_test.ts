@@ -165,6 +165,47 @@ Deno.test("h3 rpc route: unknown method and too large are answered before any DA
   }
 });
 
+Deno.test("h3 rpc route: a body without a length past the method's limit is 413", async () => {
+  const t = await startH3Service();
+  const client = await t.connect();
+  try {
+    // system.echo's limit here is the largest block, 64 KiB: 70,000 bytes in 5 DATA frames.
+    const head = postHead(t, "/rpc/system.echo", [["content-type", "application/json"]]);
+    const piece = encodeDataFrame(new Uint8Array(14_000).fill(0x20));
+    const { response } = await rawRequest(
+      t,
+      client.connection,
+      concat(head, piece, piece, piece, piece, piece),
+      true,
+    );
+    const answer = await response;
+    assert.equal(answer.fields.get(":status"), "413");
+    assert.equal(errorCode(answer), "resource_exhausted");
+    assert.equal(t.pool.inUseCount(), 0);
+  } finally {
+    await client.close();
+    await t.close();
+  }
+});
+
+Deno.test("h3 rpc route: the HTTP/3 layer's bodyBytesMax holds below the method's limit", async () => {
+  const t = await startH3Service({ bodyBytesMax: 1000 });
+  const client = await t.connect();
+  try {
+    const response = await client.fetch(`${t.origin}/rpc/system.echo`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ payload: btoa("z".repeat(1500)) }),
+    });
+    assert.equal(response.status, 413);
+    assert.equal((await response.json()).error.code, "resource_exhausted");
+    assert.equal(t.pool.inUseCount(), 0);
+  } finally {
+    await client.close();
+    await t.close();
+  }
+});
+
 Deno.test("h3 rpc route: a body shorter or longer than its content-length is 400", async () => {
   const t = await startH3Service();
   const client = await t.connect();
