@@ -2,8 +2,9 @@
  * The direct RPC route of the HTTP/3 server (http3/rpc_route.ts) through the real service: real
  * QUIC sockets, the real pool. Binary and JSON echo, trailers, and the early answers that must
  * come before any DATA is read or any block taken (unknown method 501, too large 413, missing
- * token 401), a declared length that the body does not match (400), a stalled body. Every test
- * ends with the pool back to 0 blocks in use (`t.close()` asserts it).
+ * token 401), a declared length that the body does not match (400), bodies past the limits
+ * (413), a stalled body, a deadline passing during the body read (504). Every test ends with the
+ * pool back to 0 blocks in use (`t.close()` asserts it).
  */
 
 import assert from "@std/assert";
@@ -247,6 +248,32 @@ Deno.test("h3 rpc route: a stalled body without a length is released after the s
     await eventually(() => t.pool.inUseCount() === 0);
     // The call ends as canceled (499) when the client stops sending.
     assert.equal((await response).fields.get(":status"), "499");
+    await writer.close().catch(() => {});
+  } finally {
+    await client.close();
+    await t.close();
+  }
+});
+
+Deno.test("h3 rpc route: a deadline that passes while the body is read is 504", async () => {
+  const t = await startH3Service();
+  const client = await t.connect();
+  try {
+    const head = postHead(t, "/rpc/system.echo", [
+      ["content-type", "application/json"],
+      ["content-length", "100"],
+      ["rpc-timeout-ms", "300"],
+    ]);
+    const { response, writer } = await rawRequest(
+      t,
+      client.connection,
+      concat(head, encodeDataFrame(new TextEncoder().encode('{"payload":"'))),
+      false,
+    );
+    const answer = await response;
+    assert.equal(answer.fields.get(":status"), "504");
+    assert.equal(errorCode(answer), "deadline_exceeded");
+    assert.equal(t.pool.inUseCount(), 0);
     await writer.close().catch(() => {});
   } finally {
     await client.close();
