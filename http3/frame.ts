@@ -5,7 +5,8 @@
  * The parser takes chunks as they arrive ({@link FrameParser.push}) and hands out frames
  * ({@link FrameParser.next}) until it returns `undefined` ("need more bytes"). DATA payloads are
  * handed out in pieces as they arrive (views into the pushed chunks, no copy), so a large DATA
- * frame is never buffered whole. Other frames are buffered up to a per-type limit. Reserved
+ * frame is never buffered whole. Other frames are buffered up to a per-type limit (a payload
+ * that arrived within one chunk is handed out as a view of it, without a copy). Reserved
  * (GREASE) and unknown frame types are skipped by their length without buffering. Every protocol
  * violation throws {@link H3Error} (H3_FRAME_UNEXPECTED, H3_FRAME_ERROR, H3_MISSING_SETTINGS,
  * H3_SETTINGS_ERROR, H3_EXCESSIVE_LOAD).
@@ -261,6 +262,14 @@ export class FrameParser {
         `frame 0x${frameType.toString(16)} length ${length} exceeds ${limit}`,
         { scope },
       );
+    }
+    const end = this.#offset + length;
+    if (end <= this.#pending.length) {
+      // The whole payload is in the chunk: a view, no copy (pushed chunks are never modified).
+      const buffer = this.#pending.subarray(this.#offset, end);
+      this.#offset = end;
+      this.#state = { kind: "payload", frameType, buffer, filled: length };
+      return;
     }
     this.#state = { kind: "payload", frameType, buffer: new Uint8Array(length), filled: 0 };
   }
