@@ -263,15 +263,13 @@ export class FrameParser {
         { scope },
       );
     }
-    const end = this.#offset + length;
-    if (end <= this.#pending.length) {
-      // The whole payload is in the chunk: a view, no copy (pushed chunks are never modified).
-      const buffer = this.#pending.subarray(this.#offset, end);
-      this.#offset = end;
-      this.#state = { kind: "payload", frameType, buffer, filled: length };
-      return;
-    }
-    this.#state = { kind: "payload", frameType, buffer: new Uint8Array(length), filled: 0 };
+    // A payload within the chunk is a view of it, not a copy (pushed chunks are never modified).
+    const filled = this.#offset + length <= this.#pending.length ? length : 0;
+    const buffer = filled > 0
+      ? this.#pending.subarray(this.#offset, this.#offset + length)
+      : new Uint8Array(length);
+    this.#offset += filled;
+    this.#state = { kind: "payload", frameType, buffer, filled };
   }
 
   #payloadLimit(frameType: number): number | undefined {

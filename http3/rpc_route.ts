@@ -72,6 +72,13 @@ export interface RpcRouteContext extends SectionDecodeContext {
  * One call's input over a request stream; also the stream's abort target (the connection
  * aborts it when it goes away). The client's AbortSignal is made only when a handler turns out
  * to be asynchronous and asks for it.
+ *
+ * @example
+ * ```ts
+ * const call = new H3CallInput(input, head, { context, streamId });
+ * context.requestAborts.add(call); // the connection calls call.abort(reason) when it closes
+ * const answer = await serveCall(methodId, call, deps);
+ * ```
  */
 export class H3CallInput implements CallInput {
   readonly head: CallHead;
