@@ -100,3 +100,30 @@ Deno.test("chunked: streaming mode stops when the output view is full and resume
   assert.equal(out, "0123456789");
   assert.equal(stop, src.length);
 });
+
+Deno.test("chunked: random mutations either decode within the target or throw ChunkedError", () => {
+  const valid = encoder.encode("5;a=b\r\nhello\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n");
+  let seed = 7;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const interesting = [0, 9, 10, 13, 32, 59, 0x30, 0x39, 0x46, 0x66, 0x7f, 0xff];
+  for (let round = 0; round < 20_000; round++) {
+    const bytes = valid.slice();
+    for (let m = 0; m < 1 + Math.floor(next() * 3); m++) {
+      bytes[Math.floor(next() * bytes.length)] = interesting[Math.floor(next() * 12)];
+    }
+    const target = new Uint8Array(8);
+    const chunked = new ChunkedDecoder(target);
+    try {
+      const stop = chunked.feed(bytes, 0, bytes.length);
+      assert.ok(stop <= bytes.length);
+      assert.ok(chunked.lengthBytes <= target.length);
+    } catch (error) {
+      if (!(error instanceof ChunkedError)) throw error;
+    }
+  }
+});
