@@ -25,11 +25,15 @@ export interface H1Limits {
   readonly shutdownTimeoutMs: number;
 }
 
-/** The defaults. */
+/**
+ * The defaults. Each open connection holds its two buffers and ~3 KiB of parser state (about
+ * 23 KiB), so the cap bounds what connections alone can take to ~92 MiB; an RPC answer larger
+ * than the output buffer goes out as its head and then the lease view itself.
+ */
 export const H1_LIMITS_DEFAULT: H1Limits = Object.freeze({
   readBufferBytes: 16 * 1024,
-  outputBufferBytes: 16 * 1024,
-  connectionCountMax: 8192,
+  outputBufferBytes: 4 * 1024,
+  connectionCountMax: 4096,
   idleTimeoutMs: 30_000,
   headTimeoutMs: 10_000,
   bodyTimeoutMs: 10_000,
