@@ -190,11 +190,6 @@ export class Connection implements CallInput, CallHead, WriterHost {
     }
   }
 
-  /** Whether the connection waits for the first byte of a request (closed first on shutdown). */
-  get idle(): boolean {
-    return this.#phase === PHASES.idle && this.#start === this.#end;
-  }
-
   /**
    * Called by the server's tick: past the deadline of an idle, head, body or write phase the
    * connection closes, after a 408 when no byte of an answer was sent yet.
