@@ -24,7 +24,8 @@ import { encodeDataFrame, encodeHeadersFrame } from "../http3/frame.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
 import { type RequestStreamContext, serveRequestStream } from "../http3/request_stream.ts";
-import { RequestHeadCache } from "../http3/request_head_cache.ts";
+import type { RequestHead } from "../http3/request_head.ts";
+import { SectionCache } from "../http3/section_cache.ts";
 import { AnswerHeadEncoder } from "../http3/rpc_route.ts";
 import { H3_LIMITS_DEFAULT } from "../http3/server.ts";
 import { StallWatch } from "../http3/stream_input.ts";
@@ -63,7 +64,7 @@ const context: RequestStreamContext = {
   stallWatch,
   requestAborts: new Set(),
   stats: { requestCount: 0, blockedSectionCount: 0 },
-  headCache: new RequestHeadCache(),
+  headCache: new SectionCache<RequestHead>(),
 };
 const trivialContext: RequestStreamContext = { ...context, fetch: () => new Response("ok") };
 /** The direct route: `POST /rpc/<method>` served by the call core, no Request or Response. */

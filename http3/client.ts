@@ -13,6 +13,7 @@ import { encodeSettingsFrame, FrameParser, STREAM_TYPE } from "./frame.ts";
 import { decodeFieldSection } from "./qpack.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { type OutgoingRequest, RequestEncoder } from "./request_encoder.ts";
+import { SectionCache } from "./section_cache.ts";
 import { frameBodyStream, StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
@@ -49,6 +50,8 @@ export class H3Client {
   readonly #conn: Deno.QuicConn;
   readonly #stallWatch: StallWatch;
   readonly #headersBytesMax: number;
+  /** Parsed heads of the server's static-only response sections (they repeat). */
+  readonly #responseHeads = new SectionCache<ResponseHead>();
   readonly #encoder: RequestEncoder;
   readonly #goaway = Promise.withResolvers<number>();
   readonly #background: Promise<void>;
@@ -125,8 +128,8 @@ export class H3Client {
       headersBytesMax: this.#headersBytesMax,
     });
     try {
-      const fields = await readResponseHead(frames);
-      return await buildResponse(fields, frames, outgoing.method);
+      const head = await readResponseHead(frames, this.#responseHeads);
+      return await buildResponse(head, frames, outgoing.method);
     } catch (error) {
       frames.cancel();
       await sending.catch(() => {});
@@ -253,15 +256,50 @@ async function sendRequest(writable: WritableStream<Uint8Array>, bytes: Uint8Arr
   }
 }
 
-async function readResponseHead(input: StreamInput): Promise<FieldLine[]> {
+/** A response head as the client uses it; shared by responses with the same field section. */
+interface ResponseHead {
+  /** The :status as a number (NaN or out of range for a bad one: checked on use). */
+  readonly status: number;
+  /**
+   * The regular fields as pairs, not a Headers object: the Response copies its init, so a
+   * Headers built here would be built twice (and iterated sorted).
+   */
+  readonly headers: readonly [string, string][];
+  /** Content-Length, or NaN when absent. */
+  readonly declaredBytes: number;
+}
+
+function responseHeadOf(fields: readonly FieldLine[]): ResponseHead {
+  const headers: [string, string][] = [];
+  let status = NaN;
+  let contentLength: string | null = null;
+  for (const [name, value] of fields) {
+    if (name === ":status") status = Number(value);
+    else if (!name.startsWith(":")) {
+      headers.push([name, value]);
+      if (name === "content-length") contentLength = value;
+    }
+  }
+  return { status, headers, declaredBytes: Number(contentLength ?? NaN) };
+}
+
+/** The final response's head: interim (1xx) ones are skipped; a repeated section is cached. */
+async function readResponseHead(
+  input: StreamInput,
+  cache: SectionCache<ResponseHead>,
+): Promise<ResponseHead> {
   // Interim (1xx) responses come before the final one; a handful at most.
   for (let i = 0; i < 16; i++) {
     const frame = await input.nextFrame();
     if (frame === null) throw new H3Error("H3_REQUEST_INCOMPLETE", "no response HEADERS");
     if (frame.type !== "headers") continue;
-    const fields = decodeFieldSection(frame.fieldSection).fields;
-    const status = fields.find(([name]) => name === ":status")?.[1] ?? "";
-    if (!status.startsWith("1")) return fields;
+    const section = frame.fieldSection;
+    let head = cache.lookup(section);
+    if (head === undefined) {
+      head = responseHeadOf(decodeFieldSection(section).fields);
+      cache.store(section, head);
+    }
+    if (!(head.status >= 100 && head.status < 200)) return head;
   }
   throw new H3Error("H3_EXCESSIVE_LOAD", "more than 16 interim responses");
 }
@@ -302,29 +340,19 @@ async function readWholeBody(
 }
 
 async function buildResponse(
-  fields: FieldLine[],
+  head: ResponseHead,
   input: StreamInput,
   method: string,
 ): Promise<Response> {
-  // Pairs, not a Headers object: the Response copies its init, so a Headers built here would be
-  // built twice (and iterated sorted).
-  const headers: [string, string][] = [];
-  let status = 0;
-  let contentLength: string | null = null;
-  for (const [name, value] of fields) {
-    if (name === ":status") status = Number(value);
-    else if (!name.startsWith(":")) {
-      headers.push([name, value]);
-      if (name === "content-length") contentLength = value;
-    }
-  }
+  const status = head.status;
+  const headers = head.headers as [string, string][];
   if (!Number.isInteger(status) || status < 200 || status > 999) {
     input.cancel();
     throw new H3Error("H3_MESSAGE_ERROR", `bad :status ${status}`, { scope: "stream" });
   }
   const nullBody = method === "HEAD" || status === 204 || status === 304;
   if (nullBody) input.cancel();
-  const declared = Number(contentLength ?? NaN);
+  const declared = head.declaredBytes;
   if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
     const bytes = await readWholeBody(input, declared);
     // The declared body is in: the stream's end (FIN, trailers) is not waited for.

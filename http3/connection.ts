@@ -20,7 +20,8 @@ import {
   type RequestStreamLimits,
   serveRequestStream,
 } from "./request_stream.ts";
-import { RequestHeadCache } from "./request_head_cache.ts";
+import type { RequestHead } from "./request_head.ts";
+import { SectionCache } from "./section_cache.ts";
 import { AnswerHeadEncoder } from "./rpc_route.ts";
 import { StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
@@ -109,7 +110,7 @@ export class H3ServerConnection {
       stallWatch: this.#stallWatch,
       requestAborts: this.#requestAborts,
       stats: this.stats,
-      headCache: new RequestHeadCache(),
+      headCache: new SectionCache<RequestHead>(),
     };
     conn.closed.then(() => this.#onClosed(), () => this.#onClosed());
     this.done = this.#run();

@@ -19,7 +19,7 @@ import { H3Error } from "./errors.ts";
 import { encodeDataFrame, encodeHeadersFrame, type Frame, FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
-import type { RequestHeadCache } from "./request_head_cache.ts";
+import type { SectionCache } from "./section_cache.ts";
 import { H3CallInput, rpcPathMethod, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
 import { frameBodyStream, type StallWatch, StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
@@ -59,7 +59,7 @@ export interface RequestStreamContext extends SectionDecodeContext {
   /** Counters the connection reports (see `H3Stats`). */
   readonly stats: { requestCount: number; blockedSectionCount: number };
   /** Parsed heads of the connection's static-only field sections. */
-  readonly headCache: RequestHeadCache;
+  readonly headCache: SectionCache<RequestHead>;
 }
 
 /** Responses up to this size with a Content-Length are sent in one write with their HEADERS. */

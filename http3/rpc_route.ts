@@ -171,7 +171,7 @@ function lengthMismatch(receivedBytes: number, declaredBytes: number): RpcError 
 
 /**
  * The call heads of request heads: a connection reuses one parsed head for every request that
- * sent the same field section (request_head_cache.ts), and so one call head.
+ * sent the same field section (section_cache.ts), and so one call head.
  */
 const callHeads = new WeakMap<RequestHead, CallHead>();
 

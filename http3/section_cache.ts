@@ -1,60 +1,60 @@
 /**
- * A per-connection cache of parsed request heads, keyed by the bytes of their QPACK field
- * section. An RPC client sends the same few heads again and again (same method, path, content
- * type and length): decoding the section (Huffman strings included) and validating the head
- * were ~5 µs of an HTTP/3 call, a hit costs a hash and a compare of the section's bytes.
+ * A per-connection cache of what was parsed from QPACK field sections, keyed by the section's
+ * bytes. An RPC client sends the same few request heads again and again (same method, path,
+ * content type and length), and a server answers with the same few response heads: decoding a
+ * section (Huffman strings included) and validating the head were ~5 µs of an HTTP/3 call on
+ * the server, a hit costs a hash and a compare of the section's bytes. The server caches parsed
+ * request heads, the client parsed response heads.
  *
  * Only sections whose Required Insert Count is 0 are cached: their decoding depends on the bytes
  * alone (the static table and literals), never on the connection's dynamic table, and they need
- * no Section Acknowledgment. A cached head is shared by every request that sent those bytes, so
+ * no Section Acknowledgment. A cached value is shared by every message that sent those bytes, so
  * nothing may mutate it. The cache lives per connection so one client never learns, by timing,
  * which heads (tokens included) another client sent.
  *
  * @module
  */
 
-import type { RequestHead } from "./request_head.ts";
-
 /** Sections longer than this are not cached (a head with a long token, cookies...). */
 const SECTION_BYTES_MAX = 1024;
 /** Bounds the entries of one connection's cache (at most ~256 KiB of section bytes). */
 const ENTRY_COUNT_MAX = 256;
 
-interface Entry {
+interface Entry<T> {
   readonly section: Uint8Array;
-  readonly head: RequestHead;
+  readonly value: T;
 }
 
 /**
- * Parsed heads of static-only field sections.
+ * Values parsed from static-only field sections.
  *
  * @example
  * ```ts
- * const cache = new RequestHeadCache();
+ * const cache = new SectionCache<RequestHead>();
  * const head = cache.lookup(section) ?? parseRequestHead(decode(section));
  * cache.store(section, head);
  * ```
  */
-export class RequestHeadCache {
-  readonly #entries = new Map<number, Entry>();
+export class SectionCache<T> {
+  readonly #entries = new Map<number, Entry<T>>();
 
-  /** The head parsed from these exact bytes before, if cached. */
-  lookup(section: Uint8Array): RequestHead | undefined {
+  /** The value parsed from these exact bytes before, if cached. */
+  lookup(section: Uint8Array): T | undefined {
     if (!cacheable(section)) return undefined;
     const entry = this.#entries.get(hashBytes(section));
-    return entry !== undefined && sameBytes(entry.section, section) ? entry.head : undefined;
+    return entry !== undefined && sameBytes(entry.section, section) ? entry.value : undefined;
   }
 
   /**
-   * Remembers `head` as the parse of `section` (ignored for a section that uses the dynamic
+   * Remembers `value` as the parse of `section` (ignored for a section that uses the dynamic
    * table or is too long). `section` is kept: the caller must not modify it afterwards.
    */
-  store(section: Uint8Array, head: RequestHead): void {
+  store(section: Uint8Array, value: T): void {
     if (!cacheable(section)) return;
     // Clearing when full keeps the cache bounded without LRU bookkeeping; a hash collision
     // replaces the older entry.
     if (this.#entries.size >= ENTRY_COUNT_MAX) this.#entries.clear();
-    this.#entries.set(hashBytes(section), { section, head });
+    this.#entries.set(hashBytes(section), { section, value });
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from "@std/assert";
 import { decodeFieldSection, encodeFieldSection, encodeFieldSectionPrefix } from "./qpack.ts";
-import { parseRequestHead } from "./request_head.ts";
-import { RequestHeadCache } from "./request_head_cache.ts";
+import { parseRequestHead, type RequestHead } from "./request_head.ts";
+import { SectionCache } from "./section_cache.ts";
 
 const LINES: [string, string][] = [
   [":method", "POST"],
@@ -11,8 +11,8 @@ const LINES: [string, string][] = [
   ["content-length", "12"],
 ];
 
-Deno.test("RequestHeadCache: a static-only section's head is returned for the same bytes only", () => {
-  const cache = new RequestHeadCache();
+Deno.test("SectionCache: a static-only section's head is returned for the same bytes only", () => {
+  const cache = new SectionCache<RequestHead>();
   const section = encodeFieldSection(LINES);
   assert.equal(cache.lookup(section), undefined);
   const head = parseRequestHead(decodeFieldSection(section).fields);
@@ -22,8 +22,8 @@ Deno.test("RequestHeadCache: a static-only section's head is returned for the sa
   assert.equal(cache.lookup(other), undefined, "one byte apart misses");
 });
 
-Deno.test("RequestHeadCache: sections that use the dynamic table or are long are never cached", () => {
-  const cache = new RequestHeadCache();
+Deno.test("SectionCache: sections that use the dynamic table or are long are never cached", () => {
+  const cache = new SectionCache<RequestHead>();
   const head = parseRequestHead(LINES);
   // Required Insert Count 1 (the prefix's first byte is not 0): decoding depends on the table.
   const dynamic = new Uint8Array([
