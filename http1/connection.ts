@@ -286,13 +286,21 @@ export class Connection implements CallInput, CallHead, WriterHost {
     return serveFetch(this, ctx);
   }
 
-  /** A known method through the call core, then its answer. */
-  async #serveCall(methodId: number): Promise<boolean> {
-    const answer = await serveCall(methodId, this, this.#ctx.deps);
+  /**
+   * A known method through the call core, then its answer. Not an async function: a buffered
+   * body and a synchronous handler give the answer at once (see serveCall).
+   */
+  #serveCall(methodId: number): boolean | Promise<boolean> {
+    const outcome = serveCall(methodId, this, this.#ctx.deps);
+    if (outcome instanceof Promise) return outcome.then((answer) => this.#afterCall(answer));
+    return this.#afterCall(outcome);
+  }
+
+  /** Writes a call's answer; returns (or resolves) whether the connection stays open. */
+  #afterCall(answer: CallAnswer): boolean | Promise<boolean> {
     const keep = this.#head.keepAlive && this.bodyFinished();
     const writing = this.#writeAnswer(answer, keep);
-    if (writing !== undefined) await writing;
-    return keep;
+    return writing === undefined ? keep : writing.then(() => keep);
   }
 
   /**
@@ -360,20 +368,20 @@ export class Connection implements CallInput, CallHead, WriterHost {
 
   /**
    * Reads the body into `target` (a lease view): the buffered part is copied, the rest is read
-   * from the socket straight into the view. Not an async function: a body that is already
-   * buffered (the common small call) resolves without one.
+   * from the socket straight into the view. A body that is already buffered (the common small
+   * call) gives its length at once, without a promise.
    */
-  readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+  readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number> {
     const head = this.#head;
-    if (this.#bodyState !== BODY_STATE.unread) return Promise.resolve(0);
+    if (this.#bodyState !== BODY_STATE.unread) return 0;
     this.#bodyState = BODY_STATE.broken; // Until the whole body is in.
     if (head.chunked) return this.#readChunked(target, options);
     const length = head.contentLength;
     if (length > options.limitBytes) {
-      return Promise.reject(
-        new RpcError("resource_exhausted", `Cannot read body: ${length} bytes exceed the limit`, {
-          httpStatus: 413,
-        }),
+      throw new RpcError(
+        "resource_exhausted",
+        `Cannot read body: ${length} bytes exceed the limit`,
+        { httpStatus: 413 },
       );
     }
     const got = Math.min(this.#end - this.#start, length);
@@ -381,7 +389,7 @@ export class Connection implements CallInput, CallHead, WriterHost {
     this.#start += got;
     if (got < length) return this.#readRest(target, got, options);
     this.#bodyState = BODY_STATE.done;
-    return Promise.resolve(got);
+    return got;
   }
 
   /** The part of a Content-Length body not buffered yet, read into the lease view. */

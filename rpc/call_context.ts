@@ -54,7 +54,10 @@ export interface CallSignal {
 /**
  * The call signal as one object that is also its own deadline entry: no closure per call, and
  * the AbortController only when someone asks for `signal` (measured: the controller, its
- * listeners and the closures were ~8% of an echo call's JS time).
+ * listeners and the closures were ~8% of an echo call's JS time). The deadline is scheduled
+ * only once something can wait (`signal`, `race`, `watchClient`): a call that runs start to
+ * end without an await (a buffered body, a synchronous handler) cannot be interrupted anyway,
+ * so it never touches the scheduler.
  */
 class LazyCallSignal implements CallSignal, DeadlineEntry {
   readonly deadlineAtMs: number;
@@ -66,15 +69,23 @@ class LazyCallSignal implements CallSignal, DeadlineEntry {
   #rejectRace: ((reason: RpcError) => void) | null = null;
   #watched: AbortSignal | null = null;
   #onClientAbort: (() => void) | null = null;
+  #disposed = false;
 
   constructor(timeoutMs: number, deadlines: DeadlineScheduler) {
     this.#timeoutMs = timeoutMs;
     this.#deadlines = deadlines;
     this.deadlineAtMs = Date.now() + timeoutMs;
-    deadlines.add(this);
+  }
+
+  /** Puts the deadline on the scheduler (once; a passed deadline fires at its next tick). */
+  #schedule(): void {
+    if (this.deadlineSlot < 0 && this.#reason === null && !this.#disposed) {
+      this.#deadlines.add(this);
+    }
   }
 
   get signal(): AbortSignal {
+    this.#schedule();
     if (this.#controller === null) {
       this.#controller = new AbortController();
       if (this.#reason !== null) this.#controller.abort(this.#reason);
@@ -93,6 +104,7 @@ class LazyCallSignal implements CallSignal, DeadlineEntry {
   }
 
   watchClient(clientSignal: AbortSignal): void {
+    this.#schedule();
     if (this.#watched !== null) return;
     this.#watched = clientSignal;
     const onClientAbort = () => {
@@ -106,6 +118,7 @@ class LazyCallSignal implements CallSignal, DeadlineEntry {
   }
 
   race<T>(promise: Promise<T>): Promise<T> {
+    this.#schedule();
     if (this.#reason !== null) return Promise.reject(this.#reason);
     return new Promise<T>((resolve, reject) => {
       this.#rejectRace = reject;
@@ -123,7 +136,8 @@ class LazyCallSignal implements CallSignal, DeadlineEntry {
   }
 
   dispose(): void {
-    this.#deadlines.cancel(this);
+    this.#disposed = true;
+    if (this.deadlineSlot >= 0) this.#deadlines.cancel(this);
     if (this.#onClientAbort !== null) {
       this.#watched?.removeEventListener("abort", this.#onClientAbort);
     }

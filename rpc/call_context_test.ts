@@ -79,3 +79,24 @@ Deno.test("call signal: a watched client abort cancels the call and its signal",
     deadlines.close();
   }
 });
+
+Deno.test("call signal: scheduled only once something can wait; a late race still expires", async () => {
+  const deadlines = new DeadlineScheduler();
+  const hold = setTimeout(() => {}, 10_000);
+  try {
+    const quick = createCallSignal(1, deadlines);
+    assert.equal(deadlines.size, 0, "a call without an await never reaches the scheduler");
+    quick.dispose();
+    assert.equal(deadlines.ticking, false);
+    const late = createCallSignal(1, deadlines);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The deadline passed before anything waited: the first race still ends at it.
+    const error = await late.race(new Promise<never>(() => {})).catch((e) => e);
+    assert.equal(error.code, "deadline_exceeded");
+    late.dispose();
+    assert.equal(deadlines.size, 0);
+  } finally {
+    clearTimeout(hold);
+    deadlines.close();
+  }
+});

@@ -187,9 +187,10 @@ export function dispatchCall(
     // Synchronous on purpose: Deno.serve answers a non-promise Response on its fast path.
     return answerResponse(unknownMethodAnswer(request.headers.get("content-type"), deps), deps);
   }
-  return serveCall(methodId, new RequestCallInput(request), deps).then((answer) =>
-    answerResponse(answer, deps)
-  );
+  const outcome = serveCall(methodId, new RequestCallInput(request), deps);
+  return outcome instanceof Promise
+    ? outcome.then((answer) => answerResponse(answer, deps))
+    : answerResponse(outcome, deps);
 }
 
 /** Shared 200 inits per content type (the Response constructor copies an init). */
