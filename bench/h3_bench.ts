@@ -4,10 +4,11 @@
  *
  * Every iteration sends 256 requests, 16 at a time, on one connection, after a warm-up of every
  * call (8 x 256 each) so that each benchmark measures steady state.
- * - "h3 vs raw QUIC": `system.echo` (JSON) through the whole stack over HTTP/3 (QPACK, frames,
- *   Hono, pool lease) against a bare QUIC stream echo (write the same bytes, FIN, read the echo)
- *   with the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. The same
- *   POST to an unknown method (501 before any body byte is read, no pool block) shows the
+ * - "h3 vs raw QUIC": `system.echo` (binary Cap'n Proto, the service's own wire, as in
+ *   bench/rpc_h1_bench.ts) through the whole stack over HTTP/3 (QPACK, frames, the RPC route,
+ *   pool leases) against a bare QUIC stream echo (write the same bytes, FIN, read the echo) with
+ *   the same Deno QUIC client and concurrency. Target: h3 >= 0.80x of raw QUIC. The same call
+ *   in JSON (base64 payload) shows the JSON wire's extra cost. The same POST to an unknown method (501 before any body byte is read, no pool block) shows the
  *   HTTP/3 layer and the direct RPC route without the call itself; a GET of /healthz goes
  *   through the app's `fetch` (Request, Hono, Response).
  * - "h1 / h2 / h3": the same call over HTTP/1.1 (TLS), HTTP/2 and HTTP/3 to the same service.
@@ -15,6 +16,7 @@
  * @module
  */
 
+import { encodeRequest } from "../client/envelope.ts";
 import { H3Client } from "../http3/client.ts";
 
 const REQUEST_COUNT = 256;
@@ -34,10 +36,13 @@ const { port, rawPort, caPath } = JSON.parse(firstLine ?? "{}");
 const caPem = await Deno.readTextFile(caPath);
 const origin = `https://localhost:${port}`;
 
-const body = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
-const bodyBytes = new TextEncoder().encode(body);
+const payload = new TextEncoder().encode("benchmark payload of a few dozen bytes");
+const body = encodeRequest("system.echo", 1, { payload });
+const bodyBytes = body;
+const jsonBody = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
 const url = `${origin}/rpc/system.echo`;
-const init = { method: "POST", headers: { "content-type": "application/json" } };
+const init = { method: "POST", headers: { "content-type": "application/capnp" } };
+const jsonInit = { method: "POST", headers: { "content-type": "application/json" } };
 
 const h3 = await H3Client.connect({
   hostname: "127.0.0.1",
@@ -88,6 +93,7 @@ async function batch(call: () => Promise<void>): Promise<void> {
 }
 
 const callH3 = async () => await checked(await h3.fetch(url, { ...init, body }));
+const callH3Json = async () => await checked(await h3.fetch(url, { ...jsonInit, body: jsonBody }));
 const callH3Health = async () => await checked(await h3.fetch(`${origin}/healthz`));
 const callH3Unknown = async () => {
   const response = await h3.fetch(`${origin}/rpc/system.unknown`, { ...init, body });
@@ -100,7 +106,7 @@ const callH2 = async () => await checked(await fetch(url, { ...init, body, clien
 // Warm-up: the server's and the client's code paths for every call are compiled (JIT) before
 // any timing, so no benchmark pays for another's warm-up. (Without it the first h3 benchmark ran
 // 1.5-4x slower than the same call measured later in the file.)
-for (const call of [rawEcho, callH3, callH3Unknown, callH3Health, callH1, callH2]) {
+for (const call of [rawEcho, callH3, callH3Json, callH3Unknown, callH3Health, callH1, callH2]) {
   for (let round = 0; round < WARMUP_BATCH_COUNT; round++) await batch(call);
 }
 
@@ -127,6 +133,14 @@ Deno.bench({
   group: "h3 vs raw QUIC",
   async fn() {
     await batch(callH3);
+  },
+});
+
+Deno.bench({
+  name: "h3 system.echo JSON x256 (c16)",
+  group: "h3 vs raw QUIC",
+  async fn() {
+    await batch(callH3Json);
   },
 });
 
