@@ -27,7 +27,7 @@ const END = "<!-- bench-report:end -->";
 const BENCH_FILES: readonly { file: string; env?: Record<string, string> }[] = [
   { file: "bench/pool_bench.ts" },
   { file: "bench/codec_bench.ts" },
-  { file: "bench/h3_bench.ts" },
+  { file: "bench/h3_bench.ts", env: { H3_BENCH_ROUNDS: Deno.env.get("H3_BENCH_ROUNDS") ?? "7" } },
   {
     file: "bench/rpc_h1_bench.ts",
     env: { RPC_BENCH_ROUNDS: Deno.env.get("RPC_BENCH_ROUNDS") ?? "3" },
@@ -75,6 +75,22 @@ function wrkRows(text: string): string[] {
   rows.push("");
   rows.push(`Pool allocations during the unknown-method runs: ${allocs ?? "?"} (target 0).`);
   return rows;
+}
+
+/** The alternating rounds of h3_bench.ts (h3 vs raw QUIC) as table rows. */
+function h3Rows(text: string): string[] {
+  const line = (label: RegExp) => label.exec(text)?.[1]?.trim() ?? "(not printed)";
+  return [
+    "| call (alternating rounds, 16 in flight on one connection) | ms per round | throughput vs raw QUIC |",
+    "| --- | --- | --- |",
+    `| raw QUIC stream echo (baseline) | ${line(/raw QUIC stream echo:\s+([^\n]+)/)} | 1x |`,
+    `| h3 \`system.echo\` binary | ${line(/h3 system.echo binary:\s+([^\n]+)/)} | **${
+      line(/h3 binary \/ raw \(median\):\s+([\d.]+)x/)
+    }x** (median) |`,
+    `| h3 \`system.echo\` JSON | ${line(/h3 system.echo JSON:\s+([^\n]+)/)} | **${
+      line(/h3 JSON \/ raw \(median\):\s+([\d.]+)x/)
+    }x** (median) |`,
+  ];
 }
 
 /** Replaces the generated part of `path` (or appends it after the title when absent). */
@@ -130,6 +146,10 @@ async function main(): Promise<void> {
     "### RPC over HTTP/1.1 against bare `Deno.serve` (wrk, separate processes)",
     "",
     ...wrkRows(texts.join("\n")),
+    "",
+    "### RPC over HTTP/3 against a raw QUIC stream echo (same client, alternating rounds)",
+    "",
+    ...h3Rows(texts.join("\n")),
     "",
     ...groupTables(records),
     overload,

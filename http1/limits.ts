@@ -27,13 +27,14 @@ export interface H1Limits {
 
 /**
  * The defaults. Each open connection holds its two buffers and ~3 KiB of parser state (about
- * 23 KiB), so the cap bounds what connections alone can take to ~92 MiB; an RPC answer larger
- * than the output buffer goes out as its head and then the lease view itself.
+ * 23 KiB), so the cap (1,024, as HTTP/3's) bounds what connections alone can take to ~23 MiB:
+ * memory outside the pool stays small next to the RSS bound of pool + 96 MiB. An RPC answer
+ * larger than the output buffer goes out as its head and then the lease view itself.
  */
 export const H1_LIMITS_DEFAULT: H1Limits = Object.freeze({
   readBufferBytes: 16 * 1024,
   outputBufferBytes: 4 * 1024,
-  connectionCountMax: 4096,
+  connectionCountMax: 1024,
   idleTimeoutMs: 30_000,
   headTimeoutMs: 10_000,
   bodyTimeoutMs: 10_000,
