@@ -12,6 +12,7 @@
 
 import { FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
+import { CONNECTION_SPECIFIC_FIELDS } from "./request_head.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
 /** A request as the encoder takes it. */
@@ -36,15 +37,11 @@ const FIELD_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$/;
 /** Characters no field value may hold. */
 const FIELD_VALUE_FORBIDDEN_PATTERN = /[\0\r\n]/;
 
-/** Fields HTTP/3 forbids (RFC 9114 §4.2): never sent. */
-const CONNECTION_SPECIFIC_FIELDS: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
+/**
+ * Fields a request never carries over HTTP/3: the connection-specific ones (RFC 9114 §4.2) and
+ * `host`, which `:authority` replaces.
+ */
+const FIELDS_NOT_SENT: ReadonlySet<string> = new Set([...CONNECTION_SPECIFIC_FIELDS, "host"]);
 
 /**
  * Encodes requests of one connection (`authority` is used when a URL has none).
@@ -121,7 +118,7 @@ export class RequestEncoder {
       if (!FIELD_NAME_PATTERN.test(name) || FIELD_VALUE_FORBIDDEN_PATTERN.test(value)) {
         throw new TypeError(`Cannot send request: invalid header ${name.slice(0, 64)}`);
       }
-      if (CONNECTION_SPECIFIC_FIELDS.has(name)) continue;
+      if (FIELDS_NOT_SENT.has(name)) continue;
       if (name === "content-length") lengthSent = true;
       lines.push([name, value]);
     }

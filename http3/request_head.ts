@@ -30,7 +30,7 @@ export interface RequestHead {
 }
 
 /** Fields HTTP/3 forbids because they are specific to a connection (RFC 9114 §4.2). */
-const CONNECTION_SPECIFIC_FIELDS: ReadonlySet<string> = new Set([
+export const CONNECTION_SPECIFIC_FIELDS: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",

@@ -68,6 +68,21 @@ function startH1(
   };
 }
 
+/** Starts a server with `limits`, opens one connection, runs `fn`, then closes both. */
+async function withConnection(
+  limits: Partial<H1Limits>,
+  fn: (t: H1Fixture, conn: Deno.TcpConn) => Promise<void>,
+): Promise<void> {
+  const t = startH1(limits);
+  const conn = await t.connect();
+  try {
+    await fn(t, conn);
+  } finally {
+    conn.close();
+    await t.close();
+  }
+}
+
 /** One parsed response. */
 interface Parsed {
   readonly status: number;
@@ -149,9 +164,7 @@ function echoed(response: Parsed): string {
 }
 
 Deno.test("h1: echo over one keep-alive connection, 200 times", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (t, conn) => {
     const responses = new Responses(conn);
     for (let i = 0; i < 200; i++) {
       await conn.write(echoRequest(`call ${i}`));
@@ -162,16 +175,11 @@ Deno.test("h1: echo over one keep-alive connection, 200 times", async () => {
       assert.match(response.headers.get("date") ?? "", /GMT$/);
     }
     assert.equal(t.pool.inUseCount(), 0);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: a body larger than the read buffer and an answer larger than the output buffer", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (t, conn) => {
     const payload = "x".repeat(30_000);
     const responses = new Responses(conn);
     for (let i = 0; i < 3; i++) {
@@ -181,16 +189,11 @@ Deno.test("h1: a body larger than the read buffer and an answer larger than the 
       assert.ok(Number(response.headers.get("content-length")) > 40_000);
     }
     assert.equal(allocTotal(t.pool) >= 6, true, "request and answer blocks were leased");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: HTTP/1.0 closes by default and keeps the connection on keep-alive", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const request = (connection: string) =>
       encoder.encode(`GET /healthz HTTP/1.0\r\n${connection}\r\n`);
     const responses = new Responses(conn);
@@ -203,16 +206,11 @@ Deno.test("h1: HTTP/1.0 closes by default and keeps the connection on keep-alive
     assert.equal(last.body, "ok");
     assert.equal(last.headers.get("connection"), "close");
     assert.equal(await responses.closed(), true);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: two pipelined requests in one write are answered in order", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const first = echoRequest("first");
     const second = encoder.encode("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
     const third = echoRequest("third", { Connection: "close" });
@@ -230,16 +228,11 @@ Deno.test("h1: two pipelined requests in one write are answered in order", async
     assert.equal(echoed(last), "third");
     assert.equal(last.headers.get("connection"), "close");
     assert.equal(await responses.closed(), true);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (close)", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (t, conn) => {
     const allocs = allocTotal(t.pool);
     const head = "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\n" +
       "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
@@ -251,16 +244,11 @@ Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (c
     assert.equal(response.headers.get("connection"), "close");
     assert.equal(await responses.closed(), true);
     assert.equal(allocTotal(t.pool), allocs, "no block taken");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: an unknown method whose body is buffered is skipped; the connection stays", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const body = '{"a":1}';
     await conn.write(encoder.encode(
       "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
@@ -272,16 +260,11 @@ Deno.test("h1: an unknown method whose body is buffered is skipped; the connecti
     assert.equal(response.headers.get("connection"), undefined);
     await conn.write(echoRequest("after"));
     assert.equal(echoed(await responses.next()), "after");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: Expect: 100-continue is answered right before the body is read", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const request = echoRequest("expected", { Expect: "100-continue" });
     const split = decoder.decode(request).indexOf("\r\n\r\n") + 4;
     await conn.write(request.subarray(0, split));
@@ -290,16 +273,11 @@ Deno.test("h1: Expect: 100-continue is answered right before the body is read", 
     assert.equal(interim.status, 100);
     await conn.write(request.subarray(split));
     assert.equal(echoed(await responses.next()), "expected");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: Expect: 100-continue on the app's routes comes when the app reads the body", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const body = JSON.stringify({ payload: btoa("routed") });
     await conn.write(encoder.encode(
       "POST /rpc/system%2Eecho HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
@@ -309,10 +287,7 @@ Deno.test("h1: Expect: 100-continue on the app's routes comes when the app reads
     assert.equal((await responses.next()).status, 100);
     await conn.write(encoder.encode(body));
     assert.equal(echoed(await responses.next()), "routed");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: Expect: 100-continue refused early: 413 or 501 instead, no 100", async () => {
@@ -340,9 +315,7 @@ Deno.test("h1: Expect: 100-continue refused early: 413 or 501 instead, no 100", 
 });
 
 Deno.test("h1: a chunked body is decoded into the lease; the next request follows", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (_t, conn) => {
     const body = JSON.stringify({ payload: btoa("chunked!") });
     const chunks = `5;ext=1\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)}\r\n` +
       `${body.slice(5)}\r\n0\r\nX-Trailer: dropped\r\n\r\n`;
@@ -356,10 +329,7 @@ Deno.test("h1: a chunked body is decoded into the lease; the next request follow
     assert.equal(echoed(await responses.next()), "chunked!");
     await conn.write(echoRequest("next"));
     assert.equal(echoed(await responses.next()), "next");
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: request smuggling shapes are refused and the connection closed", async () => {
@@ -416,19 +386,14 @@ Deno.test("h1: a bad head or a slow head after a served request still gets its a
 });
 
 Deno.test("h1: a head larger than the read buffer is 431", async () => {
-  const t = startH1({ readBufferBytes: 4096 });
-  const conn = await t.connect();
-  try {
+  await withConnection({ readBufferBytes: 4096 }, async (_t, conn) => {
     await conn.write(
       encoder.encode(`GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${"b".repeat(5000)}`),
     );
     const responses = new Responses(conn);
     assert.equal((await responses.next()).status, 431);
     assert.equal(await responses.closed(), true);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: a trickled head times out with 408 while a new client is served", async () => {
@@ -462,24 +427,17 @@ Deno.test("h1: a trickled head times out with 408 while a new client is served",
 });
 
 Deno.test("h1: an idle keep-alive connection is closed after the idle timeout", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (t, conn) => {
     await conn.write(echoRequest("once"));
     const responses = new Responses(conn);
     assert.equal(echoed(await responses.next()), "once");
     assert.equal(await responses.closed(), true, "closed without a further byte");
     await eventually(() => t.server.connectionCount === 0, 5000);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: a stalled body is cut with 408 and its lease released", async () => {
-  const t = startH1();
-  const conn = await t.connect();
-  try {
+  await withConnection({}, async (t, conn) => {
     await conn.write(encoder.encode(
       "POST /rpc/system.echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
         'Content-Length: 3000\r\n\r\n{"payload":"',
@@ -490,10 +448,7 @@ Deno.test("h1: a stalled body is cut with 408 and its lease released", async () 
     assert.equal(response.status, 408);
     assert.equal(await responses.closed(), true);
     await eventually(() => t.pool.inUseCount() === 0, 5000);
-  } finally {
-    conn.close();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("h1: a client closing mid-body releases the lease", async () => {
