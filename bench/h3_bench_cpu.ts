@@ -4,7 +4,7 @@
  *
  * Wall-clock figures on a shared 2-core box vary by ±30% from run to run; CPU time per call
  * varies less and says which side pays. For each of `raw` (bare QUIC stream echo), `h3`
- * (`POST /rpc/system.echo` over HTTP/3), `h3-501` (the same POST to an unknown method: the
+ * (`POST /rpc/system.echo` over HTTP/3, binary; `h3-json` the same call in JSON), `h3-501` (the same POST to an unknown method: the
  * HTTP/3 layer and the direct route without the call) and `health` (`GET /healthz` over
  * HTTP/3, through the app's fetch), every round
  * starts `h3_bench_server.ts`, warms up with 1,000 calls, then times `calls` calls (default
@@ -16,6 +16,7 @@
  */
 
 import process from "node:process";
+import { encodeRequest } from "../client/envelope.ts";
 import { H3Client } from "../http3/client.ts";
 
 const CONCURRENCY = 16;
@@ -29,7 +30,7 @@ if (!Number.isSafeInteger(roundCount) || roundCount < 1 || roundCount > 100) {
   throw new RangeError(`Cannot run: rounds ${Deno.args[1]} is not 1..100`);
 }
 
-const MODES = ["raw", "h3", "h3-501", "health"] as const;
+const MODES = ["raw", "h3", "h3-json", "h3-501", "health"] as const;
 type Mode = typeof MODES[number];
 
 /** User + system CPU time of a process in ms (clock ticks of 10 ms). */
@@ -65,8 +66,11 @@ async function round(mode: Mode): Promise<[number, number]> {
   const { port, rawPort, caPath } = JSON.parse((await lines.read()).value ?? "{}");
   const caPem = await Deno.readTextFile(caPath);
   const origin = `https://localhost:${port}`;
-  const body = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
-  const bodyBytes = new TextEncoder().encode(body);
+  // The binary call (the service's wire, as in h3_bench.ts); `h3-json` posts the JSON form.
+  const payload = new TextEncoder().encode("benchmark payload of a few dozen bytes");
+  const body = encodeRequest("system.echo", 1, { payload });
+  const bodyBytes = body;
+  const jsonBody = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
   const connect = { hostname: "127.0.0.1", serverName: "localhost", caCerts: [caPem] };
   const h3 = await H3Client.connect({ ...connect, port });
   const raw = await Deno.connectQuic({ ...connect, port: rawPort, alpnProtocols: ["echo"] });
@@ -83,13 +87,23 @@ async function round(mode: Mode): Promise<[number, number]> {
       }
     },
     async h3() {
-      const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+      const init = { method: "POST", headers: { "content-type": "application/capnp" }, body };
+      const response = await h3.fetch(`${origin}/rpc/system.echo`, init);
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
+      await response.arrayBuffer();
+    },
+    async "h3-json"() {
+      const init = {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: jsonBody,
+      };
       const response = await h3.fetch(`${origin}/rpc/system.echo`, init);
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       await response.arrayBuffer();
     },
     async "h3-501"() {
-      const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+      const init = { method: "POST", headers: { "content-type": "application/capnp" }, body };
       const response = await h3.fetch(`${origin}/rpc/system.unknown`, init);
       if (response.status !== 501) throw new Error(`status ${response.status}`);
       await response.arrayBuffer();

@@ -27,7 +27,7 @@ import { RpcError } from "../rpc/errors.ts";
 import { METHOD_ID_NONE } from "../rpc/registry.ts";
 import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";
-import { FRAME_TYPE } from "./frame.ts";
+import { type Frame, FRAME_TYPE } from "./frame.ts";
 import { encodeFieldSection } from "./qpack.ts";
 import type { RequestHead } from "./request_head.ts";
 import type { StreamInput } from "./stream_input.ts";
@@ -124,19 +124,48 @@ export class H3CallInput implements CallInput {
   }
 
   /**
-   * Copies DATA pieces into the lease until the declared length or FIN. Each iteration consumes
-   * one frame or piece; StreamInput bounds the reads and the writer bounds the bytes.
+   * Copies DATA pieces into the lease until the declared length or FIN. A declared body that
+   * arrived whole with its HEADERS (the usual small call) gives its length at once, without a
+   * promise, so the call can run synchronously (see serveCall).
    */
-  async readBody(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
+  readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number> {
     const limitBytes = Math.min(options.limitBytes, this.#context.limits.bodyBytesMax);
     const writer = new LeaseBodyWriter(target, limitBytes);
     const declared = options.declaredBytes;
+    let frame: Frame | undefined;
+    try {
+      frame = this.#input.bufferedFrame();
+    } catch (error) {
+      if (error instanceof H3Error && error.scope === "connection") this.connectionError = error;
+      throw error;
+    }
+    if (declared !== null && frame?.type === "data" && frame.bytes.length === declared) {
+      writer.write(frame.bytes);
+      return declared;
+    }
+    return this.#readFrames(writer, options, frame);
+  }
+
+  /**
+   * The rest of a body, frame by frame (`first`: a frame already taken from the input). Each
+   * iteration consumes one frame or piece; StreamInput bounds the reads and the writer bounds
+   * the bytes.
+   */
+  async #readFrames(
+    writer: LeaseBodyWriter,
+    options: CallBodyReadOptions,
+    first: Frame | undefined,
+  ): Promise<number> {
+    const declared = options.declaredBytes;
     const input = this.#input;
+    let pending = first;
     try {
       for (;;) {
         if (declared !== null && writer.lengthBytes === declared) return declared;
-        // A body that came with its HEADERS is taken without an await.
-        const frame = input.bufferedFrame() ?? await options.call.race(input.nextFrame());
+        // Bytes already read are taken without an await.
+        const frame = pending ?? input.bufferedFrame() ??
+          await options.call.race(input.nextFrame());
+        pending = undefined;
         if (frame === null) break;
         if (frame.type === "headers") {
           // Trailers: decoded (QPACK state), not used.
@@ -218,9 +247,13 @@ export async function serveRpcRoute(
 ): Promise<void> {
   const deps = options.context.deps;
   const methodId = deps.registry.lookup(method);
-  const answer = methodId === METHOD_ID_NONE
-    ? unknownMethodAnswer(call.head.contentType, deps)
-    : await serveCall(methodId, call, deps);
+  let answer: CallAnswer;
+  if (methodId === METHOD_ID_NONE) answer = unknownMethodAnswer(call.head.contentType, deps);
+  else {
+    // A synchronous call (buffered body, synchronous handler) is answered without a hop.
+    const outcome = serveCall(methodId, call, deps);
+    answer = outcome instanceof Promise ? await outcome : outcome;
+  }
   let bytes: Uint8Array;
   try {
     if (call.connectionError !== null) throw call.connectionError;
