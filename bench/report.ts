@@ -122,12 +122,13 @@ async function writeReport(path: string, generated: string): Promise<void> {
 async function main(): Promise<void> {
   const startedMs = Date.now();
   const records: BenchRecord[] = [];
-  const texts: string[] = [];
+  // Each file's printed text, parsed on its own (two files print lines that look alike).
+  const texts = new Map<string, string>();
   for (const { file, env } of BENCH_FILES) {
     console.error(`bench report: running ${file}`);
     const run = await runDenoBench(`${ROOT}${file}`, env ?? {});
     records.push(...run.records);
-    texts.push(run.text);
+    texts.set(file, run.text);
   }
   console.error("bench report: running the overload RSS comparison");
   const overload = await buildOverloadSection();
@@ -145,11 +146,11 @@ async function main(): Promise<void> {
     "",
     "### RPC over HTTP/1.1 against bare `Deno.serve` (wrk, separate processes)",
     "",
-    ...wrkRows(texts.join("\n")),
+    ...wrkRows(texts.get("bench/rpc_h1_bench.ts") ?? ""),
     "",
     "### RPC over HTTP/3 against a raw QUIC stream echo (same client, alternating rounds)",
     "",
-    ...h3Rows(texts.join("\n")),
+    ...h3Rows(texts.get("bench/h3_bench.ts") ?? ""),
     "",
     ...groupTables(records),
     overload,
