@@ -3,7 +3,8 @@
  * own process (`bench/h3_bench_server.ts`), the clients here.
  *
  * Every iteration sends 256 requests, 16 at a time, on one connection, after a warm-up of every
- * call (8 x 256 each) so that each benchmark measures steady state.
+ * call (24 x 256 each: with 8, the first alternating rounds still ran up to 2x slower) so that
+ * each benchmark measures steady state.
  * - "h3 vs raw QUIC": `system.echo` (binary Cap'n Proto, the service's own wire, as in
  *   bench/rpc_h1_bench.ts) through the whole stack over HTTP/3 (QPACK, frames, the RPC route,
  *   pool leases) against a bare QUIC stream echo (write the same bytes, FIN, read the echo) with
@@ -15,7 +16,8 @@
  *
  * Deno.bench runs one benchmark after another, and the same h3 call measured in two groups has
  * differed by 30% (the order, the GC state it inherits). So the headline ratio also comes from
- * alternating rounds at load time (raw, h3 binary, h3 JSON; H3_BENCH_ROUNDS times, default 7,
+ * alternating rounds at load time (raw, h3 binary, h3 JSON in a rotating order; H3_BENCH_ROUNDS
+ * times, default 7,
  * each round 4 x 256 calls per kind), printed as the median of the per-round ratios; set
  * H3_BENCH_ROUNDS=0 to skip them.
  *
@@ -28,7 +30,7 @@ import { H3Client } from "../http3/client.ts";
 const REQUEST_COUNT = 256;
 const CONCURRENCY = 16;
 /** Batches of each call run before the benchmarks (see the warm-up below). */
-const WARMUP_BATCH_COUNT = 8;
+const WARMUP_BATCH_COUNT = 24;
 
 const server = new Deno.Command(Deno.execPath(), {
   args: ["run", "--unstable-net", "-A", new URL("./h3_bench_server.ts", import.meta.url).pathname],
@@ -136,9 +138,16 @@ if (ROUNDS > 0) {
   const ratios = { binary: [] as number[], json: [] as number[] };
   const times = { raw: [] as number[], binary: [] as number[], json: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
-    const raw = await timed(rawEcho);
-    const binary = await timed(callH3);
-    const json = await timed(callH3Json);
+    // The order rotates, so no kind always runs right after another (GC debt, JIT state).
+    const kinds = [rawEcho, callH3, callH3Json];
+    const ms = new Map<() => Promise<void>, number>();
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(round + k) % kinds.length];
+      ms.set(kind, await timed(kind));
+    }
+    const raw = ms.get(rawEcho)!;
+    const binary = ms.get(callH3)!;
+    const json = ms.get(callH3Json)!;
     times.raw.push(raw);
     times.binary.push(binary);
     times.json.push(json);
