@@ -10,7 +10,7 @@
  * - RSS under overload (concurrent 1 MiB uploads): the service against a plain Hono app that
  *   buffers bodies with `arrayBuffer()`, each in its own process.
  *
- * Environment: BENCH_OVERLOAD_SECONDS (default 15), RPC_BENCH_ROUNDS (default 3),
+ * Environment: BENCH_OVERLOAD_SECONDS (default 15), RPC_BENCH_ROUNDS (default 5),
  * BENCH_REPORT_OUT (default docs/benchmarks.md).
  *
  * @module
@@ -30,7 +30,7 @@ const BENCH_FILES: readonly { file: string; env?: Record<string, string> }[] = [
   { file: "bench/h3_bench.ts", env: { H3_BENCH_ROUNDS: Deno.env.get("H3_BENCH_ROUNDS") ?? "7" } },
   {
     file: "bench/rpc_h1_bench.ts",
-    env: { RPC_BENCH_ROUNDS: Deno.env.get("RPC_BENCH_ROUNDS") ?? "3" },
+    env: { RPC_BENCH_ROUNDS: Deno.env.get("RPC_BENCH_ROUNDS") ?? "5" },
   },
 ];
 
@@ -72,6 +72,13 @@ function wrkRows(text: string): string[] {
     }x** (median) |`,
   );
   const allocs = pick(/pool allocations during unknown-method runs: (\d+)/);
+  rows.push("");
+  // CPU per request moves less than req/s on a shared box (see rpc_h1_bench.ts).
+  rows.push(
+    `Server CPU per request (median of rounds, µs): ${
+      line(/server CPU µs per request \(median\):\s+([^\n]+)/)
+    }. As ratios: ${line(/CPU per request, (bare \/ echo:[^\n]+)/)}`,
+  );
   rows.push("");
   rows.push(`Pool allocations during the unknown-method runs: ${allocs ?? "?"} (target 0).`);
   return rows;
