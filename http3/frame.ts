@@ -26,7 +26,13 @@
 
 import { H3Error } from "./errors.ts";
 import { parseSettingsPayload, serializeSettingsPayload, type Settings } from "./settings.ts";
-import { readVarint, varintLength, writeVarint } from "./varint.ts";
+import {
+  readVarint,
+  varintLength,
+  varintLengthFromFirstByte,
+  varintValueAt,
+  writeVarint,
+} from "./varint.ts";
 
 /** Frame type codes (RFC 9114 §7.2, RFC 9218 §7.2). */
 export const FRAME_TYPE = {
@@ -165,6 +171,17 @@ export class FrameParser {
     this.#offset = 0;
   }
 
+  /**
+   * Copies the bytes pushed but not yet handed out, so the parser keeps no view of the chunks
+   * pushed so far (their memory may then be reused).
+   */
+  ownPending(): void {
+    // A partly filled payload is already the parser's own buffer (views are made only of
+    // payloads that arrived whole, and those are handed out at once).
+    this.#pending = this.#pending.slice(this.#offset);
+    this.#offset = 0;
+  }
+
   /** The next frame or DATA piece, or undefined when more bytes are needed. */
   next(): Frame | undefined {
     // Each pass consumes bytes, changes state or returns, so the loop ends with the input.
@@ -232,12 +249,19 @@ export class FrameParser {
 
   /** Reads a frame header; false (consuming nothing) when it is not complete yet. */
   #readHeader(): boolean {
-    const type = readVarint(this.#pending, this.#offset);
-    if (type === undefined) return false;
-    const length = readVarint(this.#pending, this.#offset + type.lengthBytes);
-    if (length === undefined) return false;
-    this.#offset += type.lengthBytes + length.lengthBytes;
-    this.#beginFrame(type.value, length.value);
+    // Read in place (readVarint's result objects were two allocations per frame).
+    const pending = this.#pending;
+    const typeAt = this.#offset;
+    if (typeAt >= pending.length) return false;
+    const lengthAt = typeAt + varintLengthFromFirstByte(pending[typeAt]);
+    if (lengthAt >= pending.length) return false;
+    const end = lengthAt + varintLengthFromFirstByte(pending[lengthAt]);
+    if (end > pending.length) return false;
+    this.#offset = end;
+    this.#beginFrame(
+      varintValueAt(pending, typeAt, lengthAt),
+      varintValueAt(pending, lengthAt, end),
+    );
     return true;
   }
 
@@ -293,17 +317,20 @@ export class FrameParser {
   }
 
   #checkAllowed(frameType: number): void {
-    const name = `0x${frameType.toString(16)}`;
+    // The type's name is built only when an error needs it (it was a string per frame).
     if (this.#kind === "control") {
       if (this.#frameCount === 0 && frameType !== FRAME_TYPE.SETTINGS) {
-        throw new H3Error("H3_MISSING_SETTINGS", `first control frame is ${name}, not SETTINGS`);
+        throw new H3Error(
+          "H3_MISSING_SETTINGS",
+          `first control frame is ${frameTypeName(frameType)}, not SETTINGS`,
+        );
       }
       if (frameType === FRAME_TYPE.SETTINGS && this.#frameCount > 0) {
         throw new H3Error("H3_FRAME_UNEXPECTED", "second SETTINGS frame");
       }
     }
     if (HTTP2_ONLY_FRAME_TYPES.has(frameType)) {
-      throw new H3Error("H3_FRAME_UNEXPECTED", `HTTP/2 frame type ${name}`);
+      throw new H3Error("H3_FRAME_UNEXPECTED", `HTTP/2 frame type ${frameTypeName(frameType)}`);
     }
     const controlOnly = frameType === FRAME_TYPE.SETTINGS || frameType === FRAME_TYPE.GOAWAY ||
       frameType === FRAME_TYPE.CANCEL_PUSH || frameType === FRAME_TYPE.MAX_PUSH_ID ||
@@ -312,26 +339,32 @@ export class FrameParser {
     const messageOnly = frameType === FRAME_TYPE.DATA || frameType === FRAME_TYPE.HEADERS ||
       frameType === FRAME_TYPE.PUSH_PROMISE;
     if (controlOnly && this.#kind !== "control" || messageOnly && this.#kind === "control") {
-      throw new H3Error("H3_FRAME_UNEXPECTED", `frame ${name} on a ${this.#kind} stream`);
+      throw new H3Error(
+        "H3_FRAME_UNEXPECTED",
+        `frame ${frameTypeName(frameType)} on a ${this.#kind} stream`,
+      );
     }
-    this.#checkRole(frameType, name);
-    if (this.#kind !== "control") this.#checkMessageOrder(frameType, name);
+    this.#checkRole(frameType);
+    if (this.#kind !== "control") this.#checkMessageOrder(frameType);
   }
 
-  #checkRole(frameType: number, name: string): void {
+  #checkRole(frameType: number): void {
     const serverSends = frameType === FRAME_TYPE.PUSH_PROMISE;
     const clientSends = frameType === FRAME_TYPE.MAX_PUSH_ID ||
       frameType === FRAME_TYPE.PRIORITY_UPDATE_REQUEST ||
       frameType === FRAME_TYPE.PRIORITY_UPDATE_PUSH;
     if (serverSends && this.#role === "server" || clientSends && this.#role === "client") {
-      throw new H3Error("H3_FRAME_UNEXPECTED", `a ${this.#role} received frame ${name}`);
+      throw new H3Error(
+        "H3_FRAME_UNEXPECTED",
+        `a ${this.#role} received frame ${frameTypeName(frameType)}`,
+      );
     }
     if (frameType === FRAME_TYPE.PUSH_PROMISE && this.#kind === "push") {
       throw new H3Error("H3_FRAME_UNEXPECTED", "PUSH_PROMISE on a push stream");
     }
   }
 
-  #checkMessageOrder(frameType: number, name: string): void {
+  #checkMessageOrder(frameType: number): void {
     if (frameType === FRAME_TYPE.DATA) {
       if (this.#phase !== "body") {
         throw new H3Error("H3_FRAME_UNEXPECTED", `DATA in message phase ${this.#phase}`);
@@ -340,7 +373,10 @@ export class FrameParser {
       if (this.#phase === "start") this.#phase = "body";
       else if (this.#phase === "body" && this.#role === "server") this.#phase = "trailers";
       else if (this.#phase === "trailers") {
-        throw new H3Error("H3_FRAME_UNEXPECTED", `frame ${name} after trailers`);
+        throw new H3Error(
+          "H3_FRAME_UNEXPECTED",
+          `frame ${frameTypeName(frameType)} after trailers`,
+        );
       }
       // A client may see several HEADERS before DATA (interim 1xx responses); the adapter
       // checks their statuses.
@@ -397,6 +433,11 @@ function singleVarint(payload: Uint8Array, frameName: string): number {
     throw new H3Error("H3_FRAME_ERROR", `${frameName} payload is not exactly one varint`);
   }
   return read.value;
+}
+
+/** A frame type as it appears in error messages, e.g. "0x2". */
+function frameTypeName(frameType: number): string {
+  return `0x${frameType.toString(16)}`;
 }
 
 function checkSkippable(length: number): number {

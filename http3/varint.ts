@@ -47,6 +47,23 @@ export function varintLengthFromFirstByte(firstByte: number): 1 | 2 | 4 | 8 {
 }
 
 /**
+ * The value of the varint in `bytes[start..end)`, whose length the caller already checked
+ * (`end - start` is `varintLengthFromFirstByte(bytes[start])` and within `bytes`). Allocates
+ * nothing, unlike {@link readVarint}.
+ *
+ * @example
+ * ```ts
+ * varintValueAt(new Uint8Array([0x40, 0x25]), 0, 2); // 37
+ * ```
+ */
+export function varintValueAt(bytes: Uint8Array, start: number, end: number): number {
+  let value = bytes[start] & 0x3f;
+  // Multiplication instead of shifts: shifts are 32-bit in JavaScript.
+  for (let i = start + 1; i < end; i++) value = value * 256 + bytes[i];
+  return value;
+}
+
+/**
  * Reads one varint at `offset`; `undefined` when `bytes` ends before the varint does.
  *
  * @example

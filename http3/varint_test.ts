@@ -5,6 +5,7 @@ import {
   readVarint,
   readVarintBigInt,
   varintLength,
+  varintValueAt,
   writeVarint,
 } from "./varint.ts";
 
@@ -24,6 +25,9 @@ Deno.test("varint: decodes the RFC 9000 samples", () => {
     const read = readVarint(new Uint8Array(bytes), 0);
     assert.equal(read?.lengthBytes, bytes.length);
     assert.equal(read?.value, Number(value));
+    // The allocation-free form reads the same value at an offset.
+    const shifted = new Uint8Array([0xff, ...bytes]);
+    assert.equal(varintValueAt(shifted, 1, 1 + bytes.length), Number(value));
   }
 });
 
