@@ -126,6 +126,9 @@ export class H3Client {
       role: "client",
       stallWatch: this.#stallWatch,
       headersBytesMax: this.#headersBytesMax,
+      // buildResponse copies a small body out and recycles the read buffers (or owns the
+      // bytes before a streamed body hands out chunks).
+      lendScratch: true,
     });
     try {
       const head = await readResponseHead(frames, this.#responseHeads);
@@ -351,14 +354,21 @@ async function buildResponse(
     throw new H3Error("H3_MESSAGE_ERROR", `bad :status ${status}`, { scope: "stream" });
   }
   const nullBody = method === "HEAD" || status === 204 || status === 304;
-  if (nullBody) input.cancel();
+  if (nullBody) {
+    input.cancel();
+    input.recycle();
+  }
   const declared = head.declaredBytes;
   if (!nullBody && declared >= 0 && declared <= WHOLE_BODY_BYTES_MAX) {
     const bytes = await readWholeBody(input, declared);
-    // The declared body is in: the stream's end (FIN, trailers) is not waited for.
+    // The declared body is in: the stream's end (FIN, trailers) is not waited for. Its bytes
+    // were copied, so the read buffers serve the next responses.
     input.cancel();
+    input.recycle();
     return new Response(bytes, { status, headers });
   }
+  // The body's chunks go to the caller: they must not view reused read buffers.
+  if (!nullBody) input.ownBytes();
   const body = nullBody ? null : frameBodyStream(input, async (controller) => {
     // Skips trailers and zero-length pieces; each iteration consumes at least one frame.
     for (;;) {

@@ -88,12 +88,18 @@ export async function serveRequestStream(
     role: "server",
     stallWatch: context.stallWatch,
     headersBytesMax: context.limits.headersBytesMax,
+    // The direct RPC route copies or decodes every byte before it answers: a small request
+    // needs no copy out of the reused read buffer (see StreamInput.recycle).
+    lendScratch: context.rpc !== null,
   });
   const writer = stream.writable.getWriter();
   let abort: RequestAbort | null = null;
   let responseStarted = false;
   try {
-    const head = await readHead(input, streamId, context);
+    // The head is read here and parsed by a synchronous helper when cached (an async level
+    // less per request: a promise and a hop).
+    const parsed = headOf(await input.nextFrame(), streamId, context);
+    const head = parsed instanceof Promise ? await parsed : parsed;
     context.stats.requestCount++;
     const method = context.rpc !== null && head.method === "POST" ? rpcPathMethod(head.path) : null;
     if (method !== null) {
@@ -102,8 +108,16 @@ export async function serveRequestStream(
       abort = call;
       context.requestAborts.add(call);
       await serveRpcRoute(method, call, { writer, context: rpc });
+      // The body went into the lease without a read or a trailer decode left pending, so no
+      // view of the read buffers is used any more (an async read may still hold one).
+      if (!call.bodyReadAsync) {
+        input.cancel();
+        input.recycle();
+      }
       return;
     }
+    // The app may keep the body's chunks: they must not view reused read buffers.
+    input.ownBytes();
     const controller = new AbortController();
     abort = controller;
     context.requestAborts.add(controller);
@@ -131,15 +145,15 @@ export async function serveRequestStream(
 }
 
 /**
- * Reads frames up to the request's HEADERS, decodes them (waiting if QPACK-blocked) and parses
- * the head; a head whose section bytes were seen before on this connection comes from the cache.
+ * The request's head from its first frame (which must be HEADERS): from the cache when these
+ * section bytes were seen before on this connection, else decoded (waiting if QPACK-blocked)
+ * and parsed.
  */
-async function readHead(
-  input: StreamInput,
+function headOf(
+  frame: Frame | null,
   streamId: number,
   context: RequestStreamContext,
-): Promise<RequestHead> {
-  const frame = await input.nextFrame();
+): RequestHead | Promise<RequestHead> {
   if (frame === null) {
     throw new H3Error("H3_REQUEST_INCOMPLETE", "stream ended before HEADERS", {
       scope: "stream",
@@ -153,9 +167,11 @@ async function readHead(
   const section = frame.fieldSection;
   const cached = context.headCache.lookup(section);
   if (cached !== undefined) return cached;
-  const head = parseRequestHead(await decodeRequestSection(section, streamId, context));
-  context.headCache.store(section, head);
-  return head;
+  return decodeRequestSection(section, streamId, context).then((fields) => {
+    const head = parseRequestHead(fields);
+    context.headCache.store(section, head);
+    return head;
+  });
 }
 
 function hasBody(head: RequestHead): boolean {

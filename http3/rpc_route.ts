@@ -90,6 +90,11 @@ export class H3CallInput implements CallInput {
   #aborted = false;
   /** A connection-scope error met while reading the body: the connection must close. */
   connectionError: H3Error | null = null;
+  /**
+   * The body was not all at hand with the HEADERS: frames were awaited (a read or a blocked
+   * trailer section may still hold views of the stream's read buffers).
+   */
+  bodyReadAsync = false;
 
   constructor(
     input: StreamInput,
@@ -143,6 +148,7 @@ export class H3CallInput implements CallInput {
       writer.write(frame.bytes);
       return declared;
     }
+    this.bodyReadAsync = true;
     return this.#readFrames(writer, options, frame);
   }
 
@@ -255,9 +261,10 @@ export async function serveRpcRoute(
     answer = outcome instanceof Promise ? await outcome : outcome;
   }
   let bytes: Uint8Array;
+  const spare = spareOutputs.pop() ?? new Uint8Array(SPARE_OUTPUT_BYTES);
   try {
     if (call.connectionError !== null) throw call.connectionError;
-    bytes = options.context.answerHeads.headersAndData(answer);
+    bytes = options.context.answerHeads.headersAndData(answer, spare);
   } finally {
     answer.release();
   }
@@ -265,7 +272,22 @@ export async function serveRpcRoute(
   // close() waits for the write; a failed write fails the close too.
   writer.write(bytes).catch(() => {});
   await writer.close();
+  // The write has completed (close resolved after it), so the transport is done with the
+  // buffer; a failed close drops it instead. A detached buffer (length 0) is never kept.
+  if (spare.byteLength === SPARE_OUTPUT_BYTES && spareOutputs.length < SPARE_OUTPUT_COUNT_MAX) {
+    spareOutputs.push(spare);
+  }
 }
+
+/** The size of the reused answer buffers: a small answer's HEADERS + DATA fit in one. */
+const SPARE_OUTPUT_BYTES = 4096;
+/** Bounds the spare answer buffers (at most 64 x 4 KiB per process). */
+const SPARE_OUTPUT_COUNT_MAX = 64;
+/**
+ * Spare answer buffers: a small answer is written into one and the buffer is reused once its
+ * write completed, instead of a fresh buffer (outside the JS heap) per answer.
+ */
+const spareOutputs: Uint8Array[] = [];
 
 /** Bounds the cached answer heads (statuses x content types seen). */
 const ANSWER_HEAD_COUNT_MAX = 64;
@@ -293,8 +315,11 @@ export class AnswerHeadEncoder {
     this.#extraHeaders = extraHeaders;
   }
 
-  /** HEADERS (with content-length) + one DATA frame holding a copy of the answer's body. */
-  headersAndData(answer: CallAnswer): Uint8Array {
+  /**
+   * HEADERS (with content-length) + one DATA frame holding a copy of the answer's body: a view
+   * of `spare` when they fit in it, else a new buffer.
+   */
+  headersAndData(answer: CallAnswer, spare: Uint8Array | null = null): Uint8Array {
     const fixed = this.#fixedSection(answer);
     const body = answer.body;
     const lengthDigits = String(body.length);
@@ -303,7 +328,10 @@ export class AnswerHeadEncoder {
     const sectionBytes = fixed.length + 2 + lengthDigits.length;
     const headersFrameBytes = varintLength(FRAME_TYPE.HEADERS) + varintLength(sectionBytes);
     const dataFrameBytes = varintLength(FRAME_TYPE.DATA) + varintLength(body.length);
-    const out = new Uint8Array(headersFrameBytes + sectionBytes + dataFrameBytes + body.length);
+    const outBytes = headersFrameBytes + sectionBytes + dataFrameBytes + body.length;
+    const out = spare !== null && outBytes <= spare.length
+      ? spare.subarray(0, outBytes)
+      : new Uint8Array(outBytes);
     let offset = writeVarint(out, writeVarint(out, 0, FRAME_TYPE.HEADERS), sectionBytes);
     out.set(fixed, offset);
     offset += fixed.length;

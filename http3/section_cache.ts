@@ -47,14 +47,15 @@ export class SectionCache<T> {
 
   /**
    * Remembers `value` as the parse of `section` (ignored for a section that uses the dynamic
-   * table or is too long). `section` is kept: the caller must not modify it afterwards.
+   * table or is too long). `section` is copied, so its memory may be reused afterwards.
    */
   store(section: Uint8Array, value: T): void {
     if (!cacheable(section)) return;
     // Clearing when full keeps the cache bounded without LRU bookkeeping; a hash collision
     // replaces the older entry.
     if (this.#entries.size >= ENTRY_COUNT_MAX) this.#entries.clear();
-    this.#entries.set(hashBytes(section), { section, value });
+    // A copy: the section may view a read buffer that is reused after the request.
+    this.#entries.set(hashBytes(section), { section: section.slice(), value });
   }
 }
 

@@ -20,6 +20,11 @@ Deno.test("SectionCache: a static-only section's head is returned for the same b
   assert.equal(cache.lookup(section.slice()), head, "equal bytes in another buffer hit");
   const other = encodeFieldSection([...LINES.slice(0, 4), ["content-length", "13"]]);
   assert.equal(cache.lookup(other), undefined, "one byte apart misses");
+  // The cache keeps a copy: the stored bytes' memory may be reused by the next read.
+  const reused = section.slice();
+  cache.store(reused, head);
+  reused.fill(0);
+  assert.equal(cache.lookup(section), head, "a stored section outlives its buffer's reuse");
 });
 
 Deno.test("SectionCache: sections that use the dynamic table or are long are never cached", () => {

@@ -94,6 +94,12 @@ export interface StreamInputOptions extends FrameParserOptions {
   readonly stallWatch: StallWatch | null;
   /** Bounds the chunks one stream may deliver (each read yields at least one byte). */
   readonly chunkCountMax?: number;
+  /**
+   * Hand out small reads as views of reused buffers instead of copies; the owner then calls
+   * `recycle()` when no view is used any more, or `ownBytes()` before views may escape.
+   * Default false (each small read is copied out of the reused buffer).
+   */
+  readonly lendScratch?: boolean;
 }
 
 /** The first read's buffer size. */
@@ -113,6 +119,16 @@ const scratchBuffers: ArrayBuffer[] = [];
 function takeScratch(): ArrayBuffer {
   return scratchBuffers.pop() ?? new ArrayBuffer(READ_BYTES_MIN);
 }
+
+/** Keeps `buffer` as a spare first-read buffer if it is one and there is room. */
+function keepSpare(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === READ_BYTES_MIN && scratchBuffers.length < SCRATCH_COUNT_MAX) {
+    scratchBuffers.push(buffer);
+  }
+}
+
+/** Bounds the scratch buffers one stream holds as its chunks (see StreamInput.recycle). */
+const LENT_COUNT_MAX = 4;
 
 /** Default bound on chunks per stream: 1 Mi reads (16 GiB at 16 KiB a read). */
 const CHUNK_COUNT_MAX_DEFAULT = 1 << 20;
@@ -166,6 +182,12 @@ export class StreamInput implements StallWaiter {
   #ended = false;
   #cancelled = false;
   #stalled = false;
+  /** A read is in flight (its buffer belongs to the transport until it settles). */
+  #reading = false;
+  /** Scratch buffers handed out as chunks (views, no copy) until recycle() takes them back. */
+  #lent: ArrayBuffer[] | null = null;
+  #lendScratch: boolean;
+  #recycled = false;
 
   constructor(readable: ReadableStream<Uint8Array>, options: StreamInputOptions) {
     // A byte stream (a QUIC stream) is read into buffers we size: its default reader would
@@ -182,6 +204,7 @@ export class StreamInput implements StallWaiter {
     this.#parser = new FrameParser(options);
     this.#stallWatch = options.stallWatch;
     this.#chunkCountMax = options.chunkCountMax ?? CHUNK_COUNT_MAX_DEFAULT;
+    this.#lendScratch = options.lendScratch ?? false;
   }
 
   /** True once the peer's FIN was read (and every frame before it handed out). */
@@ -195,6 +218,7 @@ export class StreamInput implements StallWaiter {
    * inside a frame, and the transport's error when the stream or connection is gone.
    */
   async nextFrame(): Promise<Frame | null> {
+    if (this.#recycled) return null;
     for (;;) {
       const frame = this.#parser.next();
       if (frame !== undefined) return frame;
@@ -204,7 +228,21 @@ export class StreamInput implements StallWaiter {
           scope: "stream",
         });
       }
-      const chunk = await this.#read();
+      // The read is awaited here, not in a helper: each async level is a promise and a hop
+      // per read, on every request.
+      const watch = this.#stallWatch;
+      watch?.begin(this);
+      this.#reading = true;
+      const requestedBytes = this.#readBytes;
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await this.#startRead();
+      } finally {
+        this.#reading = false;
+        watch?.end(this);
+      }
+      const chunk = this.#chunkOf(result, requestedBytes);
+      if (this.#recycled) return null;
       if (this.#stalled) {
         throw new H3Error(
           "H3_REQUEST_INCOMPLETE",
@@ -232,53 +270,113 @@ export class StreamInput implements StallWaiter {
    * QUIC). Lets a caller take a body that arrived with its HEADERS without an await.
    */
   bufferedFrame(): Frame | undefined {
-    return this.#parser.next();
+    return this.#recycled ? undefined : this.#parser.next();
   }
 
   /**
-   * Reads one chunk, or null at FIN, while the stall watch looks on. One async level for the
-   * whole read (each level is a promise and a hop per read, on every request).
+   * Takes back the reused buffers this stream's small reads went into, for other streams'
+   * reads. Call it only when no frame, piece or view handed out by this input is used any more
+   * (the bytes were copied or decoded, nothing waits on a QPACK-blocked section); afterwards the
+   * input hands out nothing. Does nothing while a read is in flight (false), since that read
+   * still owns a buffer.
+   *
+   * @example
+   * ```ts
+   * const frame = input.bufferedFrame();
+   * if (frame?.type === "data") lease.set(frame.bytes);
+   * input.cancel();
+   * input.recycle(); // true: the buffers serve the next streams
+   * ```
    */
-  async #read(): Promise<Uint8Array | null> {
-    const watch = this.#stallWatch;
-    watch?.begin(this);
-    try {
-      if (!this.#byob) {
-        const result = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>).read();
-        return result.done ? null : result.value;
-      }
-      const reader = this.#reader as ReadableStreamBYOBReader;
-      if (this.#readBytes !== READ_BYTES_MIN) {
-        // A fresh buffer per larger read: the parser keeps views of what it was given, and a
-        // large body moves in reads of up to 64 KiB without a copy.
-        const result = await reader.read(new Uint8Array(this.#readBytes));
-        if (result.done) return null;
-        if (result.value.length === this.#readBytes) {
-          this.#readBytes = Math.min(this.#readBytes * 2, READ_BYTES_MAX);
-        }
-        return result.value;
-      }
-      return this.#keepScratch(await reader.read(new Uint8Array(takeScratch())));
-    } finally {
-      watch?.end(this);
-    }
+  recycle(): boolean {
+    if (this.#reading) return false;
+    this.#recycled = true;
+    this.#returnLent();
+    return true;
   }
 
   /**
-   * A first-size read went into a reused buffer: hands out an exact-size copy and keeps the
-   * buffer for the next read (see scratchBuffers).
+   * Stops lending: the bytes read but not yet handed out are copied, and the reused buffers
+   * go back (as in recycle(), frames handed out before must not be used any more); later frames
+   * are views of memory the input owns. Throws when a read is in flight.
+   *
+   * @example
+   * ```ts
+   * const head = await input.nextFrame(); // decoded, no view kept
+   * input.ownBytes();
+   * const body = input.bufferedFrame(); // may be handed to the app
+   * ```
+   */
+  ownBytes(): void {
+    if (this.#reading) {
+      throw new TypeError("Cannot take the stream's bytes: a read is in flight");
+    }
+    this.#lendScratch = false;
+    if (this.#lent === null) return;
+    this.#parser.ownPending();
+    this.#returnLent();
+  }
+
+  #returnLent(): void {
+    const lent = this.#lent;
+    this.#lent = null;
+    // Bounded by LENT_COUNT_MAX and SCRATCH_COUNT_MAX.
+    for (let i = 0; lent !== null && i < lent.length; i++) keepSpare(lent[i]);
+  }
+
+  /** Starts one read: into a reused buffer at first, then into fresh growing ones. */
+  #startRead(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (!this.#byob) return (this.#reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    const reader = this.#reader as ReadableStreamBYOBReader;
+    // A fresh buffer per larger read: the parser keeps views of what it was given, and a large
+    // body moves in reads of up to 64 KiB without a copy.
+    return reader.read(
+      this.#readBytes === READ_BYTES_MIN
+        ? new Uint8Array(takeScratch())
+        : new Uint8Array(this.#readBytes),
+    );
+  }
+
+  /** The chunk a read gave (null at FIN); see #startRead for the buffers. */
+  #chunkOf(
+    result: ReadableStreamReadResult<Uint8Array>,
+    requestedBytes: number,
+  ): Uint8Array | null {
+    if (!this.#byob) return result.done ? null : result.value;
+    if (requestedBytes === READ_BYTES_MIN) return this.#keepScratch(result);
+    if (result.done) return null;
+    if (result.value.length === requestedBytes) {
+      this.#readBytes = Math.min(requestedBytes * 2, READ_BYTES_MAX);
+    }
+    return result.value;
+  }
+
+  /**
+   * A first-size read went into a reused buffer: hands out the read bytes as a view of it,
+   * lent to this stream until recycle() (up to LENT_COUNT_MAX buffers), or else an exact-size
+   * copy, keeping the buffer for the next read (see scratchBuffers).
    */
   #keepScratch(result: ReadableStreamReadResult<Uint8Array>): Uint8Array | null {
     // The read transferred the buffer: its memory comes back as the result's buffer (lost only
     // when the read failed, in which case a new one is made next time).
     const value = result.value;
-    const copy = result.done || value === undefined ? null : value.slice();
-    if (value !== undefined && scratchBuffers.length < SCRATCH_COUNT_MAX) {
-      const returned = value.buffer as ArrayBuffer;
-      if (returned.byteLength === READ_BYTES_MIN) scratchBuffers.push(returned);
+    if (value === undefined) return null;
+    const returned = value.buffer as ArrayBuffer;
+    if (result.done) {
+      keepSpare(returned);
+      return null;
     }
     // Doubling while reads fill the buffer, so a large body soon moves in 64 KiB reads.
-    if (copy !== null && copy.length === READ_BYTES_MIN) this.#readBytes = READ_BYTES_MIN * 2;
+    if (value.length === READ_BYTES_MIN) this.#readBytes = READ_BYTES_MIN * 2;
+    if (this.#lendScratch && !this.#recycled) {
+      const lent = this.#lent ??= [];
+      if (lent.length < LENT_COUNT_MAX) {
+        lent.push(returned);
+        return value;
+      }
+    }
+    const copy = value.slice();
+    keepSpare(returned);
     return copy;
   }
 

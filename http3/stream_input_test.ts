@@ -85,3 +85,48 @@ Deno.test("StallWatch validates its timeout; withTimeout rejects late promises",
     /late/,
   );
 });
+
+Deno.test("StreamInput lends its read buffer until recycle(), which hands it to the next read", async () => {
+  const payload = new Uint8Array([7, 8, 9]);
+  const bytes = new Uint8Array([...HEADERS, ...encodeDataFrame(payload)]);
+  const options = { streamKind: "request", role: "server", stallWatch: null } as const;
+  const lending = new StreamInput(byteStream([bytes], false), { ...options, lendScratch: true });
+  assert.equal((await lending.nextFrame())?.type, "headers");
+  const data = lending.bufferedFrame();
+  if (data?.type !== "data") throw new Error(`expected DATA, got ${data?.type}`);
+  // A view of the 4 KiB read buffer, not a copy.
+  assert.equal(data.bytes.buffer.byteLength, 4096);
+  assert.deepEqual([...data.bytes], [...payload]);
+  assert.ok(lending.recycle());
+  assert.equal(lending.bufferedFrame(), undefined);
+  assert.equal(await lending.nextFrame(), null);
+  lending.cancel();
+  // The next read takes the recycled buffer: the old view's memory moves to it (detached here).
+  const next = new StreamInput(byteStream([bytes], true), options);
+  assert.equal((await next.nextFrame())?.type, "headers");
+  assert.equal(data.bytes.length, 0);
+  const copied = next.bufferedFrame();
+  if (copied?.type !== "data") throw new Error(`expected DATA, got ${copied?.type}`);
+  // Without lending, a small read is an exact-size copy.
+  assert.equal(copied.bytes.buffer.byteLength, bytes.length);
+  next.cancel();
+});
+
+Deno.test("StreamInput.ownBytes() copies the unread bytes and stops lending", async () => {
+  const payload = new Uint8Array([1, 2, 3, 4]);
+  const bytes = new Uint8Array([...HEADERS, ...encodeDataFrame(payload)]);
+  const input = new StreamInput(byteStream([bytes], true), {
+    streamKind: "request",
+    role: "server",
+    stallWatch: null,
+    lendScratch: true,
+  });
+  assert.equal((await input.nextFrame())?.type, "headers");
+  input.ownBytes();
+  const data = input.bufferedFrame();
+  if (data?.type !== "data") throw new Error(`expected DATA, got ${data?.type}`);
+  assert.equal(data.bytes.buffer.byteLength, 2 + payload.length);
+  assert.deepEqual([...data.bytes], [...payload]);
+  assert.equal(await input.nextFrame(), null);
+  assert.ok(input.ended);
+});
