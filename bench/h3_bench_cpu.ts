@@ -1,6 +1,7 @@
 /**
  * CPU time per call of the HTTP/3 bench server and its client:
- * `deno run --unstable-net -A bench/h3_bench_cpu.ts [calls] [rounds]`.
+ * `deno run --unstable-net -A bench/h3_bench_cpu.ts [calls] [rounds] [modes]` (modes: a
+ * comma-separated subset, default all).
  *
  * Wall-clock figures on a shared 2-core box vary by ±30% from run to run; CPU time per call
  * varies less and says which side pays. For each of `raw` (bare QUIC stream echo), `h3`
@@ -30,8 +31,15 @@ if (!Number.isSafeInteger(roundCount) || roundCount < 1 || roundCount > 100) {
   throw new RangeError(`Cannot run: rounds ${Deno.args[1]} is not 1..100`);
 }
 
-const MODES = ["raw", "h3", "h3-json", "h3-501", "health"] as const;
-type Mode = typeof MODES[number];
+const MODES_ALL = ["raw", "h3", "h3-json", "h3-501", "health"] as const;
+type Mode = typeof MODES_ALL[number];
+// An optional third argument picks modes, e.g. "raw,h3" (more calls for the same time).
+const MODES = (Deno.args[2]?.split(",") ?? MODES_ALL) as Mode[];
+for (const mode of MODES) {
+  if (!(MODES_ALL as readonly string[]).includes(mode)) {
+    throw new RangeError(`Cannot run: mode ${mode} is not one of ${MODES_ALL.join(", ")}`);
+  }
+}
 
 /** User + system CPU time of a process in ms (clock ticks of 10 ms). */
 function processCpuMs(pid: number): number {
