@@ -229,7 +229,7 @@ export class H3ServerConnection {
           continue;
         }
         this.#nextStreamId = Math.max(this.#nextStreamId, streamId + 4);
-        this.#serveRequest(stream);
+        this.#serveRequest(stream, streamId);
       }
     } catch {
       // The connection closed while accepting.
@@ -246,10 +246,10 @@ export class H3ServerConnection {
   }
 
   /** Serves one request stream; never rejects (a connection error closes the connection). */
-  async #serveRequest(stream: Deno.QuicBidirectionalStream): Promise<void> {
+  async #serveRequest(stream: Deno.QuicBidirectionalStream, streamId: number): Promise<void> {
     this.#activeRequestCount++;
     try {
-      await serveRequestStream(stream, this.#requestContext);
+      await serveRequestStream(stream, this.#requestContext, { streamId });
     } catch (error) {
       this.#fail(error);
     } finally {

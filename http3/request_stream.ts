@@ -68,9 +68,10 @@ const SINGLE_WRITE_BYTES_MAX = 65536;
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /**
- * Serves one request stream to completion. Resolves when the response is sent or the stream
- * failed with a stream error; rejects only with a connection-scope H3Error (the caller closes
- * the connection with its code).
+ * Serves one request stream to completion (`options.streamId`: the stream's ID when the caller
+ * has read it). Resolves when the response is sent or the stream failed with a stream error;
+ * rejects only with a connection-scope H3Error (the caller closes the connection with its
+ * code).
  *
  * @example
  * ```ts
@@ -81,8 +82,10 @@ const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304
 export async function serveRequestStream(
   stream: Deno.QuicBidirectionalStream,
   context: RequestStreamContext,
+  options: { streamId?: number } = {},
 ): Promise<void> {
-  const streamId = Number(stream.readable.id);
+  // The caller may know the ID already (reading it is an op call and a bigint).
+  const streamId = options.streamId ?? Number(stream.readable.id);
   const input = new StreamInput(stream.readable, {
     streamKind: "request",
     role: "server",

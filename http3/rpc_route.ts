@@ -135,7 +135,6 @@ export class H3CallInput implements CallInput {
    */
   readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number> {
     const limitBytes = Math.min(options.limitBytes, this.#context.limits.bodyBytesMax);
-    const writer = new LeaseBodyWriter(target, limitBytes);
     const declared = options.declaredBytes;
     let frame: Frame | undefined;
     try {
@@ -145,11 +144,17 @@ export class H3CallInput implements CallInput {
       throw error;
     }
     if (declared !== null && frame?.type === "data" && frame.bytes.length === declared) {
-      writer.write(frame.bytes);
+      // Within the limit and the lease: one copy and no writer object; otherwise the writer
+      // throws its errors (413, or a limit past the lease).
+      if (
+        Number.isSafeInteger(limitBytes) && declared <= limitBytes && limitBytes <= target.length
+      ) {
+        target.set(frame.bytes);
+      } else new LeaseBodyWriter(target, limitBytes).write(frame.bytes);
       return declared;
     }
     this.bodyReadAsync = true;
-    return this.#readFrames(writer, options, frame);
+    return this.#readFrames(new LeaseBodyWriter(target, limitBytes), options, frame);
   }
 
   /**
