@@ -36,21 +36,26 @@ function seconds(): number {
   return value;
 }
 
-/** Runs the load against the service child started with `flags`. */
-async function measureService(label: string, flags: string[], concurrency: number): Promise<Row> {
+/** The same load against any process: 1 MiB binary echo uploads to `baseUrl`. */
+function overload(baseUrl: string, pid: number, concurrency: number): Promise<OverloadResult> {
+  return runOverload({
+    baseUrl,
+    path: "/rpc/system.echo",
+    pid,
+    body: echoCapnpBody(UPLOAD_BYTES),
+    contentType: "application/capnp",
+    concurrency,
+    seconds: seconds(),
+  });
+}
+
+/** Runs the load against the service child (default V8 flags). */
+async function measureService(concurrency: number): Promise<Row> {
   const dataDir = await Deno.makeTempDir({ prefix: "bench-overload-" });
-  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir }, flags);
+  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir });
   try {
-    const result = await runOverload({
-      baseUrl: child.plainUrl,
-      path: "/rpc/system.echo",
-      pid: child.pid,
-      body: echoCapnpBody(UPLOAD_BYTES),
-      contentType: "application/capnp",
-      concurrency,
-      seconds: seconds(),
-    });
-    return { label, result };
+    const result = await overload(child.plainUrl, child.pid, concurrency);
+    return { label: "service, default V8 flags", result };
   } finally {
     await child.stop();
     await Deno.remove(dataDir, { recursive: true });
@@ -60,15 +65,7 @@ async function measureService(label: string, flags: string[], concurrency: numbe
 async function measureHono(concurrency: number): Promise<Row> {
   const child = await spawnJsonChild(HONO_SCRIPT, {});
   try {
-    const result = await runOverload({
-      baseUrl: `http://127.0.0.1:${child.ready.port}`,
-      path: "/rpc/system.echo",
-      pid: child.pid,
-      body: echoCapnpBody(UPLOAD_BYTES),
-      contentType: "application/capnp",
-      concurrency,
-      seconds: seconds(),
-    });
+    const result = await overload(`http://127.0.0.1:${child.ready.port}`, child.pid, concurrency);
     return { label: "plain Hono app, `arrayBuffer()` (baseline)", result };
   } finally {
     await child.stop();
@@ -105,7 +102,7 @@ function statusText(result: OverloadResult): string {
 export async function buildOverloadSection(): Promise<string> {
   const concurrency = await overloadConcurrency();
   const hono = await measureHono(concurrency);
-  const service = await measureService("service, default V8 flags", [], concurrency);
+  const service = await measureService(concurrency);
   const mib = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
   const honoPeak = hono.result.rssPeakBytes;
   const lines = [

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { encodeRequest } from "../client/envelope.ts";
+import { ECHO_BINARY_BODY, ECHO_JSON_BODY } from "./_echo_bodies.ts";
 import { H3Client } from "../http3/client.ts";
 
 const REQUEST_COUNT = 256;
@@ -44,10 +44,9 @@ const { port, rawPort, caPath } = JSON.parse(firstLine ?? "{}");
 const caPem = await Deno.readTextFile(caPath);
 const origin = `https://localhost:${port}`;
 
-const payload = new TextEncoder().encode("benchmark payload of a few dozen bytes");
-const body = encodeRequest("system.echo", 1, { payload });
+const body = ECHO_BINARY_BODY;
 const bodyBytes = body;
-const jsonBody = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
+const jsonBody = ECHO_JSON_BODY;
 const url = `${origin}/rpc/system.echo`;
 const init = { method: "POST", headers: { "content-type": "application/capnp" } };
 const jsonInit = { method: "POST", headers: { "content-type": "application/json" } };

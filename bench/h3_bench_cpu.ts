@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { encodeRequest } from "../client/envelope.ts";
+import { ECHO_BINARY_BODY, ECHO_JSON_BODY } from "./_echo_bodies.ts";
 import { H3Client } from "../http3/client.ts";
 
 const CONCURRENCY = 16;
@@ -75,10 +75,9 @@ async function round(mode: Mode): Promise<[number, number]> {
   const caPem = await Deno.readTextFile(caPath);
   const origin = `https://localhost:${port}`;
   // The binary call (the service's wire, as in h3_bench.ts); `h3-json` posts the JSON form.
-  const payload = new TextEncoder().encode("benchmark payload of a few dozen bytes");
-  const body = encodeRequest("system.echo", 1, { payload });
+  const body = ECHO_BINARY_BODY;
   const bodyBytes = body;
-  const jsonBody = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
+  const jsonBody = ECHO_JSON_BODY;
   const connect = { hostname: "127.0.0.1", serverName: "localhost", caCerts: [caPem] };
   const h3 = await H3Client.connect({ ...connect, port });
   const raw = await Deno.connectQuic({ ...connect, port: rawPort, alpnProtocols: ["echo"] });
