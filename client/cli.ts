@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { RpcClient, type RpcClientOptions, type Transport } from "./mod.ts";
 
 /** Parsed command line of the call CLI. */

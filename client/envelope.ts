@@ -11,7 +11,7 @@ import {
   readResult,
   writeRequest,
 } from "../capnp/mod.ts";
-import { isErrorCode, RpcError } from "../rpc/errors.ts";
+import { isErrorCode, RpcError } from "../errors/rpc_error.ts";
 import { codecsOf } from "./codecs.ts";
 
 /** Encodes one framed RpcRequest for `method` with `params` (TS values). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ERROR_CODES, type ErrorCode, isErrorCode, RpcError } from "../rpc/errors.ts";
+import { ERROR_CODES, type ErrorCode, isErrorCode, RpcError } from "../errors/rpc_error.ts";
 import { type ClientMethod, codecsOf, type ParamsOf, type ResultOf } from "./codecs.ts";
 import { decodeBatch, decodeResponse, encodeRequest } from "./envelope.ts";
 

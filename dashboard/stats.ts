@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ERROR_CODES, type ErrorCode } from "../rpc/errors.ts";
+import { ERROR_CODES, type ErrorCode } from "../errors/rpc_error.ts";
 import type { PoolLike } from "../rpc/method.ts";
 import { type PoolClassCounters, poolClassCounters } from "../rpc/pool_counters.ts";
 import { REJECT_REASONS, type RejectReason, type RpcMetrics } from "../rpc/metrics.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 /** A property of a worknode: a key and its value, both UTF-8 text. */
 export interface Property {

@@ -1,5 +1,5 @@
 import assert from "@std/assert";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import {
   utf8ByteLength,
   validateKey,

@@ -24,7 +24,7 @@ import {
   unknownMethodAnswer,
 } from "../rpc/call.ts";
 import type { CallSignal } from "../rpc/call_context.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { METHOD_ID_NONE } from "../rpc/registry.ts";
 import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
 import { serveFetch } from "./fetch_bridge.ts";

@@ -23,7 +23,7 @@ import {
   unknownMethodAnswer,
 } from "../rpc/call.ts";
 import type { DispatchDeps } from "../rpc/dispatch.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { METHOD_ID_NONE } from "../rpc/registry.ts";
 import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";

@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 /** Token scopes, weakest first. */
 export const SCOPES = ["read", "write", "admin"] as const;

@@ -12,7 +12,7 @@
 import { readBodyInto } from "./body.ts";
 import { createCallSignal, parseDecimalHeader, raceSignal, toRpcError } from "./call_context.ts";
 import { acquireOrUnavailable, type DispatchDeps, errorResponse, wireKindOf } from "./dispatch.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { CapnpError, frameByteLength } from "../capnp/mod.ts";
 import type { LeaseLike } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";

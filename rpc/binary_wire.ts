@@ -18,7 +18,7 @@ import {
   writeResponse,
 } from "../capnp/mod.ts";
 import type { BinaryCall, BinaryWire, DecodeParamsOptions, EncodedLease } from "./dispatch.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import type { AnyMethodSpec, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 /** The largest number of chunks one body may arrive in (bounds the read loop). */
 export const BODY_CHUNK_COUNT_MAX = 1 << 20;

@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { LeaseBodyWriter, readBodyInto } from "./body.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({

@@ -20,7 +20,7 @@ import {
   toRpcError,
 } from "./call_context.ts";
 import type { DispatchDeps } from "./dispatch.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { checkJsonListLengths } from "./json_list_lengths.ts";
 import type {
   AnyMethodSpec,

@@ -6,7 +6,7 @@
  */
 
 import type { DeadlineEntry, DeadlineScheduler } from "./deadlines.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 /** The longest accepted `Rpc-Timeout-Ms` / `Content-Length` header value, in characters. */
 const HEADER_DIGITS_MAX = 15;

@@ -7,7 +7,7 @@ import {
   toRpcError,
 } from "./call_context.ts";
 import { DeadlineScheduler } from "./deadlines.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 Deno.test("parseDecimalHeader accepts 1..15 digits and refuses the rest", () => {
   assert.equal(parseDecimalHeader("X", null), null);

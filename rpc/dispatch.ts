@@ -23,7 +23,7 @@ import {
   utf8LengthBytes,
 } from "./call.ts";
 import type { DeadlineScheduler } from "./deadlines.ts";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import type { AnyMethodSpec, LeaseLike, MethodReadLimits, Services } from "./method.ts";
 import type { RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";

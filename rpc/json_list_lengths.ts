@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 /** How deep the check follows nested objects and arrays (the codec's nesting default). */
 export const JSON_NESTING_DEPTH_MAX = 64;

@@ -1,5 +1,5 @@
 import assert from "@std/assert";
-import { RpcError } from "./errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { checkJsonListLengths, JSON_NESTING_DEPTH_MAX } from "./json_list_lengths.ts";
 
 const refused = (value: unknown, lengthMax: number, pattern: RegExp) =>

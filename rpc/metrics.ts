@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ERROR_CODES, type ErrorCode } from "./errors.ts";
+import { ERROR_CODES, type ErrorCode } from "../errors/rpc_error.ts";
 import type { PoolLike } from "./method.ts";
 
 /** The outcome codes a request can end with: "ok" and every error code. */

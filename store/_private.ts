@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import {
   DOMAIN_LIMITS,
   type Property,

@@ -17,7 +17,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { checkOverlap, gluingConflicts, type OverlapVerdict } from "../domain/sheaf.ts";
 import { DOMAIN_LIMITS, type Property, validateName } from "../domain/limits.ts";
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from "./migrations.ts";

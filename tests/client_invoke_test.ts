@@ -2,7 +2,7 @@
 
 import assert from "@std/assert";
 import { type ClientMethod, RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { startTestService } from "./_rpc_harness.ts";
 
 Deno.test("invoke: typed params and results over the binary wire, even on a JSON client", async () => {

@@ -6,7 +6,7 @@
 
 import assert from "@std/assert";
 import { RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { type AnyMethodSpec, defineMethod } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { sheafGlue, sheafOverlap } from "../rpc/handlers/sheaf.ts";

@@ -6,7 +6,7 @@
 import assert from "@std/assert";
 import { readResponse } from "../capnp/mod.ts";
 import { RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { SystemConfigParamsCodec, SystemEchoParamsCodec } from "../schema/system_capnp.ts";
 import { CLIENT_METHODS } from "../client/codecs.ts";
 import { startTestService } from "./_rpc_harness.ts";

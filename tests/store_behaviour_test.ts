@@ -3,7 +3,7 @@
  */
 
 import assert from "@std/assert";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import type { Store } from "../store/mod.ts";
 import { openFreshStore, STORE_KINDS } from "./store_harness.ts";
 

@@ -14,7 +14,7 @@
 
 import { openSqliteStore, type Store } from "../store/mod.ts";
 import { openPostgresStore } from "../store/postgres.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 
 const LINE_BYTES_MAX = 1 << 20;
 

@@ -6,7 +6,7 @@
 
 import assert from "@std/assert";
 import { RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { type FreshStore, openFreshStore, STORE_KINDS } from "./store_harness.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

@@ -6,7 +6,7 @@
 import assert from "@std/assert";
 import { Pool, type PoolClassConfig } from "../pool/mod.ts";
 import { RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { type RunningService, startService } from "../server/service.ts";
 import type { StoreKind } from "../store/mod.ts";
 import { type FreshStore, openFreshStore, STORE_KINDS } from "./store_harness.ts";

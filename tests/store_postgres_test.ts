@@ -5,7 +5,7 @@
 
 import assert from "@std/assert";
 import postgres from "postgres";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { openStore } from "../store/mod.ts";
 import { openPostgresStore, type PostgresStore } from "../store/postgres.ts";
 import { pgTestUrl, uniqueSchema } from "./store_harness.ts";

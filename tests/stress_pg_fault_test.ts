@@ -10,7 +10,7 @@
 
 import assert from "@std/assert";
 import { RpcClient } from "../client/mod.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcError } from "../errors/rpc_error.ts";
 import { openPostgresStore } from "../store/postgres.ts";
 import { sleep, startStressChild } from "./_stress.ts";
 import { pgTestUrl, uniqueSchema } from "./store_harness.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RpcError } from "../errors.ts";
+import { RpcError } from "../../errors/rpc_error.ts";
 import type { HandlerContext, PoolPlanLike } from "../method.ts";
 import type { Store } from "../../store/mod.ts";
 import { messageBytesMax } from "../../pool/plan.ts";

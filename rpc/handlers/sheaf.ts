@@ -18,7 +18,7 @@ import {
 } from "../../schema/sheaf_capnp.ts";
 import { type Property, utf8ByteLength, validateProperties } from "../../domain/limits.ts";
 import type { OverlapVerdict } from "../../domain/sheaf.ts";
-import { RpcError } from "../errors.ts";
+import { RpcError } from "../../errors/rpc_error.ts";
 import { propertyRequestBytesMax, storeOf } from "./_store_context.ts";
 
 const overlapRequestBytesMax = (plan: PoolPlanLike) =>

@@ -1,5 +1,6 @@
 /**
- * RPC error codes and their HTTP statuses, as Connect RPC maps them (see DESIGN.md).
+ * RPC error codes and their HTTP statuses, as Connect RPC maps them (docs/design.md). A ground-floor
+ * module: domain/, store/, capnp/ and every transport import it, and it imports nothing.
  *
  * Error codes are data: every place that needs a status or a code name reads this table.
  *
