@@ -17,6 +17,7 @@ import type { Authenticator } from "./auth.ts";
 import type { RequestLog, Transport } from "./request_log.ts";
 import type { RpcTracer } from "./tracing.ts";
 import { headerPairsOf, withHeaders } from "./response_inits.ts";
+import { storeReadinessProblem } from "../store/readiness.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -222,29 +223,16 @@ export function rpcMethodSegment(url: string): string | null {
   return end === nameStart ? null : url.slice(nameStart, end);
 }
 
-/** Null when ready, else why not: the smallest class has no free block, or the store fails. */
+/**
+ * Null when ready, else why not: the smallest class has no free block, or the store is
+ * unreachable or cannot take writes.
+ */
 async function readinessProblem(services: Services): Promise<string | null> {
   const smallest = services.pool.stats().classes[0];
   if (smallest !== undefined && smallest.blocksInUse >= smallest.blocksTotal) {
     return `not ready: pool class ${smallest.blockSizeBytes} exhausted`;
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const store = services.store;
-    if (store !== null) {
-      // A store that hangs must not hang the probe: bounded by READY_STORE_TIMEOUT_MS.
-      const late = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer in ${READY_STORE_TIMEOUT_MS} ms`)),
-          READY_STORE_TIMEOUT_MS,
-        );
-      });
-      await Promise.race([store.ping(), late]);
-    }
-  } catch (error) {
-    return `not ready: store unreachable (${error instanceof Error ? error.message : error})`;
-  } finally {
-    clearTimeout(timer);
-  }
-  return null;
+  // The store answers and can take writes, within READY_STORE_TIMEOUT_MS (store/readiness.ts).
+  if (services.store === null) return null;
+  return await storeReadinessProblem(services.store, { timeoutMs: READY_STORE_TIMEOUT_MS });
 }

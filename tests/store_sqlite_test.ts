@@ -37,7 +37,7 @@ Deno.test("sqlite store: migrations are recorded once and reopening keeps data",
     const db = new DatabaseSync(join(dataDir, SQLITE_FILE_NAME));
     try {
       const rows = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
-      assert.deepEqual(rows.map((row) => row.version), [1, 2]);
+      assert.deepEqual(rows.map((row) => row.version), [1, 2, 3]);
     } finally {
       db.close();
     }
