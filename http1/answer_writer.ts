@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { CallAnswer } from "../rpc/call.ts";
+import type { CallAnswer } from "../rpc/answer.ts";
 import { type HeadOptions, type ResponseEncoder } from "./response.ts";
 import { writeAll } from "./_private.ts";
 

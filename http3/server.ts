@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { DispatchDeps } from "../rpc/dispatch.ts";
+import type { Clock } from "../clock/mod.ts";
+import type { CallCore } from "../rpc/core.ts";
 import { H3ServerConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
@@ -48,11 +49,12 @@ export interface ServeH3Options {
   /** The app: gets each request, answers a Response. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
   /**
-   * The call core's deps (e.g. `rpcApp.depsFor("h3")`): `POST /rpc/<method>` is then served
-   * directly (http3/rpc_route.ts) instead of through `fetch`. Absent/null = every request goes
-   * to `fetch`.
+   * The call core: every /rpc target is then served by it (http3/rpc_route.ts) instead of
+   * through `fetch`. Absent/null = every request goes to `fetch`.
    */
-  readonly rpcDeps?: DispatchDeps | null;
+  readonly core?: CallCore | null;
+  /** The service's clock (stall timeouts, the drain deadline). */
+  readonly clock: Clock;
   readonly limits?: Partial<H3Limits>;
 }
 
@@ -132,10 +134,10 @@ export function serveH3(options: ServeH3Options): H3Server {
       // endpoint (after draining) ends the loop.
       state.stopping = true;
       listener.stop();
-      await drainAll([...connections], limits.drainTimeoutMs);
+      await drainAll([...connections], limits.drainTimeoutMs, options.clock);
       endpoint.close({ closeCode: 0x0100, reason: "" });
       await accepting;
-      await drainAll([...connections], 0);
+      await drainAll([...connections], 0, options.clock);
     })();
     return stopping;
   };
@@ -173,7 +175,8 @@ async function acceptLoop(
     const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
       const h3 = new H3ServerConnection(conn, {
         fetch: options.fetch,
-        rpcDeps: options.rpcDeps,
+        core: options.core,
+        clock: options.clock,
         limits: options.limits,
       });
       connections.add(h3);
@@ -197,14 +200,12 @@ function addStats(sum: H3Stats, connection: H3ServerConnection): void {
   sum.qpackInsertCount += connection.qpackInsertCount;
 }
 
-async function drainAll(connections: H3ServerConnection[], drainTimeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
-  try {
-    await Promise.race([Promise.allSettled(connections.map((c) => c.goaway())), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+async function drainAll(
+  connections: H3ServerConnection[],
+  drainTimeoutMs: number,
+  clock: Clock,
+): Promise<void> {
+  await clock.within(Promise.allSettled(connections.map((c) => c.goaway())), drainTimeoutMs, null);
   for (const connection of connections) connection.close();
   await Promise.allSettled(connections.map((c) => c.done));
 }

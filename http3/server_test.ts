@@ -1,4 +1,5 @@
 import assert from "@std/assert";
+import { Clock } from "../clock/mod.ts";
 import { ensureDevCertificates } from "../server/dev_certs.ts";
 import { H3Client } from "./client.ts";
 import { encodeDataFrame, encodeHeadersFrame } from "./frame.ts";
@@ -22,7 +23,8 @@ async function start(
   const [cert, key, ca] = await Promise.all(
     [certs.certPath, certs.keyPath, certs.caPath].map((path) => Deno.readTextFile(path)),
   );
-  const server = serveH3({ port: 0, hostname: "127.0.0.1", cert, key, fetch, limits });
+  const clock = new Clock();
+  const server = serveH3({ port: 0, hostname: "127.0.0.1", cert, key, fetch, limits, clock });
   const port = server.addr.port;
   return {
     server,
@@ -31,6 +33,7 @@ async function start(
       H3Client.connect({ hostname: "127.0.0.1", port, caCerts: [ca], serverName: "localhost" }),
     async close() {
       await server.shutdown();
+      clock.close();
       await Deno.remove(dataDir, { recursive: true });
     },
   };
