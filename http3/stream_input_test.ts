@@ -89,7 +89,10 @@ Deno.test("StallWatch validates its timeout; within rejects late promises", asyn
     assert.throws(() => new StallWatch(0, clock), RangeError);
     const watch = new StallWatch(10, clock);
     assert.equal(await watch.within(Promise.resolve(7), () => new Error("late")), 7);
-    await assert.rejects(() => watch.within(new Promise(() => {}), () => new Error("late")), /late/);
+    await assert.rejects(
+      () => watch.within(new Promise(() => {}), () => new Error("late")),
+      /late/,
+    );
   } finally {
     clock.close();
   }
