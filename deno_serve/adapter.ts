@@ -2,7 +2,7 @@
  * The Deno.serve adapter onto the call core, for the TLS port until it moves to the service's
  * own HTTP/2 stack: a `Request` whose path is in the /rpc namespace becomes a `CallHead` plus
  * body chunks pushed into the call (read from the request's stream), and the core's answer is
- * copied once into a `Response` (DESIGN invariant 4: no pool view reaches a Response body). Every
+ * copied once into a `Response` (docs/design.md invariant 4: no pool view reaches a Response body). Every
  * other request goes to the Hono app. Nothing of the call is decided here.
  *
  * @module
