@@ -12,7 +12,7 @@
 import { RpcError } from "../errors/rpc_error.ts";
 import type { CallBody } from "../rpc/core.ts";
 import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
-import { BODY_STATE, type Connection } from "./connection.ts";
+import { BODY_STATE, type ConnectionIo as Connection } from "./_private.ts";
 
 /** Decoded chunked bytes pass through this before `push` (decode and push are synchronous). */
 const CHUNK_SCRATCH = new Uint8Array(16 * 1024);

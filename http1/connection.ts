@@ -26,7 +26,7 @@ import type { ServerContext } from "./context.ts";
 import { serveFetch } from "./fetch_bridge.ts";
 import { findHeadEnd, HeadError, parseHead, RequestHead, skipEmptyLines } from "./head.ts";
 import { HEAD_CLOSE, HEAD_KEEP_ALIVE, HEAD_PLAIN, type HeadOptions } from "./response.ts";
-import { writeAll } from "./_private.ts";
+import { BODY_STATE, type ConnectionIo, writeAll } from "./_private.ts";
 
 /** Where a connection is; the timeout that applies depends on it. */
 export const PHASES = { idle: 0, head: 1, busy: 2, write: 3 } as const;
@@ -36,9 +36,6 @@ export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
 
 /** Free room below which the read buffer is compacted before the next read. */
 const READ_ROOM_MIN = 4096;
-
-/** Where the current request's body is. */
-export const BODY_STATE = { none: 0, unread: 1, done: 2, broken: 3 } as const;
 
 /**
  * A connection and its per-request state. It is its own answer sink, write host and timeout,
@@ -50,7 +47,7 @@ export const BODY_STATE = { none: 0, unread: 1, done: 2, broken: 3 } as const;
  * await connection.run();
  * ```
  */
-export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnection {
+export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnection, ConnectionIo {
   clockSlot = -1;
   deadlineAtMs = 0;
   readonly #conn: Deno.Conn;
@@ -357,14 +354,12 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     waiter?.();
   }
 
-  /** Marks a body read in flight (see `answer`). */
+  /** Whether a body read is in flight (see `answer`). */
+  get bodyReading(): boolean {
+    return this.#bodyReading;
+  }
   set bodyReading(reading: boolean) {
     this.#bodyReading = reading;
-  }
-
-  /** Whether `answer` already ran during a body read (the reader then stops). */
-  get answeredLate(): boolean {
-    return this.#lateWrite !== null;
   }
 
   /** Writes the current answer; resolves (or returns) `keep`. */

@@ -12,7 +12,7 @@
  */
 
 import { RpcError } from "../errors/rpc_error.ts";
-import type { Connection } from "./connection.ts";
+import type { ConnectionIo as Connection } from "./_private.ts";
 import type { ServerContext } from "./context.ts";
 import { latin1, METHOD_CODES } from "./head.ts";
 import {

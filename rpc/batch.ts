@@ -22,9 +22,8 @@ import { RpcError } from "../errors/rpc_error.ts";
 import { Answer, type CallAnswer } from "./answer.ts";
 import type { Principal } from "./auth.ts";
 import type { BinaryCall } from "./binary_wire.ts";
-import type { Call } from "./call.ts";
 import { acquireOrUnavailable, toRpcError } from "./call_codec.ts";
-import type { CallCore } from "./core.ts";
+import type { CallHost } from "./call_host.ts";
 import { MEDIA_TYPES } from "./media_type.ts";
 import type { HandlerContext } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
@@ -32,10 +31,20 @@ import { METHOD_ID_NONE } from "./registry.ts";
 /** The most calls one batch may carry. */
 export const BATCH_CALLS_MAX = 64;
 
+/** What a batch run reads of its call (`call.ts` implements it). */
+export interface BatchCall {
+  /** Whether the call was aborted (deadline, client gone); then `abortReason` says why. */
+  readonly aborted: boolean;
+  readonly abortReason: RpcError | null;
+  /** The call's abort signal (made on first use). */
+  signal(): AbortSignal;
+  readonly callDeadlineAtMs: number;
+}
+
 /** What a batch run needs from its call. */
 export interface BatchContext {
-  readonly core: CallCore;
-  readonly call: Call;
+  readonly core: CallHost;
+  readonly call: BatchCall;
   /** The batch's token (checked by the core); each call's scope is checked here. */
   readonly principal: Principal | null;
   readonly authorization: string | null;
@@ -72,7 +81,7 @@ export async function runBatch(body: Uint8Array, context: BatchContext): Promise
 }
 
 /** Splits the body into frames and reads every envelope: the batch's all-or-nothing checks. */
-function readBatch(body: Uint8Array, core: CallCore): BatchEntry[] {
+function readBatch(body: Uint8Array, core: CallHost): BatchEntry[] {
   if (body.length === 0) throw new RpcError("invalid_argument", "Cannot run batch: empty body");
   const binary = core.deps.binary!;
   const entries: BatchEntry[] = [];
@@ -161,7 +170,7 @@ async function runOne(entry: BatchEntry, context: BatchContext): Promise<Uint8Ar
 }
 
 /** Settles like `running`, or rejects with the call's abort reason as soon as it aborts. */
-function raceAbort<T>(running: Promise<T>, call: Call): Promise<T> {
+function raceAbort<T>(running: Promise<T>, call: BatchCall): Promise<T> {
   const signal = call.signal();
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {

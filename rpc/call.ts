@@ -26,7 +26,7 @@ import type { Principal } from "./auth.ts";
 import { runBatch } from "./batch.ts";
 import { LeaseBody } from "./body_sink.ts";
 import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
-import type { CallCore } from "./core.ts";
+import type { CallHost } from "./call_host.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
 import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
@@ -96,7 +96,7 @@ export class Call implements CallBody, Timeout {
   bytesIn = 0;
   /** The binary envelope's request id, once read (error answers carry it). */
   requestId = 0;
-  readonly #core: CallCore;
+  readonly #core: CallHost;
   readonly #sink: AnswerSink;
   readonly #plan: CallPlan;
   readonly #body: LeaseBody;
@@ -113,7 +113,7 @@ export class Call implements CallBody, Timeout {
   #controller: AbortController | null = null;
   #abortReason: RpcError | null = null;
 
-  constructor(core: CallCore, sink: AnswerSink, plan: CallPlan, startMs: number) {
+  constructor(core: CallHost, sink: AnswerSink, plan: CallPlan, startMs: number) {
     this.#core = core;
     this.#sink = sink;
     this.#plan = plan;
@@ -284,7 +284,7 @@ export class Call implements CallBody, Timeout {
     );
   }
 
-  #runTraced(tracer: NonNullable<CallCore["deps"]["tracer"]>): void {
+  #runTraced(tracer: NonNullable<CallHost["deps"]["tracer"]>): void {
     const name = this.#core.nameOf(this.methodId);
     tracer.inSpan(`rpc ${name}`, (span) => {
       span.setAttribute("rpc.system", "worknode");

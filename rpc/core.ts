@@ -17,6 +17,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
 import type { CallHead } from "./call_head.ts";
+import type { CallHost } from "./call_host.ts";
 import { ErrorAnswers } from "./error_answer.ts";
 import { parseDecimalHeader } from "./header_values.ts";
 import { type WireKind, wireKindOf } from "./media_type.ts";
@@ -78,7 +79,7 @@ const DRAINING = new RpcError("unavailable", "Cannot call: the server is shuttin
  * if (body !== null) { body.push(bytes); body.end(); } // the answer reaches sink.answer
  * ```
  */
-export class CallCore {
+export class CallCore implements CallHost {
   readonly deps: CoreDeps;
   readonly limits: CoreLimits;
   readonly errors: ErrorAnswers;
