@@ -71,6 +71,7 @@ const directContext: RequestStreamContext = {
   ...context,
   rpc: {
     core,
+    share: core.deps.shares.connectionAccount(),
     answerHeads: new AnswerHeadEncoder(),
     decoder: context.decoder,
     stallWatch,

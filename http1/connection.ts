@@ -86,6 +86,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       this.#end = preread.length;
     }
     this.#head = new RequestHead(ctx.transport);
+    this.#head.share = ctx.core.deps.shares.connectionAccount();
     this.#writer = new AnswerWriter(conn, this, {
       outputBufferBytes: ctx.limits.outputBufferBytes,
       encoder: ctx.encoder,

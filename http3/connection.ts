@@ -105,6 +105,7 @@ export class H3ServerConnection {
       rpc: core === null ? null : {
         core,
         answerHeads: new AnswerHeadEncoder(),
+        share: core.deps.shares.connectionAccount(),
         decoder: this.#decoder,
         stallWatch: this.#stallWatch,
         stats: this.stats,

@@ -18,6 +18,7 @@ import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer } from "../rpc/answer.ts";
 import { CallHead } from "../rpc/call_head.ts";
 import type { CallBody, CallCore } from "../rpc/core.ts";
+import type { ShareAccount } from "../rpc/fair_share.ts";
 import { httpMethodCode, rpcTargetScratch, TARGET_BATCH } from "../rpc/route.ts";
 import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";
@@ -33,6 +34,8 @@ export interface RpcRouteContext extends SectionDecodeContext {
   readonly core: CallCore;
   /** Encodes answer heads (the listener's extra fields). */
   readonly answerHeads: AnswerHeadEncoder;
+  /** The connection's fair-share account. */
+  readonly share: ShareAccount;
 }
 
 /**
@@ -46,10 +49,12 @@ const callHeads = new WeakMap<RequestHead, CallHead>();
  * The call head of a request head whose `:path` matched the /rpc namespace (`nameEnd` from
  * `matchRpcPath`, its bytes in `rpcTargetScratch()`).
  */
-function callHeadOf(head: RequestHead, nameEnd: number): CallHead {
+function callHeadOf(head: RequestHead, nameEnd: number, share: ShareAccount): CallHead {
   let callHead = callHeads.get(head);
   if (callHead !== undefined) return callHead;
   callHead = new CallHead("h3");
+  // A request head is cached per connection (its section cache), so its call head is too.
+  callHead.share = share;
   callHead.methodCode = httpMethodCode(head.method);
   callHead.batch = nameEnd === TARGET_BATCH;
   callHead.nameStart = 5;
@@ -110,7 +115,8 @@ export class H3Call implements AnswerSink {
     nameEnd: number,
     options: { input: StreamInput; context: RpcRouteContext; streamId: number },
   ): void {
-    const body = options.context.core.open(callHeadOf(head, nameEnd), this);
+    const context = options.context;
+    const body = context.core.open(callHeadOf(head, nameEnd, context.share), this);
     if (body === null) return;
     this.#body = body;
     if (this.#aborted) body.abort();

@@ -27,6 +27,7 @@ import { runBatch } from "./batch.ts";
 import { LeaseBody } from "./body_sink.ts";
 import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
 import type { CallHost } from "./call_host.ts";
+import type { ShareCharge } from "./fair_share.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
 import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
@@ -39,6 +40,8 @@ export interface CallPlan {
   readonly wire: WireKind;
   /** The request block (null for an empty body). */
   readonly lease: LeaseLike | null;
+  /** The block charged to the call's connection and principal (given back with the lease). */
+  readonly charge: ShareCharge;
   readonly limitBytes: number;
   /** The declared body length, or -1. */
   readonly declaredBytes: number;
@@ -422,8 +425,10 @@ export class Call implements CallBody, Timeout {
     this.#releaseWanted = true;
     if (this.#lent || this.#handlerHolds) return;
     const lease = this.#lease;
+    if (lease === null) return;
     this.#lease = null;
-    lease?.release();
+    lease.release();
+    this.#core.deps.shares.release(this.#plan.charge);
   }
 }
 

@@ -12,11 +12,14 @@
 
 import { HTTP_METHOD, type HttpMethodCode } from "./route.ts";
 import type { Transport } from "./request_log.ts";
+import type { ShareAccount } from "./fair_share.ts";
 
 /** The fields a call needs; see the module doc. */
 export class CallHead {
   /** How the request arrived (the request log's `transport`). */
   transport: Transport;
+  /** The connection's fair-share account (set once per connection); null = not capped. */
+  share: ShareAccount | null = null;
   /** The request method (HTTP_METHOD). */
   methodCode: HttpMethodCode = HTTP_METHOD.other;
   /** The bytes holding the request target, and where its method name lies (see route.ts). */

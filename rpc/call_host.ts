@@ -11,6 +11,7 @@ import type { BinaryWire } from "./binary_wire.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { Authenticator } from "./auth.ts";
 import type { ErrorAnswers } from "./error_answer.ts";
+import type { FairShares } from "./fair_share.ts";
 import type { MethodReadLimits, Services } from "./method.ts";
 import type { RejectReason, RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -28,6 +29,7 @@ export interface CallHostDeps {
   readonly clock: Clock;
   readonly auth: Authenticator | null;
   readonly tracer: RpcTracer | null;
+  readonly shares: FairShares;
 }
 
 /** What a finished call is recorded with. */

@@ -14,6 +14,7 @@ import { type Clock } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer } from "./answer.ts";
 import type { Authenticator, Principal } from "./auth.ts";
+import type { FairShares, ShareCharge } from "./fair_share.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
 import type { CallHead } from "./call_head.ts";
@@ -21,7 +22,7 @@ import type { CallHost } from "./call_host.ts";
 import { ErrorAnswers } from "./error_answer.ts";
 import { parseDecimalHeader } from "./header_values.ts";
 import { type WireKind, wireKindOf } from "./media_type.ts";
-import type { MethodReadLimits, Services } from "./method.ts";
+import type { LeaseLike, MethodReadLimits, Services } from "./method.ts";
 import type { RejectReason, RpcMetrics } from "./metrics.ts";
 import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog } from "./request_log.ts";
@@ -60,8 +61,13 @@ export interface CoreDeps {
   readonly requestLog: RequestLog | null;
   /** OpenTelemetry spans; null when off. */
   readonly tracer: RpcTracer | null;
+  /** The fair shares of the pool per connection and principal. */
+  readonly shares: FairShares;
   readonly limits?: Partial<CoreLimits>;
 }
+
+/** The charge of a call that takes no block. */
+const NO_CHARGE: ShareCharge = Object.freeze({ classIndex: -1, connection: null, principal: null });
 
 const NOT_POST = new RpcError("unimplemented", "Cannot call: /rpc takes POST", {
   httpStatus: 405,
@@ -196,20 +202,13 @@ export class CallCore implements CallHost {
     const asked = parseDecimalHeader("Rpc-Timeout-Ms", head.rpcTimeoutMs);
     const timeoutMax = deps.services.config.rpcTimeoutMsMax;
     const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
-    // The lease comes last: nothing after it can refuse the call, so it is never taken in vain.
     const sizeBytes = declared >= 0 ? declared : limitBytes;
-    const lease = sizeBytes === 0 ? null : deps.services.pool.tryAcquire(sizeBytes);
-    if (lease === null && sizeBytes > 0) {
-      this.recordRejected("pool_exhausted");
-      throw new RpcError(
-        "unavailable",
-        `Cannot call ${this.nameOf(methodId)}: pool exhausted, retry`,
-      );
-    }
+    const { lease, charge } = this.#take(sizeBytes, { head, principal, methodId });
     return {
       methodId,
       wire,
       lease,
+      charge,
       limitBytes,
       declaredBytes: declared,
       timeoutMs,
@@ -220,8 +219,32 @@ export class CallCore implements CallHost {
   }
 
   /**
+   * The share and the lease come last: nothing after them can refuse the call, so neither is
+   * ever taken in vain. Throws 429 (over a share) or 503 (pool exhausted).
+   */
+  #take(
+    sizeBytes: number,
+    call: { head: CallHead; principal: Principal | null; methodId: number },
+  ): { lease: LeaseLike | null; charge: ShareCharge } {
+    if (sizeBytes === 0) return { lease: null, charge: NO_CHARGE };
+    const deps = this.deps;
+    const charge = this.#charge(sizeBytes, call.head, call.principal, call.methodId);
+    const lease = deps.services.pool.tryAcquire(sizeBytes);
+    if (lease === null) {
+      deps.shares.release(charge);
+      this.recordRejected("pool_exhausted");
+      throw new RpcError(
+        "unavailable",
+        `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
+      );
+    }
+    return { lease, charge };
+  }
+
+  /**
    * The token check: a call is refused before its body; a batch needs a valid token (unless
-   * reads are public) and its calls' scopes are checked one by one.
+   * reads are public) and its calls' scopes are checked one by one. Returns who calls (null
+   * without auth, or for a public read without a token).
    */
   #authorize(head: CallHead, methodId: number): Principal | null {
     const auth = this.deps.auth;
@@ -239,7 +262,28 @@ export class CallCore implements CallHost {
       this.recordRejected(denied.code as "unauthenticated" | "permission_denied");
       throw denied;
     }
-    return null;
+    return head.authorization === null ? null : auth.identify(head.authorization);
+  }
+
+  /** Charges the call's block to its connection and principal, or refuses it (429). */
+  #charge(
+    sizeBytes: number,
+    head: CallHead,
+    principal: Principal | null,
+    methodId: number,
+  ): ShareCharge {
+    const shares = this.deps.shares;
+    const charge = shares.tryCharge(sizeBytes, head.share, shares.principalAccount(principal));
+    if (typeof charge !== "string") return charge;
+    this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
+    const cap = shares.caps[shares.classOf(sizeBytes)];
+    const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+    const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
+    throw new RpcError(
+      "resource_exhausted",
+      `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
+        `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
+    );
   }
 
   /** The name a method id has in messages and logs (`batch` for a batch). */

@@ -10,6 +10,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { Authenticator } from "./auth.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { CallCore, type CoreLimits } from "./core.ts";
+import { FairShares } from "./fair_share.ts";
 import type { MethodReadLimits, Services } from "./method.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -101,6 +102,7 @@ export function createCore(services: Services, options: CreateCoreOptions): Call
     auth: options.auth ?? null,
     requestLog: options.requestLog ?? null,
     tracer: options.tracer ?? null,
+    shares: new FairShares(services.plan),
     limits: options.limits,
   });
 }

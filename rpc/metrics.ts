@@ -26,6 +26,8 @@ export const REJECT_REASONS = [
   "batch_too_large",
   "unauthenticated",
   "permission_denied",
+  "share_connection",
+  "share_principal",
 ] as const;
 
 /** One reason of `REJECT_REASONS`. */

@@ -13,6 +13,7 @@ import { mountDashboard } from "../dashboard/mod.ts";
 import type { HeaderPairs } from "../rpc/answer.ts";
 import type { Services } from "../rpc/method.ts";
 import type { RpcMetrics } from "../rpc/metrics.ts";
+import { type FairShares, renderShareCaps } from "../rpc/fair_share.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -21,6 +22,8 @@ export const READY_STORE_TIMEOUT_MS = 1000;
 export interface HttpAppOptions {
   readonly services: Services;
   readonly metrics: RpcMetrics;
+  /** The core's fair shares (their caps are served on /metrics). */
+  readonly shares: FairShares;
   readonly clock: Clock;
   /** Whether every listener is up (for /readyz); default: always. */
   readonly listening?: () => boolean;
@@ -54,7 +57,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   });
   app.get("/metrics", (c) => {
     c.header("content-type", "text/plain; version=0.0.4");
-    return c.body(metrics.render(services.pool));
+    return c.body(metrics.render(services.pool) + renderShareCaps(options.shares));
   });
   // The live dashboard (GET /, its assets and GET /api/stats): see dashboard/mod.ts.
   mountDashboard(app, {

@@ -164,6 +164,7 @@ async function openParts(
     const app = createHttpApp({
       services,
       metrics: core.deps.metrics,
+      shares: core.deps.shares,
       clock,
       listening: () => state.listening,
     });

@@ -71,7 +71,12 @@ export function openCore(options: CoreFixtureOptions = {}): CoreFixture {
     requestLog: options.requestLog ?? null,
     limits: options.coreLimits,
   });
-  const app = createHttpApp({ services, metrics: core.deps.metrics, clock });
+  const app = createHttpApp({
+    services,
+    metrics: core.deps.metrics,
+    shares: core.deps.shares,
+    clock,
+  });
   return {
     pool,
     clock,
