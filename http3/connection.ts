@@ -128,6 +128,16 @@ export class H3ServerConnection {
     return this.#decoder.table.insertCount;
   }
 
+  /** Whether no request is in flight (the connection table may close it to make room). */
+  get idle(): boolean {
+    return this.#activeRequestCount === 0 && !this.#closed;
+  }
+
+  /** Closes now (the connection table's eviction). */
+  destroy(): void {
+    this.close();
+  }
+
   /** Request streams being served now. */
   get activeRequestCount(): number {
     return this.#activeRequestCount;

@@ -8,13 +8,20 @@
 
 import type { Clock } from "../clock/mod.ts";
 import type { CallCore } from "../rpc/core.ts";
+import { ConnectionTable } from "../listener/connection_table.ts";
+import { H3_ERROR } from "./errors.ts";
 import { H3ServerConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
 /** Every limit of the HTTP/3 server. */
 export interface H3Limits extends ConnectionLimits {
-  /** Connections served at once; more are refused during the handshake. */
+  /**
+   * Connections served at once; at the cap an idle one (no request in flight) makes room for a
+   * newcomer, else the newcomer is refused during the handshake (listener/connection_table.ts).
+   */
   readonly connectionCountMax: number;
+  /** Connections at once from one client address, with the same eviction. */
+  readonly connectionsPerAddressMax: number;
   /** Concurrent request streams per connection (QUIC's bidirectional stream limit). */
   readonly requestStreamCountMax: number;
   /** A connection with no traffic for this long is closed by QUIC. */
@@ -26,6 +33,7 @@ export interface H3Limits extends ConnectionLimits {
 /** Defaults for {@link H3Limits}. */
 export const H3_LIMITS_DEFAULT: Readonly<H3Limits> = Object.freeze({
   connectionCountMax: 1024,
+  connectionsPerAddressMax: 512,
   requestStreamCountMax: 100,
   idleTimeoutMs: 30_000,
   drainTimeoutMs: 10_000,
@@ -118,7 +126,7 @@ export function serveH3(options: ServeH3Options): H3Server {
     // Control, QPACK encoder and decoder, plus room for GREASE streams.
     maxConcurrentUnidirectionalStreams: 16,
   });
-  const connections = new Set<H3ServerConnection>();
+  const connections = new ConnectionTable<H3ServerConnection>(limits);
   const totals: H3Stats = {
     connectionCount: 0,
     requestCount: 0,
@@ -134,10 +142,10 @@ export function serveH3(options: ServeH3Options): H3Server {
       // endpoint (after draining) ends the loop.
       state.stopping = true;
       listener.stop();
-      await drainAll([...connections], limits.drainTimeoutMs, options.clock);
+      await drainAll(connections.entries(), limits.drainTimeoutMs, options.clock);
       endpoint.close({ closeCode: 0x0100, reason: "" });
       await accepting;
-      await drainAll([...connections], 0, options.clock);
+      await drainAll(connections.entries(), 0, options.clock);
     })();
     return stopping;
   };
@@ -149,7 +157,7 @@ export function serveH3(options: ServeH3Options): H3Server {
     },
     stats() {
       const sum = { ...totals };
-      for (const connection of connections) addStats(sum, connection);
+      for (const connection of connections.entries()) addStats(sum, connection);
       return sum;
     },
     shutdown,
@@ -159,30 +167,34 @@ export function serveH3(options: ServeH3Options): H3Server {
 
 async function acceptLoop(
   listener: Deno.QuicListener,
-  connections: Set<H3ServerConnection>,
+  connections: ConnectionTable<H3ServerConnection>,
   options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean; totals: H3Stats } },
 ): Promise<void> {
   const handshakes = new Set<Promise<void>>();
   // Ends when the listener stops; the connection cap bounds the live set.
   for await (const incoming of listener) {
-    if (
-      options.state.stopping ||
-      connections.size + handshakes.size >= options.limits.connectionCountMax
-    ) {
+    if (options.state.stopping || handshakes.size >= options.limits.connectionCountMax) {
       incoming.refuse();
       continue;
     }
+    // The client's address is read off the accepted connection: reading it off the incoming
+    // one makes Deno 2.9 refuse the handshake.
     const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
+      const address = conn.remoteAddr.hostname;
+      if (connections.admit(address) === "refused") {
+        conn.close({ closeCode: H3_ERROR.H3_EXCESSIVE_LOAD, reason: "too many connections" });
+        return;
+      }
       const h3 = new H3ServerConnection(conn, {
         fetch: options.fetch,
         core: options.core,
         clock: options.clock,
         limits: options.limits,
       });
-      connections.add(h3);
+      connections.add(h3, address);
       options.state.totals.connectionCount++;
       h3.done.finally(() => {
-        connections.delete(h3);
+        connections.remove(h3);
         addStats(options.state.totals, h3);
       });
     }, () => {

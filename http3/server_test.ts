@@ -110,15 +110,34 @@ Deno.test("serveH3 decodes a HEADERS frame that arrives before the insert it nee
   }
 });
 
-Deno.test("serveH3 refuses connections past connectionCountMax", async () => {
-  const f = await start(() => new Response("ok"), { connectionCountMax: 1 });
+Deno.test("serveH3 at connectionCountMax: an idle connection makes room, a busy one does not", async () => {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const f = await start(async (request) => {
+    if (new URL(request.url).pathname === "/slow") await gate;
+    return new Response("ok");
+  }, { connectionCountMax: 1 });
   const first = await f.connect();
+  const others: H3Client[] = [];
   try {
-    assert.equal(await (await first.fetch(`https://localhost:${f.port}/`)).text(), "ok");
-    await assert.rejects(() => f.connect());
+    const slow = first.fetch(`https://localhost:${f.port}/slow`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The only connection has a request in flight: a newcomer is closed after its handshake.
+    const refused = await f.connect();
+    others.push(refused);
+    await assert.rejects(async () => {
+      await (await refused.fetch(`https://localhost:${f.port}/`)).text();
+    });
+    release();
+    assert.equal(await (await slow).text(), "ok");
+    // Now it is idle: the next newcomer takes its place.
+    const second = await f.connect();
+    others.push(second);
+    assert.equal(await (await second.fetch(`https://localhost:${f.port}/`)).text(), "ok");
     assert.equal(f.server.connectionCount, 1);
   } finally {
-    await first.close();
+    for (const client of others) await client.close().catch(() => {});
+    await first.close().catch(() => {});
     await f.close();
   }
 });

@@ -3,11 +3,13 @@
  * a cap, finishes the TLS handshake within a timeout and reads the ALPN protocol it chose, hands
  * each connection to the protocol that serves it (`open`), and shuts down gracefully.
  *
- * Policy, the same on every TCP port (docs/reliability.md lists each limit and its default):
- * - At the connection cap, a newcomer makes room by closing the connection that has waited
- *   longest for its next request (an idle keep-alive connection, as nginx does); only when none
- *   is idle is the newcomer itself closed at once. So idle connections can never lock clients
- *   out, and the backlog never fills with connections nobody serves.
+ * Policy, the same on every TCP port and for QUIC (listener/connection_table.ts; docs/reliability.md
+ * lists each limit and its default):
+ * - At the connection cap, or at the cap per client address, a newcomer makes room by closing
+ *   the connection of that scope that has waited longest for its next request (an idle
+ *   keep-alive connection, as nginx does); only when none is idle is the newcomer itself closed
+ *   at once. So idle connections can never lock clients out, and the backlog never fills with
+ *   connections nobody serves.
  * - `accept()` failing with EMFILE/ENFILE (no file descriptor left) pauses accepting for a
  *   backoff, counts the failure (`acceptErrorCount`) and goes on: it never ends the process.
  * - A TLS handshake must finish within `handshakeTimeoutMs`.
@@ -16,6 +18,7 @@
  */
 
 import type { Clock, Timeout } from "../clock/mod.ts";
+import { ConnectionTable, type TableEntry } from "./connection_table.ts";
 
 /** What a protocol returns for a connection it serves. */
 export interface ServedConnection {
@@ -33,6 +36,8 @@ export interface ServedConnection {
 export interface ListenerLimits {
   /** Connections served at once on this listener. */
   readonly connectionCountMax: number;
+  /** Connections at once from one client address (a proxy in front counts as one). */
+  readonly connectionsPerAddressMax: number;
   /** A TLS handshake must finish within this. */
   readonly handshakeTimeoutMs: number;
   /** After an accept error (no descriptor left), accepting pauses this long. */
@@ -42,6 +47,7 @@ export interface ListenerLimits {
 /** The defaults. */
 export const LISTENER_LIMITS_DEFAULT: ListenerLimits = Object.freeze({
   connectionCountMax: 1024,
+  connectionsPerAddressMax: 512,
   handshakeTimeoutMs: 10_000,
   acceptBackoffMs: 100,
 });
@@ -90,7 +96,7 @@ export interface TcpListener {
 }
 
 /** A connection the listener tracks: its protocol side once the handshake is done. */
-class Slot implements Timeout {
+class Slot implements Timeout, TableEntry {
   clockSlot = -1;
   deadlineAtMs = 0;
   served: ServedConnection | null = null;
@@ -98,6 +104,11 @@ class Slot implements Timeout {
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
+  }
+
+  /** Only a served connection waiting for a request is idle (a handshake is not). */
+  get idle(): boolean {
+    return this.served !== null && this.served.idle;
   }
 
   /** The handshake took too long. */
@@ -121,21 +132,20 @@ function close(conn: Deno.Conn): void {
 
 class Listener implements TcpListener {
   readonly addr: Deno.NetAddr;
-  refusedCount = 0;
-  evictedCount = 0;
   acceptErrorCount = 0;
   handshakeFailureCount = 0;
   readonly finished: Promise<void>;
   readonly #options: ListenTcpOptions;
   readonly #limits: ListenerLimits;
   readonly #listener: Deno.Listener;
-  readonly #slots = new Set<Slot>();
+  readonly #slots: ConnectionTable<Slot>;
   readonly #runs = new Set<Promise<void>>();
   #stopping: Promise<void> | null = null;
 
   constructor(options: ListenTcpOptions) {
     this.#options = options;
     this.#limits = listenerLimits(options.limits);
+    this.#slots = new ConnectionTable<Slot>(this.#limits);
     const tls = options.tls;
     this.#listener = tls === null
       ? Deno.listen({ hostname: options.hostname, port: options.port })
@@ -154,6 +164,14 @@ class Listener implements TcpListener {
     return this.#slots.size;
   }
 
+  get refusedCount(): number {
+    return this.#slots.refusedCount;
+  }
+
+  get evictedCount(): number {
+    return this.#slots.evictedCount;
+  }
+
   async #acceptLoop(): Promise<void> {
     // Runs for the listener's life: it ends when the listener closes (shutdown, or its socket
     // failed); each pass accepts one connection or backs off after an accept error.
@@ -170,37 +188,22 @@ class Listener implements TcpListener {
         await this.#options.clock.sleep(this.#limits.acceptBackoffMs);
         continue;
       }
-      if (!this.#makeRoom()) {
-        this.refusedCount++;
+      const address = (conn.remoteAddr as Deno.NetAddr).hostname ?? "";
+      if (this.#slots.admit(address) === "refused") {
         close(conn);
         continue;
       }
-      this.#start(conn);
+      this.#start(conn, address);
     }
     await this.#stopping;
     await Promise.allSettled([...this.#runs]);
   }
 
-  /** True when a newcomer fits: under the cap, or an idle connection was closed for it. */
-  #makeRoom(): boolean {
-    if (this.#slots.size < this.#limits.connectionCountMax) return true;
-    // The set iterates in insertion order: the first idle one found is the oldest connection.
-    for (const slot of this.#slots) {
-      if (slot.served !== null && slot.served.idle) {
-        this.evictedCount++;
-        slot.destroy();
-        this.#slots.delete(slot);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  #start(conn: Deno.Conn): void {
+  #start(conn: Deno.Conn, address: string): void {
     const slot = new Slot(conn);
-    this.#slots.add(slot);
+    this.#slots.add(slot, address);
     const run = this.#serve(slot).finally(() => {
-      this.#slots.delete(slot);
+      this.#slots.remove(slot);
       this.#runs.delete(run);
     });
     this.#runs.add(run);
@@ -242,14 +245,14 @@ class Listener implements TcpListener {
    * refused connection; then it closes, and so does every connection left.
    */
   async #stop(timeoutMs: number): Promise<void> {
-    const drains = [...this.#slots].map((slot) => slot.served?.drain?.() ?? Promise.resolve());
+    const drains = this.#slots.entries().map((slot) => slot.served?.drain?.() ?? Promise.resolve());
     await this.#options.clock.within(Promise.allSettled(drains), timeoutMs, null);
     try {
       this.#listener.close();
     } catch {
       // Closed already (its socket failed).
     }
-    for (const slot of this.#slots) slot.destroy();
+    for (const slot of this.#slots.entries()) slot.destroy();
   }
 }
 
