@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Clock } from "../clock/mod.ts";
 import type { Store } from "./types.ts";
 
 /** How long readiness waits for the store by default. */
@@ -13,7 +14,9 @@ export const STORE_READY_TIMEOUT_MS_DEFAULT = 1000;
 
 /** Options of {@link storeReadinessProblem}. */
 export interface StoreReadinessOptions {
-  /** The bound on ping plus health; default {@link STORE_READY_TIMEOUT_MS_DEFAULT}. */
+  /** The service's clock: the bound is one of its timeouts (docs/design.md, "One clock"). */
+  readonly clock: Pick<Clock, "within">;
+  /** The bound on ping, and again on health; default {@link STORE_READY_TIMEOUT_MS_DEFAULT}. */
   readonly timeoutMs?: number;
 }
 
@@ -27,35 +30,29 @@ function reasonOf(error: unknown): string {
  *
  * @example
  * ```ts
- * const problem = await storeReadinessProblem(store, { timeoutMs: 1000 });
+ * const problem = await storeReadinessProblem(store, { clock, timeoutMs: 1000 });
  * if (problem !== null) console.log(problem); // e.g. "not ready: store cannot take writes: ..."
  * ```
  */
 export async function storeReadinessProblem(
   store: Store,
-  options: StoreReadinessOptions = {},
+  options: StoreReadinessOptions,
 ): Promise<string | null> {
   const timeoutMs = options.timeoutMs ?? STORE_READY_TIMEOUT_MS_DEFAULT;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), timeoutMs);
-  });
+  const late = "late" as const;
   try {
-    const reached = await Promise.race([store.ping().then(() => "reached" as const), late]);
-    if (reached === "late") return `not ready: store unreachable (no answer in ${timeoutMs} ms)`;
+    const reached = await options.clock.within(store.ping(), timeoutMs, late);
+    if (reached === late) return `not ready: store unreachable (no answer in ${timeoutMs} ms)`;
   } catch (error) {
-    clearTimeout(timer);
     return `not ready: store unreachable (${reasonOf(error)})`;
   }
   try {
-    const report = await Promise.race([store.health(), late]);
-    if (report === "late") {
+    const report = await options.clock.within(store.health(), timeoutMs, late);
+    if (report === late) {
       return `not ready: store cannot take writes (no probe answer in ${timeoutMs} ms)`;
     }
     return report.ok ? null : `not ready: store cannot take writes: ${report.problem}`;
   } catch (error) {
     return `not ready: store cannot take writes (${reasonOf(error)})`;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -58,6 +58,49 @@ export function runMainOnce(args: readonly string[]): Promise<CommandOutput> {
 }
 
 /**
+ * Reads the child's stdout in the background (whole JSON lines, bounded per line) and resolves
+ * once the ready line arrived; throws when the child exits first or is not ready in 30 s.
+ */
+async function readUntilReady(
+  child: Deno.ChildProcess,
+  options: { readonly lines: Record<string, unknown>[]; readonly stderr: Promise<string> },
+): Promise<{ readAll: Promise<void>; ready: ReadyLine }> {
+  const lines = options.lines;
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  let ready: ReadyLine | null = null;
+  const readAll = (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      pending += chunk.value;
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        const line = JSON.parse(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        lines.push(line);
+        if (line.msg === "ready") ready = line as ReadyLine;
+      }
+      if (pending.length > 1_000_000) throw new Error("a stdout line over 1 MB");
+    }
+  })();
+  const until = Date.now() + 30_000;
+  while (ready === null && Date.now() < until) {
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 20)),
+    ]);
+    if (exited && ready === null) {
+      await readAll.catch(() => {});
+      throw new Error(`service exited before ready: ${await options.stderr}`);
+    }
+  }
+  if (ready === null) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error("service not ready in 30 s");
+  }
+  return { readAll, ready };
+}
+
+/**
  * Starts main.ts with `--port 0 --plaintext-port 0 --pool-bytes 16MiB --data-dir <temp>` plus
  * `args`, and resolves once the ready line arrived (the data directory is removed by `stop`).
  */
@@ -82,38 +125,7 @@ export async function startServiceProcess(
   }).spawn();
   const stderr = new Response(child.stderr).text();
   const lines: Record<string, unknown>[] = [];
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let pending = "";
-  let ready: ReadyLine | null = null;
-  // Reads stdout to its end in the background, parsing whole lines (bounded per line).
-  const readAll = (async () => {
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      pending += chunk.value;
-      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
-        const line = JSON.parse(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-        lines.push(line);
-        if (line.msg === "ready") ready = line as ReadyLine;
-      }
-      if (pending.length > 1_000_000) throw new Error("a stdout line over 1 MB");
-    }
-  })();
-  const until = Date.now() + 30_000;
-  while (ready === null && Date.now() < until) {
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), 20)),
-    ]);
-    if (exited && ready === null) {
-      await readAll.catch(() => {});
-      throw new Error(`service exited before ready: ${await stderr}`);
-    }
-  }
-  if (ready === null) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw new Error("service not ready in 30 s");
-  }
+  const { readAll, ready } = await readUntilReady(child, { lines, stderr });
   const readyLine: ReadyLine = ready;
   let stopping: Promise<{ code: number; stderr: string }> | null = null;
   assert.ok(readyLine.http !== null);
