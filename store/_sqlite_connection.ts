@@ -174,16 +174,17 @@ export class SqliteConnection {
   /** Runs `body` in a deferred transaction: one consistent snapshot for several reads. */
   read<T>(body: () => T): T {
     this.#checkOpen();
+    let result: T;
     try {
       this.#db.exec("BEGIN");
-      try {
-        return body();
-      } finally {
-        if (this.#db.isTransaction) this.#db.exec("COMMIT");
-      }
+      result = body();
+      this.#db.exec("COMMIT");
     } catch (error) {
+      // The body's error is the one to report (a COMMIT after it would repeat its message).
+      this.#rollback();
       throw this.#mapped(error);
     }
+    return result;
   }
 
   /** A trivial query: throws `unavailable` when closed. */

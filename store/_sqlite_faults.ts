@@ -39,10 +39,29 @@ function fault(rpcCode: StoreFault["rpcCode"], problem: string): StoreFault {
   return Object.freeze({ rpcCode, problem, sticky: rpcCode === "data_loss" });
 }
 
+/**
+ * SQLite's fixed texts of the primary codes (`sqlite3_errstr`), for the errors node:sqlite
+ * throws without `errcode`: those of `DatabaseSync.exec` (BEGIN, COMMIT, pragmas) carry only
+ * the message, and a COMMIT that fails on a full disk is such an error.
+ */
+const CODE_BY_MESSAGE: ReadonlyMap<string, number> = new Map([
+  ["access permission denied", SQLITE_CODES.PERM],
+  ["database is locked", SQLITE_CODES.BUSY],
+  ["database table is locked", SQLITE_CODES.LOCKED],
+  ["attempt to write a readonly database", SQLITE_CODES.READONLY],
+  ["disk I/O error", SQLITE_CODES.IOERR],
+  ["database disk image is malformed", SQLITE_CODES.CORRUPT],
+  ["database or disk is full", SQLITE_CODES.FULL],
+  ["unable to open database file", SQLITE_CODES.CANTOPEN],
+  ["file is not a database", SQLITE_CODES.NOTADB],
+]);
+
 /** The primary result code of a node:sqlite error, or null for anything else. */
 export function sqlitePrimaryCode(error: unknown): number | null {
   const errcode = (error as { errcode?: unknown } | null)?.errcode;
-  return typeof errcode === "number" ? errcode & 0xff : null;
+  if (typeof errcode === "number") return errcode & 0xff;
+  if ((error as { code?: unknown } | null)?.code !== "ERR_SQLITE_ERROR") return null;
+  return CODE_BY_MESSAGE.get((error as Error).message) ?? null;
 }
 
 /**

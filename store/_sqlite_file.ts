@@ -4,7 +4,8 @@
  * Modes: SQLite creates a database with mode 0644 (less the umask) and gives its `-wal` and
  * `-shm` files the database file's mode. So the database file is created here first, empty,
  * with 0600 (an empty file is an empty database to SQLite), and an existing one (and its WAL and
- * SHM) is set to 0600: whatever the umask, no other user can read worknodes.
+ * SHM) loses any group and other permission: whatever the umask, no other user can read
+ * worknodes.
  *
  * @module
  */
@@ -32,7 +33,10 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split("\n")[0] : String(error);
 }
 
-/** Sets `path` to 0600 when it exists with more permissive bits. */
+/**
+ * Takes every group and other permission off `path` when it exists. Owner bits stay as they
+ * are: a database the operator made read-only (0400, 0444) stays read-only.
+ */
 function restrict(path: string): void {
   let mode: number | null;
   try {
@@ -41,12 +45,12 @@ function restrict(path: string): void {
     if (error instanceof Deno.errors.NotFound) return;
     throw error;
   }
-  if (mode !== null && (mode & 0o777) !== SQLITE_FILE_MODE) Deno.chmodSync(path, SQLITE_FILE_MODE);
+  if (mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(path, mode & SQLITE_FILE_MODE);
 }
 
 /**
- * Creates the database file with mode 0600 when missing, and sets an existing database, WAL and
- * SHM to 0600. Throws with a message naming the file.
+ * Creates the database file with mode 0600 when missing, and takes group and other permissions
+ * off an existing database, WAL and SHM. Throws with a message naming the file.
  *
  * @example
  * ```ts
@@ -65,7 +69,7 @@ export function prepareDatabaseFiles(path: string): void {
     try {
       restrict(file);
     } catch (error) {
-      throw new Error(`Cannot set mode 0600 on ${file}: ${reasonOf(error)}`, { cause: error });
+      throw new Error(`Cannot make ${file} private: ${reasonOf(error)}`, { cause: error });
     }
   }
 }

@@ -130,6 +130,7 @@ export class StoreHealth {
   #cleared(): void {
     this.#log(`store: ${this.#what}: writes succeed again after ${this.#failures} failure(s)`);
     this.#fault = null;
+    this.#heldUntilMs = -Infinity;
     this.#failures = 0;
     this.#loggedProblem = null;
     this.#loggedAtMs = -Infinity;
