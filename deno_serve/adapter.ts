@@ -12,13 +12,7 @@ import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer, HeaderPairs } from "../rpc/answer.ts";
 import { CallHead } from "../rpc/call_head.ts";
 import type { CallBody, CallCore } from "../rpc/core.ts";
-import {
-  httpMethodCode,
-  matchRpcPath,
-  rpcTargetScratch,
-  TARGET_APP,
-  TARGET_BATCH,
-} from "../rpc/route.ts";
+import { httpMethodCode, matchRpcPath, TARGET_APP } from "../rpc/route.ts";
 import type { Transport } from "../rpc/request_log.ts";
 
 /** The most chunks read from one request body (bounds the loop; the call bounds the bytes). */
@@ -78,10 +72,7 @@ export function denoServeHandler(options: {
     if (nameEnd === TARGET_APP) return options.app(request);
     const head = new CallHead(options.transport);
     head.methodCode = httpMethodCode(request.method);
-    head.batch = nameEnd === TARGET_BATCH;
-    head.nameStart = 5;
-    head.nameEnd = head.batch ? 5 : nameEnd;
-    head.targetBytes = rpcTargetScratch().slice(0, head.nameEnd);
+    head.setTargetFromPath(nameEnd);
     for (const [name, value] of request.headers) head.readField(name, value);
     const length = request.headers.get("content-length");
     if (length !== null) {

@@ -19,7 +19,7 @@ import type { AnswerSink, CallAnswer } from "../rpc/answer.ts";
 import { CallHead } from "../rpc/call_head.ts";
 import type { CallBody, CallCore } from "../rpc/core.ts";
 import type { ShareAccount } from "../rpc/fair_share.ts";
-import { httpMethodCode, rpcTargetScratch, TARGET_BATCH } from "../rpc/route.ts";
+import { httpMethodCode } from "../rpc/route.ts";
 import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";
 import { type Frame, FRAME_TYPE } from "./frame.ts";
@@ -56,10 +56,7 @@ function callHeadOf(head: RequestHead, nameEnd: number, share: ShareAccount): Ca
   // A request head is cached per connection (its section cache), so its call head is too.
   callHead.share = share;
   callHead.methodCode = httpMethodCode(head.method);
-  callHead.batch = nameEnd === TARGET_BATCH;
-  callHead.nameStart = 5;
-  callHead.nameEnd = callHead.batch ? 5 : nameEnd;
-  callHead.targetBytes = rpcTargetScratch().slice(0, callHead.nameEnd);
+  callHead.setTargetFromPath(nameEnd);
   for (const [name, value] of head.headers) callHead.readField(name, value);
   callHead.contentLengthBytes = head.contentLengthBytes ?? -1;
   callHeads.set(head, callHead);

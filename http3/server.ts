@@ -9,6 +9,7 @@
 import type { Clock } from "../clock/mod.ts";
 import type { CallCore } from "../rpc/core.ts";
 import { ConnectionTable } from "../listener/connection_table.ts";
+import type { ListenerCounters } from "../listener/metrics.ts";
 import { H3_ERROR } from "./errors.ts";
 import { H3ServerConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection.ts";
@@ -84,6 +85,8 @@ export interface H3Server {
   readonly connectionCount: number;
   /** Totals since start (connections served, requests, QPACK activity). */
   stats(): H3Stats;
+  /** The connection table's counters (listener/metrics.ts). */
+  readonly counters: ListenerCounters;
   /** GOAWAY to every connection, waits for in-flight requests (bounded), closes everything. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -133,7 +136,7 @@ export function serveH3(options: ServeH3Options): H3Server {
     blockedSectionCount: 0,
     qpackInsertCount: 0,
   };
-  const state = { stopping: false, totals };
+  const state = { stopping: false, totals, handshakeFailureCount: 0 };
   const accepting = acceptLoop(listener, connections, { ...options, limits, state });
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
@@ -155,6 +158,21 @@ export function serveH3(options: ServeH3Options): H3Server {
     get connectionCount() {
       return connections.size;
     },
+    counters: {
+      get connectionCount() {
+        return connections.size;
+      },
+      get refusedCount() {
+        return connections.refusedCount;
+      },
+      get evictedCount() {
+        return connections.evictedCount;
+      },
+      acceptErrorCount: 0,
+      get handshakeFailureCount() {
+        return state.handshakeFailureCount;
+      },
+    },
     stats() {
       const sum = { ...totals };
       for (const connection of connections.entries()) addStats(sum, connection);
@@ -168,7 +186,10 @@ export function serveH3(options: ServeH3Options): H3Server {
 async function acceptLoop(
   listener: Deno.QuicListener,
   connections: ConnectionTable<H3ServerConnection>,
-  options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean; totals: H3Stats } },
+  options: ServeH3Options & {
+    limits: H3Limits;
+    state: { stopping: boolean; totals: H3Stats; handshakeFailureCount: number };
+  },
 ): Promise<void> {
   const handshakes = new Set<Promise<void>>();
   // Ends when the listener stops; the connection cap bounds the live set.
@@ -199,6 +220,7 @@ async function acceptLoop(
       });
     }, () => {
       // A failed handshake concerns that client only.
+      options.state.handshakeFailureCount++;
     });
     handshakes.add(handshake);
     handshake.finally(() => handshakes.delete(handshake));

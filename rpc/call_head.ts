@@ -10,7 +10,7 @@
  * @module
  */
 
-import { HTTP_METHOD, type HttpMethodCode } from "./route.ts";
+import { HTTP_METHOD, type HttpMethodCode, rpcTargetScratch, TARGET_BATCH } from "./route.ts";
 import type { Transport } from "./request_log.ts";
 import type { ShareAccount } from "./fair_share.ts";
 
@@ -54,6 +54,31 @@ export class CallHead {
     this.authorizationCount = 0;
     this.rpcTimeoutMs = null;
     this.rpcTimeoutMsCount = 0;
+  }
+
+  /**
+   * Sets the target from what `matchRpcTarget` said of `bytes[start, ...)` (TARGET_BATCH, or
+   * the end of the name). The bytes must stay as they are until the call is opened.
+   *
+   * @example
+   * ```ts
+   * head.setTarget(buf, targetStart, matchRpcTarget(buf, targetStart, targetEnd));
+   * ```
+   */
+  setTarget(bytes: Uint8Array, start: number, matched: number): void {
+    this.targetBytes = bytes;
+    this.nameStart = start + 5;
+    this.batch = matched === TARGET_BATCH;
+    this.nameEnd = this.batch ? this.nameStart : matched;
+  }
+
+  /**
+   * Sets the target from the last `matchRpcPath` (a `:path` string), keeping its own copy of
+   * the bytes (the scratch is reused by the next match).
+   */
+  setTargetFromPath(matched: number): void {
+    const end = matched === TARGET_BATCH ? 5 : matched;
+    this.setTarget(rpcTargetScratch().slice(0, end), 0, matched);
   }
 
   /**

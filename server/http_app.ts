@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   readonly clock: Clock;
   /** Whether every listener is up (for /readyz); default: always. */
   readonly listening?: () => boolean;
+  /** More Prometheus text for /metrics (the listeners' counters); default none. */
+  readonly moreMetrics?: () => string;
 }
 
 /** The app and a fetch per listener. */
@@ -58,7 +60,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   });
   app.get("/metrics", (c) => {
     c.header("content-type", "text/plain; version=0.0.4");
-    return c.body(metrics.render(services.pool) + renderShareCaps(options.shares));
+    const more = options.moreMetrics?.() ?? "";
+    return c.body(metrics.render(services.pool) + renderShareCaps(options.shares) + more);
   });
   // The live dashboard (GET /, its assets and GET /api/stats): see dashboard/mod.ts.
   mountDashboard(app, {

@@ -10,6 +10,7 @@
 import { Clock } from "../clock/mod.ts";
 import { type H1Limits, Http1Server } from "../http1/mod.ts";
 import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
+import { type ListenerCounters, renderListenerMetrics } from "../listener/metrics.ts";
 import { type ListenerLimits, listenTcp, type TcpListener } from "../listener/tcp_listener.ts";
 import { Pool } from "../pool/mod.ts";
 import type { HeaderPairs } from "../rpc/answer.ts";
@@ -110,7 +111,7 @@ interface Parts {
   readonly clock: Clock;
   readonly core: CallCore;
   readonly app: HttpApp;
-  readonly state: { listening: boolean };
+  readonly state: { listening: boolean; moreMetrics: () => string };
 }
 
 /** The listeners of a running service. */
@@ -160,13 +161,14 @@ async function openParts(
       tracer,
       limits: options.coreLimits,
     });
-    const state = { listening: false };
+    const state = { listening: false, moreMetrics: () => "" };
     const app = createHttpApp({
       services,
       metrics: core.deps.metrics,
       shares: core.deps.shares,
       clock,
       listening: () => state.listening,
+      moreMetrics: () => state.moreMetrics(),
     });
     return { pool, ownsPool, store, clock, core, app, state };
   } catch (error) {
@@ -309,6 +311,9 @@ function running(
   const done = [tls.finished, h3.finished, ...(plain === null ? [] : [plain.listener.finished])];
   const finished = Promise.all(done).then(() => {});
   parts.state.listening = true;
+  const counted: [string, ListenerCounters][] = [["h3", h3.counters]];
+  if (plain !== null) counted.unshift(["plaintext", plain.listener]);
+  parts.state.moreMetrics = () => renderListenerMetrics(counted);
   // A listener that ends on its own (its socket failed) makes /readyz say not ready.
   for (const listener of done) {
     listener.then(() => parts.state.listening = false, () => parts.state.listening = false);

@@ -106,11 +106,21 @@ async function readUntilReady(
  */
 export async function startServiceProcess(
   args: readonly string[] = [],
-  options: { readonly env?: Record<string, string>; readonly dataDir?: string } = {},
+  options: {
+    readonly env?: Record<string, string>;
+    readonly dataDir?: string;
+    /** Run under `ulimit -n` of this many file descriptors (as systemd's soft limit would). */
+    readonly fileLimit?: number;
+  } = {},
 ): Promise<ServiceProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "svc-proc-" });
-  const child = new Deno.Command(Deno.execPath(), {
+  // Under a file limit, bash sets it and execs deno in its place (same pid: signals reach it).
+  const limited = options.fileLimit === undefined
+    ? []
+    : ["-c", `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, Deno.execPath()];
+  const child = new Deno.Command(limited.length === 0 ? Deno.execPath() : "bash", {
     args: [
+      ...limited,
       "run",
       "--no-prompt",
       ...START_FLAGS,
