@@ -354,9 +354,10 @@ export class H2Connection implements Timeout, DispatcherOwner {
     if (due(dispatcher.settingsSentAtMs, limits.settingsAckTimeoutMs)) {
       return this.#sendGoawayAndClose(new H2Error("SETTINGS_TIMEOUT", "no SETTINGS ACK"));
     }
-    if (dispatcher.table.size === 0 && due(this.#idleSinceMs, limits.idleTimeoutMs)) {
-      return this.#beginDrain();
-    }
+    // Idle: no stream, and no frame or header block on its way (those have their own timeout).
+    const quiet = dispatcher.table.size === 0 && this.#partialSinceMs === 0 &&
+      dispatcher.blocks.streamId === 0;
+    if (quiet && due(this.#idleSinceMs, limits.idleTimeoutMs)) return this.#beginDrain();
     const oldest = dispatcher.sender.oldestBlockedSinceMs;
     if (due(oldest, limits.writeStallTimeoutMs)) {
       dispatcher.resetStalled(nowMs - limits.writeStallTimeoutMs);

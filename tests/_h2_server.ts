@@ -8,7 +8,13 @@
  */
 
 import { Clock } from "../clock/mod.ts";
-import { H2Connection, type H2Handler, type H2Limits, h2Limits } from "../http2/mod.ts";
+import {
+  H2Connection,
+  type H2Handler,
+  type H2Limits,
+  h2Limits,
+  type H2RequestHead,
+} from "../http2/mod.ts";
 import { ensureDevCertificates } from "../server/dev_certs.ts";
 
 /** PEM texts of a development CA and the localhost leaf it signed. */
@@ -126,3 +132,59 @@ async function handshakeAndRun(conn: Deno.Conn, connection: H2Connection): Promi
   }
   await connection.run();
 }
+
+/** What {@link echoHandler} saw. */
+export interface EchoRecord {
+  readonly heads: H2RequestHead[];
+  /** "abort <id> <message>", "end <id>", "data <id> <bytes>" in order. */
+  readonly events: string[];
+  /** onDone results of the responses: "<id> ok" or "<id> <message>". */
+  readonly done: string[];
+}
+
+/**
+ * A handler that answers a request without a body at once ("ok <path>") and echoes a request
+ * body after its end, granting the declared content-length up front (as the adapter does).
+ *
+ * @example
+ * ```ts
+ * const { handler, record } = echoHandler();
+ * const server = await startH2Server({ handler });
+ * ```
+ */
+export function echoHandler(): { handler: H2Handler; record: EchoRecord } {
+  const record: EchoRecord = { heads: [], events: [], done: [] };
+  const handler: H2Handler = {
+    onRequest(head, stream) {
+      record.heads.push(head);
+      const onDone = (error: Error | null) =>
+        record.done.push(`${stream.id} ${error === null ? "ok" : error.message}`);
+      if (head.endStream) {
+        stream.respond(200, [["content-type", "text/plain"]], encoder.encode(`ok ${head.path}`), onDone);
+      } else if (head.contentLengthBytes > 0) {
+        stream.grant(head.contentLengthBytes);
+      }
+      const chunks: Uint8Array[] = [];
+      return {
+        onData(bytes) {
+          record.events.push(`data ${stream.id} ${bytes.length}`);
+          chunks.push(bytes.slice());
+          if (head.contentLengthBytes < 0) stream.grant(bytes.length);
+        },
+        onEnd() {
+          record.events.push(`end ${stream.id}`);
+          const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+          let at = 0;
+          for (const chunk of chunks) [body.set(chunk, at), at += chunk.length];
+          stream.respond(200, [["content-type", "application/octet-stream"]], body, onDone);
+        },
+        onAbort(reason) {
+          record.events.push(`abort ${stream.id} ${reason.message}`);
+        },
+      };
+    },
+  };
+  return { handler, record };
+}
+
+const encoder = new TextEncoder();
