@@ -69,6 +69,8 @@ export class RawH2Client {
   #waiters: (() => void)[] = [];
   readonly #autoAck: boolean;
   readonly #reading: Promise<void>;
+  #ackSent!: () => void;
+  readonly #acked = new Promise<void>((resolve) => this.#ackSent = resolve);
 
   private constructor(conn: Deno.Conn, autoAck: boolean) {
     this.conn = conn;
@@ -91,9 +93,12 @@ export class RawH2Client {
       await tls.handshake();
       conn = tls;
     }
-    const client = new RawH2Client(conn, options.autoAck ?? true);
+    const autoAck = options.autoAck ?? true;
+    const client = new RawH2Client(conn, autoAck);
     if (options.preface ?? true) {
       await client.send(CONNECTION_PREFACE, encodeSettingsFrame(options.settings ?? []));
+      // With auto-ACK, the ACK goes out before the test's first frame (never inside a block).
+      if (autoAck) await client.#acked;
     }
     return client;
   }
@@ -115,6 +120,7 @@ export class RawH2Client {
       // Reset or closed by us.
     }
     this.closed = true;
+    this.#ackSent();
     this.#wake();
   }
 
@@ -135,7 +141,10 @@ export class RawH2Client {
       if (
         this.#autoAck && frame.type === FRAME_TYPE.SETTINGS && (frame.flags & FRAME_FLAG.ACK) === 0
       ) {
-        this.send(encodeFrame(FRAME_TYPE.SETTINGS, FRAME_FLAG.ACK, 0)).catch(() => {});
+        this.send(encodeFrame(FRAME_TYPE.SETTINGS, FRAME_FLAG.ACK, 0)).then(
+          this.#ackSent,
+          () => {},
+        );
       }
     }
     this.#buffer = buf.slice(at);

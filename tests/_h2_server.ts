@@ -160,7 +160,12 @@ export function echoHandler(): { handler: H2Handler; record: EchoRecord } {
       const onDone = (error: Error | null) =>
         record.done.push(`${stream.id} ${error === null ? "ok" : error.message}`);
       if (head.endStream) {
-        stream.respond(200, [["content-type", "text/plain"]], encoder.encode(`ok ${head.path}`), onDone);
+        stream.respond(
+          200,
+          [["content-type", "text/plain"]],
+          encoder.encode(`ok ${head.path}`),
+          onDone,
+        );
       } else if (head.contentLengthBytes > 0) {
         stream.grant(head.contentLengthBytes);
       }
