@@ -23,7 +23,7 @@
  *
  * Header sizes are counted as RFC 9113 §6.5.2 does (name + value + 32 per field); K = 3 turns
  * that into JavaScript heap bytes (a field costs at most ~96 bytes of objects besides its
- * characters, and at least 32 are counted). With the defaults M ≈ 590 KiB at worst; an ordinary
+ * characters, and at least 32 are counted). With the defaults M ≈ 726 KiB at worst; an ordinary
  * RPC connection holds about 70 KiB (its two buffers and a few small heads).
  * `h2ConnectionMemoryBoundBytes` computes M; the connection's `heldBytes` is its own
  * accounting of the same terms, which tests check against M.
@@ -157,7 +157,7 @@ export const CLOSED_STREAMS_BYTES = CLOSED_STREAMS_REMEMBERED * 64;
  *
  * @example
  * ```ts
- * h2ConnectionMemoryBoundBytes(H2_LIMITS_DEFAULT); // ≈ 590 KiB
+ * h2ConnectionMemoryBoundBytes(H2_LIMITS_DEFAULT); // 743,424 (≈ 726 KiB)
  * ```
  */
 export function h2ConnectionMemoryBoundBytes(limits: H2Limits): number {
