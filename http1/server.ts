@@ -40,6 +40,8 @@ export interface Http1Options {
   readonly limits?: Partial<H1Limits>;
   /** Spare buffer pairs kept for reuse (the listener's connection cap); default 1024. */
   readonly spareBuffersMax?: number;
+  /** Serves h2c prior-knowledge connections (the plaintext port); default none. */
+  readonly h2c?: ((conn: Deno.Conn, preread: Uint8Array) => ServedConnection) | null;
 }
 
 /**
@@ -61,6 +63,7 @@ export class Http1Server implements ServerContext {
   readonly clock: Clock;
   readonly transport: Transport;
   readonly authority: string;
+  readonly h2c: ((conn: Deno.Conn, preread: Uint8Array) => ServedConnection) | null;
   draining = false;
   /** Requests being served now (head read, answer not yet written). */
   inFlight = 0;
@@ -71,6 +74,7 @@ export class Http1Server implements ServerContext {
     this.clock = options.clock;
     this.transport = options.transport;
     this.authority = options.authority;
+    this.h2c = options.h2c ?? null;
     this.limits = h1Limits(options.limits);
     this.buffers = new ConnectionBuffers({
       readBytes: this.limits.readBufferBytes,

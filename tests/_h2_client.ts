@@ -46,6 +46,8 @@ export interface RawClientOptions {
   readonly autoAck?: boolean;
   /** Send the preface and SETTINGS (default true). */
   readonly preface?: boolean;
+  /** The CA to trust (default: the engine tests' own certificates). */
+  readonly ca?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export class RawH2Client {
     if (options.plaintext) {
       conn = await Deno.connect({ hostname: "127.0.0.1", port });
     } else {
-      const { ca } = await testCertificates();
+      const ca = options.ca ?? (await testCertificates()).ca;
       const tls = await Deno.connectTls({
         hostname: "localhost",
         port,
