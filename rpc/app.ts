@@ -146,7 +146,7 @@ export function createApp(
   });
   app.get("/metrics", (c) => {
     c.header("content-type", "text/plain; version=0.0.4");
-    return c.body(deps.metrics.render(services.pool));
+    return c.body(deps.metrics.render(services.pool, deps.requestLog ?? null));
   });
   // The live dashboard (GET /, its assets and GET /api/stats): see dashboard/mod.ts.
   mountDashboard(app, {

@@ -31,6 +31,11 @@ export const REJECT_REASONS = [
 /** One reason of `REJECT_REASONS`. */
 export type RejectReason = typeof REJECT_REASONS[number];
 
+/** What `/metrics` reads from the request log (rpc/request_log.ts): lines it could not write. */
+export interface RequestLogCounts {
+  readonly droppedLineCount: number;
+}
+
 /** Upper bounds of the duration histogram buckets, in seconds. */
 export const DURATION_BUCKETS_SECONDS = [
   0.0001,
@@ -105,8 +110,9 @@ export class RpcMetrics {
     return this.#rejected[REJECT_REASONS.indexOf(reason)];
   }
 
-  /** Prometheus text exposition of the pool and request metrics. */
-  render(pool: PoolLike | null): string {
+  /** Prometheus text exposition of the pool and request metrics, and of the request log's drops
+   * (0 without a log: nothing was dropped). */
+  render(pool: PoolLike | null, requestLog: RequestLogCounts | null = null): string {
     const lines: string[] = [];
     if (pool !== null) renderPool(pool, lines);
     lines.push("# TYPE rpc_requests_total counter");
@@ -130,6 +136,8 @@ export class RpcMetrics {
     lines.push(`rpc_request_duration_seconds_bucket{le="+Inf"} ${cumulative}`);
     lines.push(`rpc_request_duration_seconds_sum ${this.#durationSumSeconds}`);
     lines.push(`rpc_request_duration_seconds_count ${this.#durationCount}`);
+    lines.push("# TYPE request_log_dropped_total counter");
+    lines.push(`request_log_dropped_total ${requestLog?.droppedLineCount ?? 0}`);
     // The process's resident set, under the name Prometheus client libraries use, so an
     // operator can compare it with the pool's fixed size (RSS = pool + runtime + garbage).
     lines.push("# TYPE process_resident_memory_bytes gauge");
