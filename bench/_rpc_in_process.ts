@@ -26,7 +26,7 @@ const services = { store: null, pool, plan, config: { rpcTimeoutMsMax: 30_000 },
  *
  * @example
  * ```ts
- * const logged = appWith({ requestLog: new RequestLog(() => {}) });
+ * const logged = appWith({ requestLog: new RequestLog({ sink: file }) });
  * ```
  */
 export function appWith(options: CreateAppOptions = {}): RpcApp {
