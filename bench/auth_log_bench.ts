@@ -8,7 +8,8 @@
  *   which is what console.log did) against the buffered log (concatenated line, batched async
  *   writes). Both write to a real file, as a deployment would.
  *
- * A whole-call row runs 100 JSON `system.echo` calls through `app.fetch` and, where the buffered
+ * A whole-call row runs 100 JSON `system.echo` calls through the call core (in process, opened as
+ * a transport opens them) and, where the buffered
  * log is on, awaits its flush: a loop of calls that only awaits microtasks never gives the file
  * write a turn of the event loop, whereas a served call arrives through one. Each group prints
  * ratios against its baseline; the run fails if the buffered log dropped a line.
@@ -21,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { Authenticator, hashToken, type Principal, type TokenRecord } from "../rpc/auth.ts";
 import { RequestLog, type RequestLogEntry, type RequestLogSink } from "../rpc/request_log.ts";
-import { appWith, pool } from "./_rpc_in_process.ts";
+import { callInProcess, coreWith, pool } from "./_rpc_in_process.ts";
 
 /** The calls per whole-call row (the buffered log holds them in one half: ~20 KB). */
 const CALLS_PER_ROW = 100;
@@ -120,74 +121,72 @@ const auth = new Authenticator(tokens);
 const formerLog = new FormerRequestLog();
 const log = new RequestLog({ sink: bufferedFile.sink });
 
-const apps = {
-  plain: appWith({}),
-  formerAuth: appWith({ auth: formerAuth }),
-  auth: appWith({ auth }),
-  formerLog: appWith({ requestLog: formerLog }),
-  log: appWith({ requestLog: log }),
-  formerBoth: appWith({ auth: formerAuth, requestLog: formerLog }),
-  both: appWith({ auth, requestLog: log }),
+const cores = {
+  plain: coreWith({}),
+  formerAuth: coreWith({ auth: formerAuth }),
+  auth: coreWith({ auth }),
+  formerLog: coreWith({ requestLog: formerLog }),
+  log: coreWith({ requestLog: log }),
+  formerBoth: coreWith({ auth: formerAuth, requestLog: formerLog }),
+  both: coreWith({ auth, requestLog: log }),
 };
+type Core = typeof cores.plain;
 
-const BODY = '{"payload":"AQIDBAUGBwg="}';
-function echo(method = "system.echo", token: string | null = "token-9"): Request {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "content-length": String(BODY.length),
-  };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  return new Request(`http://127.0.0.1/rpc/${method}`, { method: "POST", headers, body: BODY });
+const BODY = encoder.encode('{"payload":"AQIDBAUGBwg="}');
+/** One JSON call to `method`, presenting `token` (null: no header). */
+async function run(core: Core, method = "system.echo", token: string | null = "token-9") {
+  await callInProcess(
+    core,
+    method,
+    "application/json",
+    BODY,
+    token === null ? null : `Bearer ${token}`,
+  );
 }
 
-async function run(fetch: (r: Request) => Response | Promise<Response>, request: Request) {
-  const response = await fetch(request);
-  await response.arrayBuffer();
-}
-
-/** CALLS_PER_ROW echo calls, then the buffered log's flush when the app has it. */
-async function calls(app: { fetch: (r: Request) => Response | Promise<Response> }, flush: boolean) {
-  for (let i = 0; i < CALLS_PER_ROW; i++) await run(app.fetch, echo());
+/** CALLS_PER_ROW echo calls, then the buffered log's flush when the core has it. */
+async function calls(core: Core, flush: boolean) {
+  for (let i = 0; i < CALLS_PER_ROW; i++) await run(core);
   if (flush) await log.flush();
 }
 
 const ECHO = `echo x${CALLS_PER_ROW}`;
 Deno.bench(`${ECHO}: no auth, no log`, { group: "echo", baseline: true }, async () => {
-  await calls(apps.plain, false);
+  await calls(cores.plain, false);
 });
 Deno.bench(
   `${ECHO}: auth + log, former (SHA-256 per call, sync line)`,
   { group: "echo" },
   async () => {
-    await calls(apps.formerBoth, false);
+    await calls(cores.formerBoth, false);
   },
 );
 Deno.bench(`${ECHO}: auth + log, now (cached token, buffered)`, { group: "echo" }, async () => {
-  await calls(apps.both, true);
+  await calls(cores.both, true);
 });
 
 Deno.bench(`${ECHO}: auth, former`, { group: "auth call", baseline: true }, async () => {
-  await calls(apps.formerAuth, false);
+  await calls(cores.formerAuth, false);
 });
 Deno.bench(`${ECHO}: auth, now`, { group: "auth call" }, async () => {
-  await calls(apps.auth, false);
+  await calls(cores.auth, false);
 });
 
 Deno.bench(`${ECHO}: log, former`, { group: "log call", baseline: true }, async () => {
-  await calls(apps.formerLog, false);
+  await calls(cores.formerLog, false);
 });
 Deno.bench(`${ECHO}: log, now`, { group: "log call" }, async () => {
-  await calls(apps.log, true);
+  await calls(cores.log, true);
 });
 
 Deno.bench("reject: unknown method", { group: "reject", baseline: true }, async () => {
-  await run(apps.auth.fetch, echo("no.such", null));
+  await run(cores.auth, "no.such", null);
 });
 Deno.bench("reject: no token (401)", { group: "reject" }, async () => {
-  await run(apps.auth.fetch, echo("system.echo", null));
+  await run(cores.auth, "system.echo", null);
 });
 Deno.bench("reject: bad token (401)", { group: "reject" }, async () => {
-  await run(apps.auth.fetch, echo("system.echo", "wrong"));
+  await run(cores.auth, "system.echo", "wrong");
 });
 
 // The pieces alone (no Request, no Response): far less noisy on a busy box than whole calls.
@@ -227,7 +226,6 @@ Deno.bench(`${LINES}: now (buffered, one async write)`, { group: "log" }, async 
 });
 
 globalThis.addEventListener("unload", () => {
-  for (const app of Object.values(apps)) app.close();
   pool.close();
   formerFile.file.close();
   bufferedFile.file.close();

@@ -2,7 +2,7 @@
  * The write side of a connection: RPC answers and the app's responses go out through one
  * output buffer, with one unawaited write in flight at most.
  *
- * A small RPC answer is copied with its head into the output buffer (DESIGN invariant 4: the one
+ * A small RPC answer is copied with its head into the output buffer (docs/design.md invariant 4: the one
  * copy out of the lease, into the transport's own buffer), the lease is released at once, and
  * the write starts without the connection waiting for it: the next head's read starts
  * meanwhile, and the next write (or a closing connection) waits for this one first. A large
@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { CallAnswer } from "../rpc/call.ts";
+import type { CallAnswer } from "../rpc/answer.ts";
 import { type HeadOptions, type ResponseEncoder } from "./response.ts";
 import { writeAll } from "./_private.ts";
 

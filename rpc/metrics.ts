@@ -1,5 +1,5 @@
 /**
- * Request metrics in Prometheus text form (names from DESIGN.md).
+ * Request metrics in Prometheus text form (names from docs/design.md, "Interfaces").
  *
  * Counters are plain arrays indexed by method id and code index, so recording a request costs a
  * few array writes and no string work; the text is built only when `/metrics` is scraped. Unknown
@@ -26,15 +26,12 @@ export const REJECT_REASONS = [
   "batch_too_large",
   "unauthenticated",
   "permission_denied",
+  "share_connection",
+  "share_principal",
 ] as const;
 
 /** One reason of `REJECT_REASONS`. */
 export type RejectReason = typeof REJECT_REASONS[number];
-
-/** What `/metrics` reads from the request log (rpc/request_log.ts): lines it could not write. */
-export interface RequestLogCounts {
-  readonly droppedLineCount: number;
-}
 
 /** Upper bounds of the duration histogram buckets, in seconds. */
 export const DURATION_BUCKETS_SECONDS = [
@@ -110,9 +107,8 @@ export class RpcMetrics {
     return this.#rejected[REJECT_REASONS.indexOf(reason)];
   }
 
-  /** Prometheus text exposition of the pool and request metrics, and of the request log's drops
-   * (0 without a log: nothing was dropped). */
-  render(pool: PoolLike | null, requestLog: RequestLogCounts | null = null): string {
+  /** Prometheus text exposition of the pool and request metrics. */
+  render(pool: PoolLike | null): string {
     const lines: string[] = [];
     if (pool !== null) renderPool(pool, lines);
     lines.push("# TYPE rpc_requests_total counter");
@@ -136,8 +132,6 @@ export class RpcMetrics {
     lines.push(`rpc_request_duration_seconds_bucket{le="+Inf"} ${cumulative}`);
     lines.push(`rpc_request_duration_seconds_sum ${this.#durationSumSeconds}`);
     lines.push(`rpc_request_duration_seconds_count ${this.#durationCount}`);
-    lines.push("# TYPE request_log_dropped_total counter");
-    lines.push(`request_log_dropped_total ${requestLog?.droppedLineCount ?? 0}`);
     // The process's resident set, under the name Prometheus client libraries use, so an
     // operator can compare it with the pool's fixed size (RSS = pool + runtime + garbage).
     lines.push("# TYPE process_resident_memory_bytes gauge");
@@ -161,4 +155,23 @@ function renderPool(pool: PoolLike, lines: string[]): void {
       lines.push(`${name}{class_bytes="${c.blockSizeBytes}"} ${c[field]}`);
     }
   }
+}
+
+/** What `/metrics` reads from the request log (rpc/request_log.ts): lines it could not write. */
+export interface RequestLogCounts {
+  readonly droppedLineCount: number;
+}
+
+/**
+ * The request log's counter in Prometheus text: lines dropped because the sink had not caught up
+ * (0 without a log: nothing was dropped).
+ *
+ * @example
+ * ```ts
+ * const text = metrics.render(pool) + renderRequestLogMetrics(requestLog);
+ * ```
+ */
+export function renderRequestLogMetrics(requestLog: RequestLogCounts | null): string {
+  return "# TYPE request_log_dropped_total counter\n" +
+    `request_log_dropped_total ${requestLog?.droppedLineCount ?? 0}\n`;
 }

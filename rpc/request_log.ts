@@ -100,6 +100,8 @@ function utf8Bytes(s: string): number {
 /** Builds and buffers request lines; writes them to its sink in batches. */
 export class RequestLog {
   readonly #sink: RequestLogSink;
+  /** The unbuffered form's callback, else null. */
+  readonly #each: ((line: string) => void) | null;
   readonly #halfBytes: number;
   readonly #flushIntervalMs: number;
   /** The buffer being written; allocated once. */
@@ -125,9 +127,15 @@ export class RequestLog {
    * log.record(entry);
    * await log.close(); // at shutdown: every buffered line written
    * ```
+   *
+   * The former form, `new RequestLog((line) => lines.push(line))`, still works: the function gets
+   * each line (without its newline) as it is recorded, with no buffer, timer or sink; tests that
+   * read the lines of a call right after it use it.
    */
-  constructor(options: RequestLogOptions = {}) {
-    const bufferBytes = options.bufferBytes ?? REQUEST_LOG_BUFFER_BYTES;
+  constructor(options: RequestLogOptions | ((line: string) => void) = {}) {
+    this.#each = typeof options === "function" ? options : null;
+    const given: RequestLogOptions = typeof options === "function" ? {} : options;
+    const bufferBytes = given.bufferBytes ?? REQUEST_LOG_BUFFER_BYTES;
     if (!Number.isInteger(bufferBytes) || bufferBytes < BUFFER_BYTES_MIN) {
       throw new RangeError(
         `Cannot log requests: buffer ${bufferBytes} bytes below ${BUFFER_BYTES_MIN}`,
@@ -138,16 +146,16 @@ export class RequestLog {
         `Cannot log requests: buffer ${bufferBytes} bytes exceeds ${BUFFER_BYTES_MAX}`,
       );
     }
-    const intervalMs = options.flushIntervalMs ?? REQUEST_LOG_FLUSH_INTERVAL_MS;
+    const intervalMs = given.flushIntervalMs ?? REQUEST_LOG_FLUSH_INTERVAL_MS;
     if (!(intervalMs >= 0 && intervalMs <= FLUSH_INTERVAL_MS_MAX)) {
       throw new RangeError(
         `Cannot log requests: flush interval ${intervalMs} ms outside 0..${FLUSH_INTERVAL_MS_MAX}`,
       );
     }
-    this.#sink = options.sink ?? Deno.stdout;
+    this.#sink = given.sink ?? Deno.stdout;
     this.#halfBytes = Math.floor(bufferBytes / 2);
     this.#flushIntervalMs = intervalMs;
-    this.#out = new Uint8Array(this.#halfBytes);
+    this.#out = new Uint8Array(this.#each === null ? this.#halfBytes : 0);
   }
 
   /** Lines dropped because the sink had not caught up (or failed, or the log was closed). */
@@ -221,7 +229,15 @@ export class RequestLog {
   /** Adds a line to the pending half, starting a write when it is full; drops it when the
    * in-flight half is still being written too. */
   #append(line: string, bytes: number): void {
-    if (this.#closed || bytes > this.#halfBytes) {
+    if (this.#closed) {
+      this.#dropped++;
+      return;
+    }
+    if (this.#each !== null) {
+      this.#each(line.slice(0, -1));
+      return;
+    }
+    if (bytes > this.#halfBytes) {
       this.#dropped++;
       return;
     }

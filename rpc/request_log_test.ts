@@ -6,7 +6,7 @@ import {
   requestLogFor,
   type RequestLogSink,
 } from "./request_log.ts";
-import { RpcMetrics } from "./metrics.ts";
+import { renderRequestLogMetrics } from "./metrics.ts";
 
 const ENTRY: RequestLogEntry = {
   method: "system.echo",
@@ -155,7 +155,7 @@ Deno.test("RequestLog: a slow sink keeps the buffer in budget and counts every d
   assert.ok(log.droppedLineCount > 0, "the sink could not keep up");
   assert.equal(log.droppedLineCount, total - ids.length);
   ids.forEach((id, i) => assert.ok(i === 0 || id > ids[i - 1], `line ${i} out of order`));
-  const text = new RpcMetrics([]).render(null, log);
+  const text = renderRequestLogMetrics(log);
   assert.match(text, new RegExp(`^request_log_dropped_total ${log.droppedLineCount}$`, "m"));
 });
 
@@ -239,4 +239,17 @@ Deno.test("RequestLog in a process: close() writes every line to the pipe; the t
   assert.equal(open.code, 0, open.stderr);
   assert.deepEqual(open.lines, []);
   assert.ok(open.elapsedMs < 10_000, `exited after ${open.elapsedMs} ms: the timer held it`);
+});
+
+Deno.test("RequestLog: the function form gets each line at once, unbuffered", async () => {
+  const lines: string[] = [];
+  const log = new RequestLog((line) => lines.push(line));
+  log.record(ENTRY);
+  assert.equal(lines.length, 1, "no flush needed");
+  assert.equal(lines[0], formerLine(JSON.parse(lines[0]).ts, ENTRY));
+  assert.equal(log.bufferedBytes, 0);
+  await log.close();
+  log.record(ENTRY);
+  assert.equal(lines.length, 1);
+  assert.equal(log.droppedLineCount, 1, "a closed log drops in either form");
 });

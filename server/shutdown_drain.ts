@@ -15,26 +15,17 @@
 /** A request handler as Deno.serve takes it. */
 export type TcpHandler = (request: Request) => Response | Promise<Response>;
 
-/** The answer to a request that arrives while draining (JSON, as an RPC error). */
-function drainingResponse(): Response {
-  const body = JSON.stringify({
-    error: {
-      code: "unavailable",
-      message: "Cannot call: the server is shutting down",
-      details: {},
-    },
-  });
-  return new Response(body, {
-    status: 503,
-    headers: { "content-type": "application/json", "retry-after": "1" },
-  });
-}
-
 /** Counts in-flight requests of the handlers it wraps; refuses new ones once draining. */
 export class RequestDrain {
+  /** The answer to a request that arrives while draining (the call core's 503). */
+  readonly #refuse: () => Response;
   #inFlight = 0;
   #draining = false;
   #idle: (() => void) | null = null;
+
+  constructor(refuse: () => Response) {
+    this.#refuse = refuse;
+  }
 
   /** Requests whose response is not ready yet. */
   get inFlight(): number {
@@ -52,13 +43,13 @@ export class RequestDrain {
    *
    * @example
    * ```ts
-   * const drain = new RequestDrain();
+   * const drain = new RequestDrain(() => new Response(null, { status: 503 }));
    * Deno.serve({ port: 0 }, drain.wrap(app.fetch));
    * ```
    */
   wrap(handler: TcpHandler): TcpHandler {
     return (request) => {
-      if (this.#draining) return drainingResponse();
+      if (this.#draining) return this.#refuse();
       const response = handler(request);
       if (!(response instanceof Promise)) return response;
       this.#inFlight++;

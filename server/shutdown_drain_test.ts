@@ -3,7 +3,12 @@ import { RequestDrain } from "./shutdown_drain.ts";
 import { shutdownWithin } from "./shutdown.ts";
 
 Deno.test("RequestDrain counts pending answers, refuses new ones while draining, resolves at 0", async () => {
-  const drain = new RequestDrain();
+  const drain = new RequestDrain(() =>
+    Response.json({ error: { code: "unavailable" } }, {
+      status: 503,
+      headers: { "retry-after": "1" },
+    })
+  );
   let finish = () => {};
   const pending = new Promise<Response>((resolve) => finish = () => resolve(new Response("late")));
   const handler = drain.wrap((request) =>
