@@ -295,7 +295,7 @@ export class RequestLog {
       while (at < length) {
         const n = await this.#sink.write(this.#out.subarray(at, length));
         if (!(n > 0)) break;
-        at += n;
+        at += Math.min(n, length - at);
       }
     } catch (error) {
       this.#reportSinkFailure(error);
