@@ -21,6 +21,7 @@ import type { CallBody } from "../rpc/core.ts";
 import { matchRpcTarget, TARGET_APP } from "../rpc/route.ts";
 import type { ServedConnection } from "../listener/tcp_listener.ts";
 import { AnswerWriter, type WriterHost } from "./answer_writer.ts";
+import type { BufferPair } from "./buffers.ts";
 import { readBody } from "./body_reader.ts";
 import type { ServerContext } from "./context.ts";
 import { serveFetch } from "./fetch_bridge.ts";
@@ -53,6 +54,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   readonly #conn: Deno.Conn;
   readonly #ctx: ServerContext;
   readonly #buf: Uint8Array;
+  readonly #buffers: BufferPair;
   readonly #writer: AnswerWriter;
   readonly #head: RequestHead;
   #start = 0;
@@ -77,7 +79,8 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   constructor(conn: Deno.Conn, ctx: ServerContext, preread: Uint8Array | null = null) {
     this.#conn = conn;
     this.#ctx = ctx;
-    this.#buf = new Uint8Array(ctx.limits.readBufferBytes);
+    this.#buffers = ctx.buffers.take();
+    this.#buf = this.#buffers.read;
     if (preread !== null) {
       if (preread.length > this.#buf.length) {
         throw new RangeError(`Cannot serve connection: ${preread.length} bytes pre-read`);
@@ -87,10 +90,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     }
     this.#head = new RequestHead(ctx.transport);
     this.#head.share = ctx.core.deps.shares.connectionAccount();
-    this.#writer = new AnswerWriter(conn, this, {
-      outputBufferBytes: ctx.limits.outputBufferBytes,
-      encoder: ctx.encoder,
-    });
+    this.#writer = new AnswerWriter(conn, this, { out: this.#buffers.out, encoder: ctx.encoder });
   }
 
   /** The parsed head of the current request (valid while it is served). */
@@ -170,6 +170,9 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       await this.#lateWrite?.catch(() => {});
       await this.#writer.flushed().catch(() => {});
       this.destroy();
+      // The buffers go back only once no read into them can still be pending.
+      await this.#pendingRead?.catch(() => {});
+      this.#ctx.buffers.give(this.#buffers);
     }
   }
 

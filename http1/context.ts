@@ -8,6 +8,7 @@
 import type { Clock } from "../clock/mod.ts";
 import type { CallCore } from "../rpc/core.ts";
 import type { Transport } from "../rpc/request_log.ts";
+import type { ConnectionBuffers } from "./buffers.ts";
 import type { H1Limits } from "./limits.ts";
 import type { ResponseEncoder } from "./response.ts";
 
@@ -19,6 +20,8 @@ export interface ServerContext {
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly encoder: ResponseEncoder;
   readonly limits: H1Limits;
+  /** Reused read and output buffers of the connections. */
+  readonly buffers: ConnectionBuffers;
   /** The service's clock (every timeout of the connection is an entry on it). */
   readonly clock: Clock;
   /** How requests arrive here (the request log's `transport`). */
