@@ -13,6 +13,7 @@ import type { H2Limits } from "../http2/limits.ts";
 import { Http2Server } from "../http2/server.ts";
 import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
 import { type ListenerCounters, renderListenerMetrics } from "../listener/metrics.ts";
+import { renderRequestLogMetrics } from "../rpc/metrics.ts";
 import { type ListenerLimits, listenTcp, type TcpListener } from "../listener/tcp_listener.ts";
 import { Pool } from "../pool/mod.ts";
 import type { HeaderPairs } from "../rpc/answer.ts";
@@ -172,7 +173,7 @@ async function openParts(
       shares: core.deps.shares,
       clock,
       listening: () => state.listening,
-      moreMetrics: () => state.moreMetrics(),
+      moreMetrics: () => state.moreMetrics() + renderRequestLogMetrics(options.requestLog ?? null),
     });
     return { pool, ownsPool, store, clock, core, app, state };
   } catch (error) {
