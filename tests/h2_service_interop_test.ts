@@ -1,5 +1,5 @@
 /**
- * The TLS port's HTTP/2 against real clients: curl --http2, nghttp and h2load (Debian
+ * The service's TLS port (its HTTP/2) against real clients: curl --http2, nghttp and h2load (Debian
  * nghttp2-client), Deno's fetch, Node's `node:http2`, Bun's fetch and Chromium (QUIC off). Each
  * makes a small call, a ~1 MiB upload, and gets the early refusals right (401 without a token,
  * 501 for an unknown method, 413 for a declared body over the limit), with the upload still
