@@ -83,6 +83,7 @@ export class Sender implements StreamHost, OutputHost {
   readonly #resetsAfter: { streamId: number; afterBytes: number }[] = [];
   readonly #resetsAfterMax: number;
   #flushScheduled = false;
+  readonly #flushTask = () => this.flushNow();
   #closed = false;
 
   constructor(
@@ -472,7 +473,7 @@ export class Sender implements StreamHost, OutputHost {
   scheduleFlush(): void {
     if (this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => this.flushNow());
+    queueMicrotask(this.#flushTask);
   }
 
   // --- OutputHost. ---
