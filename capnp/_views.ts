@@ -7,11 +7,13 @@
  * @module
  */
 
-/** A DataView and a Uint8Array over one whole ArrayBuffer. */
+/** A DataView, a Uint8Array and a Uint32Array over one whole ArrayBuffer. */
 export interface BufferViews {
   readonly buffer: ArrayBufferLike;
   readonly view: DataView;
   readonly u8: Uint8Array;
+  /** The buffer's whole 4-byte words (for scans four bytes at a time; platform byte order). */
+  readonly u32: Uint32Array;
 }
 
 let recent: BufferViews | null = null;
@@ -41,6 +43,11 @@ export function viewsOf(bytes: Uint8Array): BufferViews {
     return hit;
   }
   older = recent;
-  recent = { buffer, view: new DataView(buffer), u8: new Uint8Array(buffer) };
+  recent = {
+    buffer,
+    view: new DataView(buffer),
+    u8: new Uint8Array(buffer),
+    u32: new Uint32Array(buffer, 0, buffer.byteLength >>> 2),
+  };
   return recent;
 }

@@ -225,8 +225,7 @@ export function measureResponse<T>(response: ResponseOut<T>): number {
  * ```
  */
 export function writeResponse<T>(response: ResponseOut<T>, target: Uint8Array): number {
-  const total = measureResponse(response);
-  const w = startMessage(target, total);
+  const w = startMessage(target);
   const d = w.allocStruct(w.base + 8, RES.dataWords, RES.pointerCount);
   w.u64(d + RES.fields.requestId.byteOffset, response.requestId);
   const ptr = d + RES.dataWords * 8;
@@ -236,7 +235,7 @@ export function writeResponse<T>(response: ResponseOut<T>, target: Uint8Array): 
   } else {
     w.struct(ptr + 8 * RES.fields.result.pointerIndex, response.codec, response.result);
   }
-  return finishMessage(w, total);
+  return finishMessage(w);
 }
 
 /**
@@ -263,12 +262,11 @@ export function measureRequest<P>(request: RequestOut<P>): number {
  * ```
  */
 export function writeRequest<P>(request: RequestOut<P>, target: Uint8Array): number {
-  const total = measureRequest(request);
-  const w = startMessage(target, total);
+  const w = startMessage(target);
   const d = w.allocStruct(w.base + 8, REQ.dataWords, REQ.pointerCount);
   w.u64(d + REQ.fields.requestId.byteOffset, request.requestId);
   const ptr = d + REQ.dataWords * 8;
   w.text(ptr + 8 * REQ.fields.methodName.pointerIndex, request.methodName);
   w.struct(ptr + 8 * REQ.fields.params.pointerIndex, request.codec, request.params);
-  return finishMessage(w, total);
+  return finishMessage(w);
 }

@@ -97,10 +97,11 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
   // The common single-segment frame is checked inline (no frame object, no table loop).
   const length = bytes.length;
   if (length >= 16) {
-    const view = viewsOf(bytes).view;
+    const views = viewsOf(bytes);
+    const view = views.view;
     const base = bytes.byteOffset;
     if (view.getUint32(base, true) === 0 && view.getUint32(base + 4, true) * 8 + 8 === length) {
-      return new MessageReader(bytes, [base + 8], [base + length], limits);
+      return new MessageReader(bytes, [base + 8], [base + length], limits, views);
     }
   }
   const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;

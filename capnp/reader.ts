@@ -10,8 +10,9 @@
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
-import { decodeUtf8, shortAscii } from "./text.ts";
-import { viewsOf } from "./_views.ts";
+import { decodeUtf8 } from "./text.ts";
+import { shortAsciiText } from "./_short_texts.ts";
+import { type BufferViews, viewsOf } from "./_views.ts";
 
 /** Where a pointer sits in a message: a segment index and the pointer's byte offset. */
 export interface PointerRef {
@@ -32,7 +33,7 @@ const TWO_POW_32 = 4294967296;
 const TRAVERSAL_WORDS_MIN = 64;
 
 /** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
-const TEXT_WINDOW_BYTES = 8192;
+const TEXT_WINDOW_BYTES = 32768;
 const ASCII_DECODER = new TextDecoder();
 
 /**
@@ -60,9 +61,6 @@ export const RESOLVED = {
 };
 const R = RESOLVED;
 
-/** The last ASCII window (see `decodeText`): valid only for the reader that opened it. */
-const WINDOW = { owner: null as MessageReader | null, start: 0, end: 0, text: "" };
-
 /**
  * A validated message. Generated code calls its methods to resolve pointers; each call checks
  * bounds, charges the traversal budget and, for structs and lists, the nesting depth.
@@ -77,6 +75,8 @@ export class MessageReader {
   /** The whole underlying buffer (positions index it). */
   readonly u8: Uint8Array;
   readonly view: DataView;
+  /** The buffer's 4-byte words (ASCII scans). */
+  readonly u32: Uint32Array;
   readonly segmentStart: readonly number[];
   readonly segmentEnd: readonly number[];
   readonly nestingDepthMax: number;
@@ -89,30 +89,39 @@ export class MessageReader {
   dataViews = false;
   traversalWordsLeft: number;
   private scanBytesLeft: number;
+  /** The last ASCII window (see `decodeText`): its byte range and its text. */
+  private windowStart = 0;
+  private windowEnd = 0;
+  private windowText = "";
+  /** Whether the message is small enough that texts of up to 16 bytes are built one by one. */
+  private readonly small: boolean;
 
   constructor(
     bytes: Uint8Array,
     segmentStart: readonly number[],
     segmentEnd: readonly number[],
     limits?: ReadLimits,
+    views: BufferViews = viewsOf(bytes),
   ) {
-    const views = viewsOf(bytes);
     this.bytes = bytes;
     this.base = bytes.byteOffset;
     this.u8 = views.u8;
     this.view = views.view;
+    this.u32 = views.u32;
     this.segmentStart = segmentStart;
     this.segmentEnd = segmentEnd;
-    this.nestingDepthMax = limits?.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
-    this.listLengthMax = limits?.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
-    const amplification = limits?.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
-    const traversalMax = limits?.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const bodyWords = (this.base + bytes.length - segmentStart[0]) / 8;
+    const l = limits === undefined ? READ_LIMITS_DEFAULT : limits;
+    this.nestingDepthMax = l.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
+    this.listLengthMax = l.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
+    const amplification = l.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
+    const traversalMax = l.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
+    const budget = Math.ceil((this.base + bytes.length - segmentStart[0]) / 8 * amplification);
     this.traversalWordsLeft = Math.min(
       traversalMax,
-      Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification)),
+      budget < TRAVERSAL_WORDS_MIN ? TRAVERSAL_WORDS_MIN : budget,
     );
     this.scanBytesLeft = 2 * bytes.length + TEXT_WINDOW_BYTES;
+    this.small = bytes.length < 2048;
   }
 
   /** The root pointer: the first word of segment 0. */
@@ -180,29 +189,36 @@ export class MessageReader {
 
   /** Decodes the Text behind the pointer at `position`; null reads as `""`. */
   text(seg: number, position: number, textBytesMax: number): string {
-    const lo = this.view.getUint32(position, true);
-    const hi = this.view.getUint32(position + 4, true);
-    const count = hi >>> 3;
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    if (lo === 0 && hi === 0) return "";
     const at = position + 8 + (lo >> 2) * 8;
-    // The common case (a near byte-list pointer inside its segment) is checked inline; every
-    // other case, errors included, goes through the general path.
+    const length = (hi >>> 3) - 1;
+    // The common case (a near byte-list pointer inside its segment, NUL-terminated, within
+    // the field's limit) is checked inline; every other case, errors included, goes through
+    // the general path.
     if (
-      (lo & 3) !== 1 || (hi & 7) !== LIST_KIND.byte || count === 0 ||
-      at < this.segmentStart[seg] || at + count > this.segmentEnd[seg]
+      (lo & 3) !== 1 || (hi & 7) !== LIST_KIND.byte || length < 0 || length > textBytesMax ||
+      at < this.segmentStart[seg] || at + length >= this.segmentEnd[seg] ||
+      this.u8[at + length] !== 0
     ) {
       if (!this.textRange(seg, position, textBytesMax)) return "";
       return this.decodeText(R.pos, R.count);
     }
-    this.charge((count + 7) >>> 3);
-    const length = count - 1;
-    if (this.u8[at + length] !== 0) {
-      throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
+    this.traversalWordsLeft -= (length + 8) >>> 3;
+    if (this.traversalWordsLeft < 0) this.charge(0);
+    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
+      if (length === 0) return "";
+      if ((at & 3) === 0) {
+        const short = shortAsciiText(this.u8, this.u32, at, length);
+        if (short !== null) return short;
+      }
+      return decodeUtf8(this.u8, at, length);
     }
-    if (length > textBytesMax) {
-      throw new CapnpError(
-        "too_large",
-        `Cannot read text: length ${length} bytes exceeds ${textBytesMax}`,
-      );
+    const offset = at - this.windowStart;
+    if (offset >= 0 && at + length <= this.windowEnd) {
+      return this.windowText.substring(offset, offset + length);
     }
     return this.decodeText(at, length);
   }
@@ -216,51 +232,38 @@ export class MessageReader {
   private decodeText(at: number, length: number): string {
     // Windows pay off when many texts share one; in small messages short texts are cheaper
     // to build one by one.
-    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.bytes.length < 2048)) {
-      return this.decodeShortText(at, length);
-    }
-    if (WINDOW.owner === this) {
-      const offset = at - WINDOW.start;
-      if (offset >= 0 && at + length <= WINDOW.end) {
-        return WINDOW.text.substring(offset, offset + length);
-      }
+    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
+      return this.shortText(at, length);
     }
     if (this.scanBytesLeft > 0 && this.openWindow(at, length)) {
-      return WINDOW.text.substring(0, length);
+      return this.windowText.substring(0, length);
     }
     return decodeUtf8(this.u8, at, length);
   }
 
   /**
-   * Short ASCII texts are built from char codes in at most two calls (one allocation each),
-   * which costs less than a native decode call; anything else takes the general path.
+   * A text of at most 16 bytes: the ASCII check reads the (word-aligned) text's first one or
+   * two words, which belong to the text (its NUL and padding included); any byte of 0x80 or
+   * more there, or an unaligned text, takes the strict path.
    */
-  private decodeShortText(at: number, length: number): string {
-    const u8 = this.u8;
+  private shortText(at: number, length: number): string {
     if (length === 0) return "";
-    let bits = 0;
-    for (let i = at; i < at + length; i++) bits |= u8[i];
-    if (bits >= 0x80) return decodeUtf8(u8, at, length);
-    if (length <= 8) return shortAscii(u8, at, length);
-    return shortAscii(u8, at, 8) + shortAscii(u8, at + 8, length - 8);
+    const short = (at & 3) === 0 ? shortAsciiText(this.u8, this.u32, at, length) : null;
+    return short ?? decodeUtf8(this.u8, at, length);
   }
 
   private openWindow(at: number, length: number): boolean {
-    const view = this.view;
     const u8 = this.u8;
     const limit = Math.min(
       this.base + this.bytes.length,
       at + Math.min(this.scanBytesLeft, Math.max(length, TEXT_WINDOW_BYTES)),
     );
-    let p = at;
-    while (p + 4 <= limit && (view.getUint32(p, true) & 0x80808080) === 0) p += 4;
-    while (p < limit && u8[p] < 0x80) p++;
+    const p = asciiEnd(u8, this.u32, at, limit);
     this.scanBytesLeft -= p - at + 1;
     if (p < at + length) return false;
-    WINDOW.owner = this;
-    WINDOW.text = ASCII_DECODER.decode(u8.subarray(at, p));
-    WINDOW.start = at;
-    WINDOW.end = p;
+    this.windowText = ASCII_DECODER.decode(u8.subarray(at, p));
+    this.windowStart = at;
+    this.windowEnd = p;
     return true;
   }
 
@@ -270,6 +273,23 @@ export class MessageReader {
    * (`""`).
    */
   textRange(seg: number, position: number, textBytesMax: number): boolean {
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    const at = position + 8 + (lo >> 2) * 8;
+    const length = (hi >>> 3) - 1;
+    if (
+      (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
+      at >= this.segmentStart[seg] && at + length < this.segmentEnd[seg] &&
+      this.u8[at + length] === 0
+    ) {
+      this.traversalWordsLeft -= (length + 8) >>> 3;
+      if (this.traversalWordsLeft < 0) this.charge(0);
+      R.seg = seg;
+      R.pos = at;
+      R.count = length;
+      return true;
+    }
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, 0x7fffffff)) return false;
     const count = R.count;
     if (count === 0 || this.u8[R.pos + count - 1] !== 0) {
@@ -300,6 +320,7 @@ export class MessageReader {
   /** Reads a UInt64 at byte `position` as a number; above 2^53-1 is refused. */
   u64(position: number): number {
     const hi = this.view.getUint32(position + 4, true);
+    if (hi === 0) return this.view.getUint32(position, true);
     if (hi > 0x1fffff) {
       throw new CapnpError("bad_value", "Cannot read UInt64: value exceeds 2^53-1");
     }
@@ -321,6 +342,24 @@ export class MessageReader {
    * `seg`, `pos`, `dataBytes`, `ptrCount` after checking bounds, depth and traversal budget.
    */
   resolveStruct(seg: number, position: number, depth: number): boolean {
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    // The common case (a near struct pointer inside its segment) is checked inline.
+    if ((lo & 3) === 0 && (lo | hi) !== 0 && depth <= this.nestingDepthMax) {
+      const at = position + 8 + (lo >> 2) * 8;
+      const dataWords = hi & 0xffff;
+      const words = dataWords + (hi >>> 16);
+      if (at >= this.segmentStart[seg] && at + words * 8 <= this.segmentEnd[seg]) {
+        this.traversalWordsLeft -= words === 0 ? 1 : words;
+        if (this.traversalWordsLeft < 0) this.charge(0);
+        R.seg = seg;
+        R.pos = at;
+        R.dataBytes = dataWords * 8;
+        R.ptrCount = hi >>> 16;
+        return true;
+      }
+    }
     if (!this.resolve(seg, position, depth)) return false;
     if (R.kind !== 0) {
       throw new CapnpError(
@@ -510,4 +549,22 @@ export class MessageReader {
       throw new CapnpError("traversal_exceeded", "Cannot read message: traversal limit reached");
     }
   }
+}
+
+/**
+ * The end of the ASCII run that starts at `at` (at most `limit`): bytes one by one up to a
+ * 4-byte boundary, then four words per step (a loop of one word per step costs several times
+ * more per byte), then bytes again.
+ */
+function asciiEnd(u8: Uint8Array, u32: Uint32Array, at: number, limit: number): number {
+  let p = at;
+  while (p < limit && (p & 3) !== 0 && u8[p] < 0x80) p++;
+  if ((p & 3) === 0) {
+    let i = p >>> 2;
+    const end = (limit >>> 2) - 3;
+    while (i < end && ((u32[i] | u32[i + 1] | u32[i + 2] | u32[i + 3]) & 0x80808080) === 0) i += 4;
+    p = i << 2;
+  }
+  while (p < limit && u8[p] < 0x80) p++;
+  return p;
 }
