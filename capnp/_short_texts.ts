@@ -9,7 +9,8 @@
  *
  * A slot's key is the text's length and its first two (up to 8 bytes) or four (9..16 bytes)
  * 4-byte words as found in the message: the text, its NUL and its padding. Equal keys mean equal
- * first `length` bytes, so a hit returns exactly the string the bytes spell.
+ * first `length` bytes, so a hit returns exactly the string the bytes spell (a slot holding a
+ * text of another length never matches: the length is part of the key).
  *
  * @module
  */
@@ -17,15 +18,15 @@ import { shortAscii } from "./text.ts";
 
 const SLOT_BITS = 10;
 const SLOTS = 1 << SLOT_BITS;
-const KEY_WORDS = new Uint32Array(SLOTS * 4);
-const KEY_LENGTHS = new Uint8Array(SLOTS);
+/** Per slot: the length, then the key words (two, or four above 8 bytes). */
+const KEYS = new Uint32Array(SLOTS * 8);
 const TEXTS: string[] = new Array<string>(SLOTS).fill("");
 
 /**
- * The text of `length` (1..16) bytes at `at` (4-byte aligned, `word = at / 4`), when the
- * bytes of its first two words (four above 8 bytes) are all ASCII; null otherwise (the caller
- * decodes strictly). Those words must belong to the text: they do for a validated Text of that
- * length (its words hold the bytes, the NUL and zero or more padding bytes).
+ * The text of `length` (1..16) bytes at `at` (4-byte aligned), when the bytes of its first two
+ * words (four above 8 bytes) are all ASCII; null otherwise (the caller decodes strictly). Those
+ * words must belong to the text: they do for a validated Text of that length (its words hold
+ * the bytes, the NUL and zero or more padding bytes).
  *
  * @example
  * ```ts
@@ -42,29 +43,44 @@ export function shortAsciiText(
   const word = at >>> 2;
   const w0 = u32[word];
   const w1 = u32[word + 1];
-  const w2 = length > 8 ? u32[word + 2] : 0;
-  const w3 = length > 8 ? u32[word + 3] : 0;
+  if (length > 8) return longerText(u8, u32, at, length);
+  if (((w0 | w1) & 0x80808080) !== 0) return null;
+  const h = Math.imul(w0 ^ Math.imul(w1 ^ length, 0x85ebca6b), 0x9e3779b1) >>> (32 - SLOT_BITS);
+  const k = h * 8;
+  if (KEYS[k] === length && KEYS[k + 1] === w0 && KEYS[k + 2] === w1) return TEXTS[h];
+  const text = shortAscii(u8, at, length);
+  KEYS[k] = length;
+  KEYS[k + 1] = w0;
+  KEYS[k + 2] = w1;
+  TEXTS[h] = text;
+  return text;
+}
+
+/** {@link shortAsciiText} for 9..16 bytes: four key words. */
+function longerText(u8: Uint8Array, u32: Uint32Array, at: number, length: number): string | null {
+  const word = at >>> 2;
+  const w0 = u32[word];
+  const w1 = u32[word + 1];
+  const w2 = u32[word + 2];
+  const w3 = u32[word + 3];
   if (((w0 | w1 | w2 | w3) & 0x80808080) !== 0) return null;
   const h = Math.imul(
-    (w0 ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w2, 0xc2b2ae35) ^ Math.imul(w3, 0x27d4eb2f)) +
-      length,
+    w0 ^ Math.imul(w1 ^ length, 0x85ebca6b) ^ Math.imul(w2 ^ w3, 0xc2b2ae35),
     0x9e3779b1,
   ) >>> (32 - SLOT_BITS);
-  const k = h * 4;
+  const k = h * 8;
   if (
-    KEY_LENGTHS[h] === length && KEY_WORDS[k] === w0 && KEY_WORDS[k + 1] === w1 &&
-    KEY_WORDS[k + 2] === w2 && KEY_WORDS[k + 3] === w3
+    KEYS[k] === length && KEYS[k + 1] === w0 && KEYS[k + 2] === w1 && KEYS[k + 3] === w2 &&
+    KEYS[k + 4] === w3
   ) {
     return TEXTS[h];
   }
-  const text = length <= 8
-    ? shortAscii(u8, at, length)
-    : shortAscii(u8, at, 8) + shortAscii(u8, at + 8, length - 8);
-  KEY_LENGTHS[h] = length;
-  KEY_WORDS[k] = w0;
-  KEY_WORDS[k + 1] = w1;
-  KEY_WORDS[k + 2] = w2;
-  KEY_WORDS[k + 3] = w3;
+  const text = shortAscii(u8, at, 8) + shortAscii(u8, at + 8, length - 8);
+  KEYS[k] = length;
+  KEYS[k + 1] = w0;
+  KEYS[k + 2] = w1;
+  KEYS[k + 3] = w2;
+  KEYS[k + 4] = w3;
   TEXTS[h] = text;
   return text;
 }

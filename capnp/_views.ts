@@ -19,9 +19,11 @@ export interface BufferViews {
 let recent: BufferViews | null = null;
 let older: BufferViews | null = null;
 
-function fresh(entry: BufferViews | null, buffer: ArrayBufferLike): boolean {
-  // A detached or shrunk buffer gets new views (old ones would have the wrong length).
-  return entry !== null && entry.buffer === buffer && entry.u8.length === buffer.byteLength;
+function fresh(entry: BufferViews | null, buffer: ArrayBufferLike, end: number): boolean {
+  // The views must cover the bytes asked for: a buffer that grew since (a growable
+  // ArrayBuffer) gets new ones. `u32` has the fixed length of its creation and is the shortest;
+  // only whole words inside the bytes are ever read through it.
+  return entry !== null && entry.buffer === buffer && end >>> 2 <= entry.u32.length;
 }
 
 /**
@@ -35,8 +37,9 @@ function fresh(entry: BufferViews | null, buffer: ArrayBufferLike): boolean {
  */
 export function viewsOf(bytes: Uint8Array): BufferViews {
   const buffer = bytes.buffer;
-  if (fresh(recent, buffer)) return recent!;
-  if (fresh(older, buffer)) {
+  const end = bytes.byteOffset + bytes.length;
+  if (fresh(recent, buffer, end)) return recent!;
+  if (fresh(older, buffer, end)) {
     const hit = older!;
     older = recent;
     recent = hit;

@@ -187,40 +187,36 @@ export class MessageReader {
     return out;
   }
 
-  /** Decodes the Text behind the pointer at `position`; null reads as `""`. */
+  /**
+   * Decodes the Text behind the pointer at `position`; null reads as `""`. Kept small so the
+   * compiler inlines it into the generated readers: the common case (a near byte-list pointer
+   * inside its segment, NUL-terminated, within the field's limit, inside the current ASCII
+   * window) is handled here, everything else (null, far pointers, errors) out of line.
+   */
   text(seg: number, position: number, textBytesMax: number): string {
     const view = this.view;
     const lo = view.getUint32(position, true);
     const hi = view.getUint32(position + 4, true);
-    if (lo === 0 && hi === 0) return "";
     const at = position + 8 + (lo >> 2) * 8;
     const length = (hi >>> 3) - 1;
-    // The common case (a near byte-list pointer inside its segment, NUL-terminated, within
-    // the field's limit) is checked inline; every other case, errors included, goes through
-    // the general path.
     if (
-      (lo & 3) !== 1 || (hi & 7) !== LIST_KIND.byte || length < 0 || length > textBytesMax ||
-      at < this.segmentStart[seg] || at + length >= this.segmentEnd[seg] ||
-      this.u8[at + length] !== 0
+      (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
+      at >= this.segmentStart[seg] && at + length < this.segmentEnd[seg] &&
+      this.u8[at + length] === 0
     ) {
-      if (!this.textRange(seg, position, textBytesMax)) return "";
-      return this.decodeText(R.pos, R.count);
-    }
-    this.traversalWordsLeft -= (length + 8) >>> 3;
-    if (this.traversalWordsLeft < 0) this.charge(0);
-    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
-      if (length === 0) return "";
-      if ((at & 3) === 0) {
-        const short = shortAsciiText(this.u8, this.u32, at, length);
-        if (short !== null) return short;
+      this.traversalWordsLeft -= (length + 8) >>> 3;
+      if (this.traversalWordsLeft < 0) this.charge(0);
+      if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
+        return this.shortText(at, length);
       }
-      return decodeUtf8(this.u8, at, length);
+      const offset = at - this.windowStart;
+      if (offset >= 0 && at + length <= this.windowEnd) {
+        return this.windowText.substring(offset, offset + length);
+      }
+      return this.decodeText(at, length);
     }
-    const offset = at - this.windowStart;
-    if (offset >= 0 && at + length <= this.windowEnd) {
-      return this.windowText.substring(offset, offset + length);
-    }
-    return this.decodeText(at, length);
+    if (!this.textRange(seg, position, textBytesMax)) return "";
+    return this.decodeText(R.pos, R.count);
   }
 
   /**
