@@ -68,7 +68,7 @@ const NO_POINTER: PointerRef = { segment: 0, position: -1 };
  */
 export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnvelope {
   const m = readMessage(bytes, limits);
-  if (!m.resolveStruct(0, m.segmentStart[0], 1)) {
+  if (!m.resolveStruct(0, m.segments[0], 1)) {
     return {
       message: m,
       requestId: 0,
@@ -162,7 +162,7 @@ function readPointer<T>(m: MessageReader, at: PointerRef, codec: StructCodec<T>)
  */
 export function readResponse(bytes: Uint8Array, limits?: ReadLimits): ResponseEnvelope {
   const m = readMessage(bytes, limits);
-  if (!m.resolveStruct(0, m.segmentStart[0], 1)) {
+  if (!m.resolveStruct(0, m.segments[0], 1)) {
     return { message: m, requestId: 0, result: NO_POINTER, error: null };
   }
   const seg = R.seg;

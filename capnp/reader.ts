@@ -77,8 +77,11 @@ export class MessageReader {
   readonly view: DataView;
   /** The buffer's 4-byte words (ASCII scans). */
   readonly u32: Uint32Array;
-  readonly segmentStart: readonly number[];
-  readonly segmentEnd: readonly number[];
+  /**
+   * Segment bounds, interleaved: segment `i` is the bytes `[segments[2i], segments[2i + 1])`
+   * of `u8` (one array per message, not two).
+   */
+  readonly segments: readonly number[];
   readonly nestingDepthMax: number;
   /** Writable only so `readParams` can tighten it for one decode (a per-method limit). */
   listLengthMax: number;
@@ -98,8 +101,7 @@ export class MessageReader {
 
   constructor(
     bytes: Uint8Array,
-    segmentStart: readonly number[],
-    segmentEnd: readonly number[],
+    segments: readonly number[],
     limits?: ReadLimits,
     views: BufferViews = viewsOf(bytes),
   ) {
@@ -108,14 +110,13 @@ export class MessageReader {
     this.u8 = views.u8;
     this.view = views.view;
     this.u32 = views.u32;
-    this.segmentStart = segmentStart;
-    this.segmentEnd = segmentEnd;
+    this.segments = segments;
     const l = limits === undefined ? READ_LIMITS_DEFAULT : limits;
     this.nestingDepthMax = l.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
     this.listLengthMax = l.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
     const amplification = l.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
     const traversalMax = l.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const budget = Math.ceil((this.base + bytes.length - segmentStart[0]) / 8 * amplification);
+    const budget = Math.ceil((this.base + bytes.length - segments[0]) / 8 * amplification);
     this.traversalWordsLeft = Math.min(
       traversalMax,
       budget < TRAVERSAL_WORDS_MIN ? TRAVERSAL_WORDS_MIN : budget,
@@ -126,7 +127,7 @@ export class MessageReader {
 
   /** The root pointer: the first word of segment 0. */
   root(): PointerRef {
-    return { segment: 0, position: this.segmentStart[0] };
+    return { segment: 0, position: this.segments[0] };
   }
 
   /** Decodes the struct behind the pointer at `position` of `seg` with `codec`. */
@@ -201,7 +202,7 @@ export class MessageReader {
     const length = (hi >>> 3) - 1;
     if (
       (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
-      at >= this.segmentStart[seg] && at + length < this.segmentEnd[seg] &&
+      at >= this.segments[2 * seg] && at + length < this.segments[2 * seg + 1] &&
       this.u8[at + length] === 0
     ) {
       this.traversalWordsLeft -= (length + 8) >>> 3;
@@ -276,7 +277,7 @@ export class MessageReader {
     const length = (hi >>> 3) - 1;
     if (
       (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
-      at >= this.segmentStart[seg] && at + length < this.segmentEnd[seg] &&
+      at >= this.segments[2 * seg] && at + length < this.segments[2 * seg + 1] &&
       this.u8[at + length] === 0
     ) {
       this.traversalWordsLeft -= (length + 8) >>> 3;
@@ -346,7 +347,7 @@ export class MessageReader {
       const at = position + 8 + (lo >> 2) * 8;
       const dataWords = hi & 0xffff;
       const words = dataWords + (hi >>> 16);
-      if (at >= this.segmentStart[seg] && at + words * 8 <= this.segmentEnd[seg]) {
+      if (at >= this.segments[2 * seg] && at + words * 8 <= this.segments[2 * seg + 1]) {
         this.traversalWordsLeft -= words === 0 ? 1 : words;
         if (this.traversalWordsLeft < 0) this.charge(0);
         R.seg = seg;
@@ -511,11 +512,11 @@ export class MessageReader {
 
   /** Byte position of word `word` of segment `segment`, with `words` words inside it. */
   private landingPad(segment: number, word: number, words: number): number {
-    if (segment >= this.segmentStart.length) {
+    if (2 * segment >= this.segments.length) {
       throw new CapnpError("bad_pointer", `Cannot read pointer: far to missing segment ${segment}`);
     }
-    const at = this.segmentStart[segment] + word * 8;
-    if (at + words * 8 > this.segmentEnd[segment]) {
+    const at = this.segments[2 * segment] + word * 8;
+    if (at + words * 8 > this.segments[2 * segment + 1]) {
       throw new CapnpError("bad_pointer", "Cannot read pointer: far pointer lands out of bounds");
     }
     R.seg = segment;
@@ -524,7 +525,7 @@ export class MessageReader {
 
   private checkRange(position: number, words: number, what: string): void {
     const seg = R.seg;
-    if (position < this.segmentStart[seg] || position + words * 8 > this.segmentEnd[seg]) {
+    if (position < this.segments[2 * seg] || position + words * 8 > this.segments[2 * seg + 1]) {
       throw new CapnpError(
         "bad_pointer",
         `Cannot read ${what}: ${words} words at byte ${position} are outside segment ${seg}`,

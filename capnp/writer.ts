@@ -82,6 +82,7 @@ export class MessageWriter {
   next: number;
   /** Byte position just past the target. */
   end: number;
+  private target: Uint8Array;
 
   constructor(target: Uint8Array, nextBytes: number) {
     const views = viewsOf(target);
@@ -90,13 +91,22 @@ export class MessageWriter {
     this.base = target.byteOffset;
     this.next = this.base + nextBytes;
     this.end = this.base + target.length;
+    this.target = target;
   }
 
-  /** Points this writer at a new target (writes are synchronous, so one writer is reused). */
+  /**
+   * Points this writer at a new target (writes are synchronous, so one writer is reused). The
+   * views of the last target are kept when the same target comes again (a pool keeps one view
+   * per block): a typed array never changes its buffer, and a detached or out-of-bounds one has
+   * length 0, which `startMessage` refuses.
+   */
   reset(target: Uint8Array, nextBytes: number): this {
-    const views = viewsOf(target);
-    this.bytes = views.u8;
-    this.view = views.view;
+    if (target !== this.target) {
+      const views = viewsOf(target);
+      this.bytes = views.u8;
+      this.view = views.view;
+      this.target = target;
+    }
     this.base = target.byteOffset;
     this.next = this.base + nextBytes;
     this.end = this.base + target.length;
