@@ -111,16 +111,16 @@ export class MessageReader {
     this.view = views.view;
     this.u32 = views.u32;
     this.segments = segments;
-    const l = limits === undefined ? READ_LIMITS_DEFAULT : limits;
-    this.nestingDepthMax = l.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
-    this.listLengthMax = l.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
-    const amplification = l.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
-    const traversalMax = l.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const budget = Math.ceil((this.base + bytes.length - segments[0]) / 8 * amplification);
-    this.traversalWordsLeft = Math.min(
-      traversalMax,
-      budget < TRAVERSAL_WORDS_MIN ? TRAVERSAL_WORDS_MIN : budget,
-    );
+    const bodyWords = (this.base + bytes.length - segments[0]) / 8;
+    if (limits === undefined || limits === READ_LIMITS_DEFAULT) {
+      this.nestingDepthMax = READ_LIMITS_DEFAULT.nestingDepthMax;
+      this.listLengthMax = READ_LIMITS_DEFAULT.listLengthMax;
+      this.traversalWordsLeft = traversalBudget(bodyWords, READ_LIMITS_DEFAULT);
+    } else {
+      this.nestingDepthMax = limits.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
+      this.listLengthMax = limits.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
+      this.traversalWordsLeft = traversalBudget(bodyWords, limits);
+    }
     this.scanBytesLeft = 2 * bytes.length + TEXT_WINDOW_BYTES;
     this.small = bytes.length < 2048;
   }
@@ -249,18 +249,32 @@ export class MessageReader {
     return short ?? decodeUtf8(this.u8, at, length);
   }
 
+  /**
+   * Opens an ASCII window at `at` (see `decodeText`). The bytes up to the window's limit are
+   * decoded at once; when the string has one character per byte and no U+FFFD, every byte was
+   * ASCII (a non-ASCII byte either joins others into fewer characters or becomes U+FFFD, and
+   * nothing makes more), so the whole range is the window. Otherwise the window is the ASCII run
+   * from `at`, found by a scan. Both the decode and the scan are charged to `scanBytesLeft`.
+   */
   private openWindow(at: number, length: number): boolean {
     const u8 = this.u8;
     const limit = Math.min(
       this.base + this.bytes.length,
       at + Math.min(this.scanBytesLeft, Math.max(length, TEXT_WINDOW_BYTES)),
     );
-    const p = asciiEnd(u8, this.u32, at, limit);
-    this.scanBytesLeft -= p - at + 1;
-    if (p < at + length) return false;
-    this.windowText = ASCII_DECODER.decode(u8.subarray(at, p));
+    this.scanBytesLeft -= limit - at + 1;
+    let text = ASCII_DECODER.decode(u8.subarray(at, limit));
+    let end = limit;
+    if (text.length !== limit - at || text.indexOf("\ufffd") >= 0) {
+      end = asciiEnd(u8, this.u32, at, limit);
+      this.scanBytesLeft -= end - at;
+      if (end < at + length) return false;
+      // The characters before the first non-ASCII byte are those bytes, one for one.
+      text = text.substring(0, end - at);
+    }
+    this.windowText = text;
     this.windowStart = at;
-    this.windowEnd = p;
+    this.windowEnd = end;
     return true;
   }
 
@@ -546,6 +560,17 @@ export class MessageReader {
       throw new CapnpError("traversal_exceeded", "Cannot read message: traversal limit reached");
     }
   }
+}
+
+/**
+ * The words a decode of a message of `bodyWords` may read: `amplificationMax` times the
+ * message, at least {@link TRAVERSAL_WORDS_MIN}, at most `traversalWordsMax`.
+ */
+function traversalBudget(bodyWords: number, limits: ReadLimits): number {
+  const amplification = limits.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
+  const max = limits.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
+  const budget = Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification));
+  return Math.min(max, budget);
 }
 
 /**

@@ -171,9 +171,14 @@ export class MessageWriter {
   text(ptrPos: number, s: string): void {
     const n = s.length;
     if (n === 0) return;
-    // One pass for ASCII: the space for n bytes (and the NUL) is taken and zeroed, then the
-    // characters are copied while checked; a non-ASCII string is encoded afterwards.
-    const at = this.take((n + 8) >>> 3);
+    // One pass for ASCII: the space for n bytes and the NUL is taken (its last word zeroed:
+    // the NUL and the padding), then the characters are copied while checked; a non-ASCII
+    // string is encoded afterwards.
+    const at = this.next;
+    const next = at + ((n + 8) & ~7);
+    if (next > this.end) this.tooSmall(next);
+    this.next = next;
+    this.view.setFloat64(next - 8, 0);
     const bytes = this.bytes;
     let i = 0;
     for (; i < n; i++) {
