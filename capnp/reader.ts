@@ -11,6 +11,9 @@ import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
 import { decodeUtf8 } from "./text.ts";
+import { asciiWindow } from "./_ascii_window.ts";
+import { resolveFar } from "./_far_pointer.ts";
+import { RESOLVED, setTag } from "./_resolved.ts";
 import { shortAsciiText } from "./_short_texts.ts";
 import { type BufferViews, viewsOf } from "./_views.ts";
 
@@ -22,10 +25,15 @@ export interface PointerRef {
   readonly position: number;
 }
 
+export { RESOLVED } from "./_resolved.ts";
+
 /** List element encodings the generated readers ask for (Cap'n Proto element sizes). */
 export const LIST_KIND = { byte: 2, pointer: 6, composite: 7 } as const;
 
-/** Texts up to this many bytes are built from char codes (see `decodeShortText`). */
+/**
+ * In small messages, texts up to this many bytes (up to 8 in any message) go through the
+ * short-text cache (`_short_texts.ts`) instead of an ASCII window.
+ */
 const SHORT_TEXT_BYTES_MAX = 16;
 
 const TWO_POW_32 = 4294967296;
@@ -34,31 +42,7 @@ const TRAVERSAL_WORDS_MIN = 64;
 
 /** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
 const TEXT_WINDOW_BYTES = 32768;
-const ASCII_DECODER = new TextDecoder();
 
-/**
- * Results of the last pointer resolution: `resolveStruct`/`resolveList`/`textRange` leave them
- * here for the caller to read at once. Decoding is synchronous and never calls out, so one
- * shared set serves every reader (and keeps each reader object small).
- */
-export const RESOLVED = {
-  /** Segment of the target. */
-  seg: 0,
-  /** Byte position of the target (struct data, or first list element). */
-  pos: 0,
-  /** Struct data section bytes (struct, or composite list element). */
-  dataBytes: 0,
-  /** Struct pointer count (struct, or composite list element). */
-  ptrCount: 0,
-  /** List element count (Text: bytes without the NUL). */
-  count: 0,
-  /** Bytes from one list element to the next (composite lists). */
-  step: 0,
-  // The pointer's kind and tag, split so every value stays a small integer.
-  kind: 0,
-  tagLow: 0,
-  tagHigh: 0,
-};
 const R = RESOLVED;
 
 /**
@@ -96,7 +80,7 @@ export class MessageReader {
   private windowStart = 0;
   private windowEnd = 0;
   private windowText = "";
-  /** Whether the message is small enough that texts of up to 16 bytes are built one by one. */
+  /** Whether the message is small enough that texts of up to 16 bytes skip windows. */
   private readonly small: boolean;
 
   constructor(
@@ -189,10 +173,11 @@ export class MessageReader {
   }
 
   /**
-   * Decodes the Text behind the pointer at `position`; null reads as `""`. Kept small so the
-   * compiler inlines it into the generated readers: the common case (a near byte-list pointer
-   * inside its segment, NUL-terminated, within the field's limit, inside the current ASCII
-   * window) is handled here, everything else (null, far pointers, errors) out of line.
+   * Decodes the Text behind the pointer at `position`; null reads as `""`. The common case (a
+   * near byte-list pointer inside its segment, NUL-terminated, within the field's limit) is
+   * checked first, in one condition; everything else (null, far pointers, every error) goes
+   * through `textRange`. Short texts come from the short-text cache, longer ones from the
+   * current ASCII window when they lie inside it.
    */
   text(seg: number, position: number, textBytesMax: number): string {
     const view = this.view;
@@ -249,32 +234,18 @@ export class MessageReader {
     return short ?? decodeUtf8(this.u8, at, length);
   }
 
-  /**
-   * Opens an ASCII window at `at` (see `decodeText`). The bytes up to the window's limit are
-   * decoded at once; when the string has one character per byte and no U+FFFD, every byte was
-   * ASCII (a non-ASCII byte either joins others into fewer characters or becomes U+FFFD, and
-   * nothing makes more), so the whole range is the window. Otherwise the window is the ASCII run
-   * from `at`, found by a scan. Both the decode and the scan are charged to `scanBytesLeft`.
-   */
+  /** Opens the ASCII window at `at` (see `asciiWindow`), charged to `scanBytesLeft`. */
   private openWindow(at: number, length: number): boolean {
-    const u8 = this.u8;
     const limit = Math.min(
       this.base + this.bytes.length,
       at + Math.min(this.scanBytesLeft, Math.max(length, TEXT_WINDOW_BYTES)),
     );
-    this.scanBytesLeft -= limit - at + 1;
-    let text = ASCII_DECODER.decode(u8.subarray(at, limit));
-    let end = limit;
-    if (text.length !== limit - at || text.indexOf("\ufffd") >= 0) {
-      end = asciiEnd(u8, this.u32, at, limit);
-      this.scanBytesLeft -= end - at;
-      if (end < at + length) return false;
-      // The characters before the first non-ASCII byte are those bytes, one for one.
-      text = text.substring(0, end - at);
-    }
-    this.windowText = text;
+    const window = asciiWindow(this.u8, this.u32, at, limit);
+    this.scanBytesLeft -= window.scannedBytes + 1;
+    if (window.end < at + length) return false;
+    this.windowText = window.text;
     this.windowStart = at;
-    this.windowEnd = end;
+    this.windowEnd = window.end;
     return true;
   }
 
@@ -478,63 +449,13 @@ export class MessageReader {
       throw new CapnpError("bad_pointer", "Cannot read pointer: capabilities are not supported");
     }
     if (kind !== 2) {
-      this.setTag(lo, hi);
+      setTag(lo, hi);
       R.seg = seg;
       R.pos = position + 8 + (lo >> 2) * 8;
       return true;
     }
-    this.resolveFar(lo, hi);
+    resolveFar(this.view, this.segments, lo, hi);
     return true;
-  }
-
-  private resolveFar(lo: number, hi: number): void {
-    const isDouble = (lo & 4) !== 0;
-    const padPos = this.landingPad(hi, lo >>> 3, isDouble ? 2 : 1);
-    const view = this.view;
-    const padLo = view.getUint32(padPos, true);
-    const padHi = view.getUint32(padPos + 4, true);
-    if (!isDouble) {
-      if ((padLo & 3) === 2 || (padLo & 3) === 3) {
-        throw new CapnpError(
-          "bad_pointer",
-          "Cannot read pointer: far landing pad is not a pointer",
-        );
-      }
-      this.setTag(padLo, padHi);
-      R.seg = hi;
-      R.pos = padPos + 8 + (padLo >> 2) * 8;
-      return;
-    }
-    if ((padLo & 7) !== 2) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far pad is not a far");
-    }
-    const contentPos = this.landingPad(padHi, padLo >>> 3, 0);
-    const tagLo = view.getUint32(padPos + 8, true);
-    if ((tagLo & 3) > 1) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far tag is not a pointer");
-    }
-    this.setTag(tagLo, view.getUint32(padPos + 12, true));
-    R.seg = padHi;
-    R.pos = contentPos;
-  }
-
-  private setTag(lo: number, hi: number): void {
-    R.kind = lo & 3;
-    R.tagLow = hi & 0xffff;
-    R.tagHigh = hi >>> 16;
-  }
-
-  /** Byte position of word `word` of segment `segment`, with `words` words inside it. */
-  private landingPad(segment: number, word: number, words: number): number {
-    if (2 * segment >= this.segments.length) {
-      throw new CapnpError("bad_pointer", `Cannot read pointer: far to missing segment ${segment}`);
-    }
-    const at = this.segments[2 * segment] + word * 8;
-    if (at + words * 8 > this.segments[2 * segment + 1]) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: far pointer lands out of bounds");
-    }
-    R.seg = segment;
-    return at;
   }
 
   private checkRange(position: number, words: number, what: string): void {
@@ -571,22 +492,4 @@ function traversalBudget(bodyWords: number, limits: ReadLimits): number {
   const max = limits.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
   const budget = Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification));
   return Math.min(max, budget);
-}
-
-/**
- * The end of the ASCII run that starts at `at` (at most `limit`): bytes one by one up to a
- * 4-byte boundary, then four words per step (a loop of one word per step costs several times
- * more per byte), then bytes again.
- */
-function asciiEnd(u8: Uint8Array, u32: Uint32Array, at: number, limit: number): number {
-  let p = at;
-  while (p < limit && (p & 3) !== 0 && u8[p] < 0x80) p++;
-  if ((p & 3) === 0) {
-    let i = p >>> 2;
-    const end = (limit >>> 2) - 3;
-    while (i < end && ((u32[i] | u32[i + 1] | u32[i + 2] | u32[i + 3]) & 0x80808080) === 0) i += 4;
-    p = i << 2;
-  }
-  while (p < limit && u8[p] < 0x80) p++;
-  return p;
 }
