@@ -62,11 +62,19 @@ function readyFields(svc: RunningService, hostname: string, adminTokenPath: stri
 }
 
 /** Starts everything after the plan; on failure releases what was acquired and rethrows. */
-async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnType<typeof logger>) {
+async function start(
+  config: ReturnType<typeof loadConfigOrExit>,
+  log: ReturnType<typeof logger>,
+  dataDirWarnings: readonly string[],
+) {
   const booted = boot(config);
   try {
     log("info", "boot plan", { plan: planSummary(booted.plan) });
     const tokens = await loadTokens(config);
+    // One warn line each (a data directory mode tightened, no tokens, a stale admin.token);
+    // the ready line repeats them, as it is printed at every log level.
+    const warnings = [...dataDirWarnings, ...tokens.warnings];
+    for (const warning of warnings) log("warn", warning);
     const auth = new Authenticator(tokens.tokens, { publicRead: config.publicRead });
     const tracer = await loadTracer(otelEnabled((name) => Deno.env.get(name)));
     const svc = await startService(config, booted.plan, {
@@ -89,6 +97,7 @@ async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnTyp
       adminTokenGenerated: tokens.generated,
       publicRead: config.publicRead,
       tracing: tracer !== null,
+      warnings,
     }));
     return { booted, svc };
   } catch (error) {
@@ -134,9 +143,9 @@ export async function main(args: readonly string[]): Promise<number> {
       console.log(JSON.stringify(planSummary(plan), null, 2));
       return 0;
     }
-    await ensureDataDir(config.dataDir);
+    const dataDir = await ensureDataDir(config.dataDir);
     const signal = shutdownSignal();
-    started = await start(config, log);
+    started = await start(config, log, dataDir.warnings);
     const received = await signal;
     log("info", "stopping", { signal: received, timeoutMs: config.shutdownTimeoutMs });
   } catch (error) {

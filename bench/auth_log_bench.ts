@@ -1,6 +1,6 @@
 /**
  * What auth and the request log cost on the hot path, in process over a real pool (no sockets):
- * a JSON `system.echo` call through `app.fetch` with auth off / on, the log off / on (written to
+ * a JSON `system.echo` call through the call core (in process) with auth off / on, the log off / on (written to
  * a sink that drops lines, so the figure is the JSON building, not the terminal), and the
  * rejection of a call without a token against the unknown-method rejection. Each group prints
  * ratios against its baseline, measured in the same run.
@@ -12,7 +12,7 @@
 
 import { Authenticator, hashToken } from "../rpc/auth.ts";
 import { RequestLog } from "../rpc/request_log.ts";
-import { appWith, pool } from "./_rpc_in_process.ts";
+import { callInProcess, coreWith, pool } from "./_rpc_in_process.ts";
 
 // Ten tokens, as a small deployment might have: the check scans all of them.
 const tokens = Array.from({ length: 10 }, (_, i) => ({
@@ -23,46 +23,41 @@ const tokens = Array.from({ length: 10 }, (_, i) => ({
 const auth = new Authenticator(tokens);
 const sink = new RequestLog(() => {});
 
-const plainApp = appWith({});
-const authApp = appWith({ auth });
-const logApp = appWith({ requestLog: sink });
-const bothApp = appWith({ auth, requestLog: sink });
+const plainApp = coreWith({});
+const authApp = coreWith({ auth });
+const logApp = coreWith({ requestLog: sink });
+const bothApp = coreWith({ auth, requestLog: sink });
 
-const BODY = '{"payload":"AQIDBAUGBwg="}';
-function echo(method = "system.echo", token: string | null = "token-9"): Request {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "content-length": String(BODY.length),
-  };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  return new Request(`http://127.0.0.1/rpc/${method}`, { method: "POST", headers, body: BODY });
+const BODY = new TextEncoder().encode('{"payload":"AQIDBAUGBwg="}');
+/** A call's arguments: method, and the token it presents. */
+function echo(method = "system.echo", token: string | null = "token-9") {
+  return { method, authorization: token === null ? null : `Bearer ${token}` };
 }
 
-async function run(fetch: (r: Request) => Response | Promise<Response>, request: Request) {
-  const response = await fetch(request);
-  await response.arrayBuffer();
+async function run(core: typeof plainApp, call: ReturnType<typeof echo>) {
+  await callInProcess(core, call.method, "application/json", BODY, call.authorization);
 }
 
 Deno.bench("echo: no auth, no log", { group: "echo", baseline: true }, async () => {
-  await run(plainApp.fetch, echo());
+  await run(plainApp, echo());
 });
 Deno.bench("echo: auth (10 tokens)", { group: "echo" }, async () => {
-  await run(authApp.fetch, echo());
+  await run(authApp, echo());
 });
 Deno.bench("echo: request log (dropped)", { group: "echo" }, async () => {
-  await run(logApp.fetch, echo());
+  await run(logApp, echo());
 });
 Deno.bench("echo: auth + request log", { group: "echo" }, async () => {
-  await run(bothApp.fetch, echo());
+  await run(bothApp, echo());
 });
 Deno.bench("reject: unknown method", { group: "reject", baseline: true }, async () => {
-  await run(authApp.fetch, echo("no.such", null));
+  await run(authApp, echo("no.such", null));
 });
 Deno.bench("reject: no token (401)", { group: "reject" }, async () => {
-  await run(authApp.fetch, echo("system.echo", null));
+  await run(authApp, echo("system.echo", null));
 });
 Deno.bench("reject: bad token (401)", { group: "reject" }, async () => {
-  await run(authApp.fetch, echo("system.echo", "wrong"));
+  await run(authApp, echo("system.echo", "wrong"));
 });
 
 // The pieces alone (no Request, no Response): far less noisy on a busy box than whole calls.
@@ -90,6 +85,5 @@ Deno.bench("piece: request log line (dropped)", { group: "piece" }, () => {
 });
 
 globalThis.addEventListener("unload", () => {
-  for (const app of [plainApp, authApp, logApp, bothApp]) app.close();
   pool.close();
 });

@@ -57,31 +57,19 @@ async function runCalls(call: () => Promise<void>, count: number): Promise<void>
   }));
 }
 
-/** One round of one mode against a fresh server: [server, client] CPU us per call. */
-async function round(mode: Mode): Promise<[number, number]> {
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "-A",
-      new URL("./h3_bench_server.ts", import.meta.url).pathname,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const { port, rawPort, caPath } = JSON.parse((await lines.read()).value ?? "{}");
-  const caPem = await Deno.readTextFile(caPath);
-  const origin = `https://localhost:${port}`;
-  // The binary call (the service's wire, as in h3_bench.ts); `h3-json` posts the JSON form.
+/**
+ * The call of each mode: the binary call (the service's wire, as in h3_bench.ts); `h3-json`
+ * posts the JSON form.
+ */
+function callsFor(
+  h3: H3Client,
+  raw: Deno.QuicConn,
+  origin: string,
+): Record<Mode, () => Promise<void>> {
   const body = ECHO_BINARY_BODY;
   const bodyBytes = body;
   const jsonBody = ECHO_JSON_BODY;
-  const connect = { hostname: "127.0.0.1", serverName: "localhost", caCerts: [caPem] };
-  const h3 = await H3Client.connect({ ...connect, port });
-  const raw = await Deno.connectQuic({ ...connect, port: rawPort, alpnProtocols: ["echo"] });
-  const calls: Record<Mode, () => Promise<void>> = {
+  return {
     async raw() {
       const stream = await raw.createBidirectionalStream({ waitUntilAvailable: true });
       const writer = stream.writable.getWriter();
@@ -119,6 +107,29 @@ async function round(mode: Mode): Promise<[number, number]> {
       await (await h3.fetch(`${origin}/healthz`)).arrayBuffer();
     },
   };
+}
+
+/** One round of one mode against a fresh server: [server, client] CPU us per call. */
+async function round(mode: Mode): Promise<[number, number]> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-net",
+      "-A",
+      new URL("./h3_bench_server.ts", import.meta.url).pathname,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { port, rawPort, caPath } = JSON.parse((await lines.read()).value ?? "{}");
+  const caPem = await Deno.readTextFile(caPath);
+  const origin = `https://localhost:${port}`;
+  const connect = { hostname: "127.0.0.1", serverName: "localhost", caCerts: [caPem] };
+  const h3 = await H3Client.connect({ ...connect, port });
+  const raw = await Deno.connectQuic({ ...connect, port: rawPort, alpnProtocols: ["echo"] });
+  const calls = callsFor(h3, raw, origin);
   try {
     await runCalls(calls[mode], WARMUP_CALL_COUNT);
     const clientStart = process.cpuUsage();

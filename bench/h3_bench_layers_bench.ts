@@ -6,8 +6,8 @@
  * `serveRequestStream` (http3/request_stream.ts) serves one request stream made of WHATWG
  * streams holding the bytes our client sends for `POST /rpc/system.echo` (HEADERS + DATA, then
  * FIN); the response is written to a WritableStream that counts bytes. Compared with:
- * - the RPC app alone (`app.fetch` of a `Request` built from the same body, response read whole),
- * - the same stream served by the direct RPC route (http3/rpc_route.ts: the call core without
+ * - the call core alone (the same body pushed into a call in process, the answer taken),
+ * - the same stream served by the RPC route (http3/rpc_route.ts: the call core without
  *   `Request`/`Response`),
  * - the same stream served with a trivial app (`new Response("ok")`): the HTTP/3 layer's own
  *   cost (frames, QPACK, `Request`/`Response` objects, body streams),
@@ -29,11 +29,10 @@ import { SectionCache } from "../http3/section_cache.ts";
 import { AnswerHeadEncoder } from "../http3/rpc_route.ts";
 import { H3_LIMITS_DEFAULT } from "../http3/server.ts";
 import { StallWatch } from "../http3/stream_input.ts";
-import { app } from "./_rpc_in_process.ts";
+import { callInProcess, clock, core } from "./_rpc_in_process.ts";
 
 const body = JSON.stringify({ payload: btoa("benchmark payload of a few dozen bytes") });
 const bodyBytes = new TextEncoder().encode(body);
-const url = "https://localhost:4433/rpc/system.echo";
 const requestBytes = (() => {
   const headers = encodeHeadersFrame(encodeFieldSection([
     [":method", "POST"],
@@ -50,7 +49,7 @@ const requestBytes = (() => {
   return out;
 })();
 
-const stallWatch = new StallWatch(H3_LIMITS_DEFAULT.stallTimeoutMs);
+const stallWatch = new StallWatch(H3_LIMITS_DEFAULT.stallTimeoutMs, clock);
 const context: RequestStreamContext = {
   decoder: new QpackDecoder({
     maxTableCapacity: H3_LIMITS_DEFAULT.qpackMaxTableCapacity,
@@ -58,7 +57,7 @@ const context: RequestStreamContext = {
     fieldSectionBytesMax: H3_LIMITS_DEFAULT.headersBytesMax,
     onDecoderStreamBytes: () => {},
   }),
-  fetch: app.fetch,
+  fetch: () => new Response("ok"),
   rpc: null,
   limits: H3_LIMITS_DEFAULT,
   stallWatch,
@@ -66,15 +65,16 @@ const context: RequestStreamContext = {
   stats: { requestCount: 0, blockedSectionCount: 0 },
   headCache: new SectionCache<RequestHead>(),
 };
-const trivialContext: RequestStreamContext = { ...context, fetch: () => new Response("ok") };
-/** The direct route: `POST /rpc/<method>` served by the call core, no Request or Response. */
+const trivialContext: RequestStreamContext = context;
+/** The RPC route: `POST /rpc/<method>` served by the call core, no Request or Response. */
 const directContext: RequestStreamContext = {
   ...context,
   rpc: {
-    deps: app.depsFor("h3"),
+    core,
+    share: core.deps.shares.connectionAccount(),
     answerHeads: new AnswerHeadEncoder(),
     decoder: context.decoder,
-    limits: context.limits,
+    stallWatch,
     stats: context.stats,
   },
 };
@@ -115,16 +115,9 @@ async function batch(call: () => Promise<unknown>): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-async function callApp(): Promise<void> {
-  const response = await app.fetch(
-    new Request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": `${bodyBytes.length}` },
-      body: bodyBytes,
-    }),
-  );
-  if (response.status !== 200) throw new Error(`status ${response.status}`);
-  await response.arrayBuffer();
+async function callCore(): Promise<void> {
+  const { status } = await callInProcess(core, "system.echo", "application/json", bodyBytes);
+  if (status !== 200) throw new Error(`status ${status}`);
 }
 
 async function streamObjectsOnly(): Promise<void> {
@@ -138,29 +131,20 @@ async function streamObjectsOnly(): Promise<void> {
 }
 
 globalThis.addEventListener("unload", () => {
-  stallWatch.close();
   if (writtenBytes === 0) throw new Error("no response bytes were written");
 });
 
 Deno.bench({
-  name: "RPC app alone (Request from bytes) x64",
+  name: "call core alone (body pushed in process) x64",
   group: "h3 layers",
   baseline: true,
   async fn() {
-    await batch(callApp);
+    await batch(callCore);
   },
 });
 
 Deno.bench({
-  name: "h3 request stream + RPC app x64",
-  group: "h3 layers",
-  async fn() {
-    await batch(() => serveRequestStream(requestStream(), context));
-  },
-});
-
-Deno.bench({
-  name: "h3 request stream + direct RPC route x64",
+  name: "h3 request stream + RPC route x64",
   group: "h3 layers",
   async fn() {
     await batch(() => serveRequestStream(requestStream(), directContext));

@@ -2,7 +2,7 @@
  * QPACK: header bytes per request with the dynamic table against capacity 0, and decode speed.
  *
  * Run: `deno bench -A bench/qpack_bench.ts`. At load it prints, from the qifs corpus
- * (../shared/testdata/qifs, real encoder output of the same header lists with a 4096-byte table
+ * (tests/testdata/qifs, real encoder output of the same header lists with a 4096-byte table
  * and with capacity 0), the bytes each request costs on the wire: field section + the encoder
  * stream bytes it caused, averaged over the file. The benches then time decoding one whole file
  * with the static table only (baseline) against the same lists through the dynamic table.
@@ -11,7 +11,7 @@
  */
 import { decodeFieldSection, encodeFieldSection, type FieldLine } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
-import { huffmanDecode, huffmanEncode } from "../http3/huffman.ts";
+import { huffmanDecode, huffmanEncode } from "../http_common/huffman.ts";
 import { type QifBlock, QIFS_DIR, readQifBlocks } from "../tests/_qifs.ts";
 
 function load(encoder: string, name: string): QifBlock[] {

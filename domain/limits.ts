@@ -15,7 +15,7 @@ export interface Property {
   readonly value: string;
 }
 
-/** The fixed domain limits (DESIGN.md, issue 4). */
+/** The fixed domain limits (docs/design.md, "Limits"). */
 export const DOMAIN_LIMITS = {
   keyBytesMax: 256,
   valueBytesMax: 8192,

@@ -2,7 +2,7 @@
  * The write side of a connection: RPC answers and the app's responses go out through one
  * output buffer, with one unawaited write in flight at most.
  *
- * A small RPC answer is copied with its head into the output buffer (DESIGN invariant 4: the one
+ * A small RPC answer is copied with its head into the output buffer (docs/design.md invariant 4: the one
  * copy out of the lease, into the transport's own buffer), the lease is released at once, and
  * the write starts without the connection waiting for it: the next head's read starts
  * meanwhile, and the next write (or a closing connection) waits for this one first. A large
@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { CallAnswer } from "../rpc/call.ts";
+import type { CallAnswer } from "../rpc/answer.ts";
 import { type HeadOptions, type ResponseEncoder } from "./response.ts";
 import { writeAll } from "./_private.ts";
 
@@ -33,7 +33,7 @@ export interface WriterHost {
  *
  * @example
  * ```ts
- * const writer = new AnswerWriter(conn, host, { outputBufferBytes: 16384, encoder });
+ * const writer = new AnswerWriter(conn, host, { out: new Uint8Array(4096), encoder });
  * const writing = writer.writeAnswer(answer, HEAD_PLAIN);
  * if (writing !== undefined) await writing;
  * ```
@@ -51,11 +51,11 @@ export class AnswerWriter {
   constructor(
     conn: Deno.Conn,
     host: WriterHost,
-    options: { readonly outputBufferBytes: number; readonly encoder: ResponseEncoder },
+    options: { readonly out: Uint8Array; readonly encoder: ResponseEncoder },
   ) {
     this.#conn = conn;
     this.#host = host;
-    this.#out = new Uint8Array(options.outputBufferBytes);
+    this.#out = options.out;
     this.#encoder = options.encoder;
   }
 

@@ -1,54 +1,36 @@
 /**
- * One plaintext HTTP/1.1 connection: a loop reading request heads into one reused buffer,
- * serving `POST /rpc/<method>` through the call core (`rpc/call.ts`) without any Request or
- * Response object, and every other request through the Hono app (`fetch_bridge.ts`).
+ * One HTTP/1.1 connection (plaintext, or TLS whose ALPN chose http/1.1): a loop reading request
+ * heads into one reused buffer. A target in the /rpc namespace (rpc/route.ts) is opened in the
+ * call core; the connection pushes the body into the call (the buffered part copied, the rest
+ * read by `conn.read` straight into the call's lease) and writes the answer the core hands back.
+ * Every other request goes to the Hono app (`fetch_bridge.ts`). No Request or Response object is
+ * made for a call.
  *
- * The RPC path follows DESIGN invariant 1: the method is looked up in the frozen set from the
- * path bytes before any body byte is looked at; an unknown method is answered at once, and its
- * body is never read (skipped when it is already buffered, else the connection closes). A known
- * method's body is copied from the buffer into the call's lease, and the rest is read by
- * `conn.read` straight into the lease view (the read op borrows the view, never detaches it).
- *
- * Timeouts are deadlines on the connection (`phase`, `deadlineAtMs`) that the server's tick
- * checks (`expire`), so the hot path sets two fields instead of arming a timer per read.
+ * The connection owns only HTTP/1.1's own concerns: framing, keep-alive, pipelining, `Expect:
+ * 100-continue`, and its timeouts (idle keep-alive, a head that trickles in, a write that does
+ * not progress). Everything about the call — lookup, auth, limits, the lease, the body's size and
+ * stall timeout, the deadline, the answer — is the core's.
  *
  * @module
  */
 
-import {
-  type CallAnswer,
-  type CallBodyReadOptions,
-  type CallHead,
-  type CallInput,
-  serveCall,
-  unknownMethodAnswer,
-} from "../rpc/call.ts";
-import type { CallSignal } from "../rpc/call_context.ts";
+import type { Timeout } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
-import { METHOD_ID_NONE } from "../rpc/registry.ts";
-import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
-import { serveFetch } from "./fetch_bridge.ts";
-import {
-  findHeadEnd,
-  HeadError,
-  METHOD_CODES,
-  parseHead,
-  RequestHead,
-  skipEmptyLines,
-} from "./head.ts";
-import type { ServerContext } from "./context.ts";
-import {
-  HEAD_CLOSE,
-  HEAD_KEEP_ALIVE,
-  HEAD_PLAIN,
-  type HeadOptions,
-  latin1Bytes,
-} from "./response.ts";
-import { readRaced, rpcSegmentEnd, writeAll } from "./_private.ts";
+import type { AnswerSink, CallAnswer } from "../rpc/answer.ts";
+import type { CallBody } from "../rpc/core.ts";
+import { matchRpcTarget, TARGET_APP } from "../rpc/route.ts";
+import type { ServedConnection } from "../listener/tcp_listener.ts";
 import { AnswerWriter, type WriterHost } from "./answer_writer.ts";
+import type { BufferPair } from "./buffers.ts";
+import { readBody } from "./body_reader.ts";
+import type { ServerContext } from "./context.ts";
+import { serveFetch } from "./fetch_bridge.ts";
+import { findHeadEnd, HeadError, parseHead, RequestHead, skipEmptyLines } from "./head.ts";
+import { HEAD_CLOSE, HEAD_KEEP_ALIVE, HEAD_PLAIN, type HeadOptions } from "./response.ts";
+import { BODY_STATE, type ConnectionIo, writeAll } from "./_private.ts";
 
 /** Where a connection is; the timeout that applies depends on it. */
-export const PHASES = { idle: 0, head: 1, body: 2, busy: 3, write: 4 } as const;
+export const PHASES = { idle: 0, head: 1, busy: 2, write: 3 } as const;
 
 /** The most requests one connection serves before it closes (bounds the loop). */
 export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
@@ -56,12 +38,8 @@ export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
 /** Free room below which the read buffer is compacted before the next read. */
 const READ_ROOM_MIN = 4096;
 
-const BODY_STATE = { none: 0, unread: 1, done: 2, broken: 3 } as const;
-
-const CONTINUE = latin1Bytes("HTTP/1.1 100 Continue\r\n\r\n");
-
 /**
- * A connection and its per-request state; it is the `CallInput` (and `CallHead`) of its call,
+ * A connection and its per-request state. It is its own answer sink, write host and timeout,
  * so a call costs no extra objects.
  *
  * @example
@@ -70,58 +48,55 @@ const CONTINUE = latin1Bytes("HTTP/1.1 100 Continue\r\n\r\n");
  * await connection.run();
  * ```
  */
-export class Connection implements CallInput, CallHead, WriterHost {
+export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnection, ConnectionIo {
+  clockSlot = -1;
+  deadlineAtMs = 0;
   readonly #conn: Deno.Conn;
   readonly #ctx: ServerContext;
   readonly #buf: Uint8Array;
+  readonly #buffers: BufferPair;
   readonly #writer: AnswerWriter;
-  readonly #head = new RequestHead();
+  readonly #head: RequestHead;
   #start = 0;
   #end = 0;
   #phase: number = PHASES.idle;
-  #deadlineAtMs = 0;
   #closing = false;
   #closed = false;
-  #bodyState: number = BODY_STATE.none;
+  bodyState: number = BODY_STATE.none;
   #bodyBuffered = false;
   #pendingRead: Promise<number | null> | null = null;
-  #watch: AbortController | null = null;
   #scanFrom = 0;
   #headStarted = false;
-  #lengthNumber = -1;
-  #lengthText: string | null = null;
+  /** No request was parsed yet (the h2c preface can only come first). */
+  #firstHead = true;
+  /** The buffered bytes are a proper prefix of the h2 preface. */
+  #prefacePending = false;
+  /** The answer of the current call, when it arrived before the connection waited for it. */
+  #answer: CallAnswer | null = null;
+  #waiter: (() => void) | null = null;
+  /** A body read is in flight: an answer arriving now is written out of band, then we close. */
+  #bodyReading = false;
+  #lateWrite: Promise<void> | null = null;
 
-  constructor(conn: Deno.Conn, ctx: ServerContext) {
+  #done: Promise<void> | null = null;
+  /** The HTTP/2 connection this one became (h2c prior knowledge), or null. */
+  #h2: ServedConnection | null = null;
+
+  constructor(conn: Deno.Conn, ctx: ServerContext, preread: Uint8Array | null = null) {
     this.#conn = conn;
     this.#ctx = ctx;
-    this.#buf = new Uint8Array(ctx.limits.readBufferBytes);
-    this.#writer = new AnswerWriter(conn, this, {
-      outputBufferBytes: ctx.limits.outputBufferBytes,
-      encoder: ctx.encoder,
-    });
-  }
-
-  // --- CallHead: the header values the call core reads. ---
-  get head(): CallHead {
-    return this;
-  }
-  get contentType(): string | null {
-    return this.#head.contentType;
-  }
-  get contentLength(): string | null {
-    const n = this.#head.contentLength;
-    if (n < 0) return null;
-    if (n !== this.#lengthNumber) {
-      this.#lengthNumber = n;
-      this.#lengthText = String(n);
+    this.#buffers = ctx.buffers.take();
+    this.#buf = this.#buffers.read;
+    if (preread !== null) {
+      if (preread.length > this.#buf.length) {
+        throw new RangeError(`Cannot serve connection: ${preread.length} bytes pre-read`);
+      }
+      this.#buf.set(preread);
+      this.#end = preread.length;
     }
-    return this.#lengthText;
-  }
-  get rpcTimeoutMs(): string | null {
-    return this.#head.rpcTimeoutMs;
-  }
-  get authorization(): string | null {
-    return this.#head.authorization;
+    this.#head = new RequestHead(ctx.transport);
+    this.#head.share = ctx.core.deps.shares.connectionAccount();
+    this.#writer = new AnswerWriter(conn, this, { out: this.#buffers.out, encoder: ctx.encoder });
   }
 
   /** The parsed head of the current request (valid while it is served). */
@@ -129,19 +104,44 @@ export class Connection implements CallInput, CallHead, WriterHost {
     return this.#head;
   }
 
-  /** The read buffer (the fetch bridge reads bodies through it). */
+  /** The read buffer and its unconsumed bytes `[bufferedStart, bufferedEnd)`. */
   get buffer(): Uint8Array {
     return this.#buf;
   }
+  get bufferedStart(): number {
+    return this.#start;
+  }
+  get bufferedEnd(): number {
+    return this.#end;
+  }
 
-  /** Whether no response byte of the current request was written yet. */
-  get answerStarted(): boolean {
-    return this.#writer.answerStarted;
+  /** Marks `n` buffered bytes as consumed. */
+  consume(n: number): void {
+    this.#start += n;
+  }
+
+  /** The socket (the body reader reads the rest of a body from it). */
+  get conn(): Deno.Conn {
+    return this.#conn;
   }
 
   /** Serves requests until the client closes, an error, a timeout or a `Connection: close`. */
-  async run(): Promise<void> {
-    const ctx = this.#ctx;
+  run(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  /**
+   * Resolves once no request is in flight here: at once when idle (a request that still comes
+   * is answered 503 and closes), else when the current one ended (the connection then closes).
+   */
+  drain(): Promise<void> {
+    if (this.#h2 !== null) return this.#h2.drain?.() ?? Promise.resolve();
+    if (this.idle) return Promise.resolve();
+    return this.#done ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
     const buf = this.#buf;
     try {
       for (let n = 0; n < REQUESTS_PER_CONNECTION_MAX; n++) {
@@ -157,30 +157,53 @@ export class Connection implements CallInput, CallHead, WriterHost {
           if (read === null || this.#closing) return;
           this.#end += read;
         }
-        ctx.requestStarted();
+        this.#ctx.requestStarted();
         let keep: boolean;
         try {
           const serving = this.#serve();
           keep = typeof serving === "boolean" ? serving : await serving;
         } finally {
-          ctx.requestEnded();
+          this.#ctx.requestEnded();
         }
-        if (!keep) break;
+        if (!keep || this.#ctx.draining) break;
       }
     } catch (error) {
+      if (error === H2C_PREFACE) {
+        await this.#becomeH2();
+        return;
+      }
       // A bad head is answered; any other error is the connection failing (reset, closed by a
       // timeout or by shutdown): nothing is left to answer.
       if (error instanceof HeadError && !this.#closing) {
-        await this.refuse(error.status, `Bad request: ${error.message}`).catch(() => {});
+        await this.refuse(error.toRpcError()).catch(() => {});
       }
     } finally {
+      await this.#lateWrite?.catch(() => {});
+      await this.#writer.flushed().catch(() => {});
       this.destroy();
+      // The buffers go back only once no read into them can still be pending.
+      await this.#pendingRead?.catch(() => {});
+      this.#ctx.buffers.give(this.#buffers);
     }
+  }
+
+  /** Hands the connection to HTTP/2 with what was read so far, and serves it there. */
+  async #becomeH2(): Promise<void> {
+    this.#ctx.clock.disarm(this);
+    this.#phase = PHASES.busy;
+    const preread = this.#buf.slice(this.#start, this.#end);
+    this.#h2 = this.#ctx.h2c!(this.#conn, preread);
+    await this.#h2.run();
   }
 
   /** Closes the socket now (pending reads and writes reject). Idempotent. */
   destroy(): void {
+    if (this.#h2 !== null) {
+      this.#h2.destroy();
+      return;
+    }
     this.#closing = true;
+    this.#ctx.clock.disarm(this);
     if (this.#closed) return;
     this.#closed = true;
     try {
@@ -190,27 +213,37 @@ export class Connection implements CallInput, CallHead, WriterHost {
     }
   }
 
+  /** Whether the connection waits for a next request (the listener's idle eviction). */
+  get idle(): boolean {
+    if (this.#h2 !== null) return this.#h2.idle;
+    return this.#phase === PHASES.idle && !this.#closing;
+  }
+
   /**
-   * Called by the server's tick: past the deadline of an idle, head, body or write phase the
-   * connection closes, after a 408 when no byte of an answer was sent yet.
+   * Called by the clock: past the deadline of an idle, head or write phase the connection
+   * closes, after a 408 when no byte of an answer was sent yet.
    */
-  expire(nowMs: number): void {
-    if (this.#closed || this.#phase === PHASES.busy || nowMs < this.#deadlineAtMs) return;
+  onTimeout(nowMs: number): void {
+    if (this.#closed || this.#phase === PHASES.busy) return;
     if (this.#closing || this.#phase === PHASES.idle || this.#writer.answerStarted) {
       this.destroy();
       return;
     }
     this.#closing = true;
-    // One more tick for the 408 itself, then the next expire closes regardless.
-    this.#deadlineAtMs = nowMs + this.#ctx.limits.bodyTimeoutMs;
+    // One more period for the 408 itself, then the next timeout closes regardless.
+    this.#ctx.clock.arm(this, nowMs + this.#ctx.limits.writeTimeoutMs);
     this.#writer.answerStarted = true;
-    const answer = this.#ctx.encoder.plainAnswer(408, "Request timeout");
-    writeAll(this.#conn, answer).catch(() => {}).finally(() => this.destroy());
+    const error = new RpcError("deadline_exceeded", "Cannot read request head: timed out", {
+      httpStatus: 408,
+    });
+    const bytes = this.#ctx.encoder.wholeAnswer(this.#ctx.core.refusal(error, null), HEAD_CLOSE);
+    writeAll(this.#conn, bytes).catch(() => {}).finally(() => this.destroy());
   }
 
   #enter(phase: number, timeoutMs: number): void {
     this.#phase = phase;
-    this.#deadlineAtMs = this.#ctx.nowMs + timeoutMs;
+    const clock = this.#ctx.clock;
+    clock.arm(this, clock.nowMs + timeoutMs);
   }
 
   /** Starts waiting for the next head (idle until its first byte arrives). */
@@ -230,7 +263,8 @@ export class Connection implements CallInput, CallHead, WriterHost {
   #headBuffered(): boolean {
     const buf = this.#buf;
     this.#start = skipEmptyLines(buf, this.#start, this.#end);
-    if (this.#end > this.#start) {
+    if (this.#firstHead && this.#ctx.h2c !== null && this.#prefaceSeen()) throw H2C_PREFACE;
+    if (this.#end > this.#start && !this.#prefacePending) {
       if (!this.#headStarted) {
         this.#headStarted = true;
         this.#enter(PHASES.head, this.#ctx.limits.headTimeoutMs);
@@ -239,6 +273,7 @@ export class Connection implements CallInput, CallHead, WriterHost {
       if (headEnd >= 0) {
         parseHead(buf, this.#start, { headEnd, head: this.#head });
         this.#start = headEnd;
+        this.#firstHead = false;
         return true;
       }
       this.#scanFrom = Math.max(this.#start, this.#end - 3);
@@ -258,47 +293,128 @@ export class Connection implements CallInput, CallHead, WriterHost {
   }
 
   /**
+   * Whether the connection opened with the HTTP/2 preface. While fewer bytes than the preface
+   * are buffered but they match its start, the head is not parsed yet (false, and the loop reads
+   * more); once they differ, the connection is HTTP/1.1 for good.
+   */
+  #prefaceSeen(): boolean {
+    const buf = this.#buf;
+    const n = Math.min(this.#end - this.#start, H2_PREFACE.length);
+    for (let i = 0; i < n; i++) {
+      if (buf[this.#start + i] !== H2_PREFACE[i]) {
+        this.#firstHead = false;
+        this.#prefacePending = false;
+        return false;
+      }
+    }
+    // A partial match waits for more bytes (an empty buffer too, without the flag).
+    this.#prefacePending = n > 0 && n < H2_PREFACE.length;
+    return n === H2_PREFACE.length;
+  }
+
+  /**
    * Serves the parsed request; returns (or resolves) whether the connection stays open. Not an
-   * async function: an unknown method is answered without one.
+   * async function: a call whose body is buffered and whose handler is synchronous is answered
+   * without one.
    */
   #serve(): boolean | Promise<boolean> {
     const ctx = this.#ctx;
     const head = this.#head;
-    this.#watch = null;
     this.#phase = PHASES.busy;
+    ctx.clock.disarm(this);
     const bodyless = head.contentLength <= 0 && !head.chunked;
-    this.#bodyState = bodyless ? BODY_STATE.none : BODY_STATE.unread;
+    this.bodyState = bodyless ? BODY_STATE.none : BODY_STATE.unread;
     this.#bodyBuffered = this.#end > this.#start;
     if (ctx.draining) return this.#refuseDraining();
-    if (head.methodCode === METHOD_CODES.post) {
-      const segmentEnd = rpcSegmentEnd(this.#buf, head.targetStart, head.targetEnd);
-      if (segmentEnd >= 0) {
-        const nameStart = head.targetStart + 5;
-        const deps = ctx.deps;
-        const methodId = deps.registry.lookupBytes(this.#buf, nameStart, segmentEnd - nameStart);
-        if (methodId !== METHOD_ID_NONE) return this.#serveCall(methodId);
-        const answer = unknownMethodAnswer(head.contentType, deps);
-        const keep = head.keepAlive && this.skipBufferedBody();
-        const writing = this.#writeAnswer(answer, keep);
-        return writing === undefined ? keep : writing.then(() => keep);
-      }
+    const buf = this.#buf;
+    const end = matchRpcTarget(buf, head.targetStart, head.targetEnd);
+    if (end === TARGET_APP) return serveFetch(this, ctx);
+    head.setTarget(buf, head.targetStart, end);
+    head.contentLengthBytes = head.chunked ? -1 : Math.max(0, head.contentLength);
+    this.#answer = null;
+    const call = ctx.core.open(head, this);
+    if (call === null) return this.#afterCall(head.keepAlive && this.skipBufferedBody());
+    if (this.bodyState === BODY_STATE.none) call.end();
+    else {
+      const reading = readBody(this, call);
+      if (reading !== undefined) return reading.then(() => this.#answered(call));
     }
-    return serveFetch(this, ctx);
+    return this.#answered(call);
+  }
+
+  /** Writes the call's answer once it is there; whether the connection stays open. */
+  #answered(call: CallBody): boolean | Promise<boolean> {
+    if (this.#lateWrite !== null) return this.#lateWrite.then(() => false, () => false);
+    if (this.#answer !== null) {
+      return this.#afterCall(this.#head.keepAlive && this.bodyFinished());
+    }
+    return this.#awaitAnswer(call);
+  }
+
+  /** An asynchronous handler: waits for the answer, aborting the call if the client leaves. */
+  #awaitAnswer(call: CallBody): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.#waiter = () => resolve(this.#afterCall(this.#head.keepAlive && this.bodyFinished()));
+      this.#watchClient(call);
+    });
   }
 
   /**
-   * A known method through the call core, then its answer. Not an async function: a buffered
-   * body and a synchronous handler give the answer at once (see serveCall).
+   * A read of the next request's bytes starts now: its end of stream (or failure) means the
+   * client went away, and the call is aborted. Whatever it reads is the next pipelined request,
+   * which the loop takes up after the answer.
    */
-  #serveCall(methodId: number): boolean | Promise<boolean> {
-    const outcome = serveCall(methodId, this, this.#ctx.deps);
-    if (outcome instanceof Promise) return outcome.then((answer) => this.#afterCall(answer));
-    return this.#afterCall(outcome);
+  #watchClient(call: CallBody): void {
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#pendingRead !== null || this.#end >= this.#buf.length || this.#closing) return;
+    const reading = this.#conn.read(this.#buf.subarray(this.#end));
+    this.#pendingRead = reading;
+    reading.then((n) => {
+      if (n === null) this.#clientGone(call);
+    }, () => this.#clientGone(call));
   }
 
-  /** Writes a call's answer; returns (or resolves) whether the connection stays open. */
-  #afterCall(answer: CallAnswer): boolean | Promise<boolean> {
-    const keep = this.#head.keepAlive && this.bodyFinished();
+  #clientGone(call: CallBody): void {
+    if (this.#answer !== null) return;
+    call.abort(new Error("the client closed the connection"));
+    this.#closing = true;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.();
+  }
+
+  // --- AnswerSink ---
+
+  /** The core's answer: written now if a body read is in flight, else when the loop is ready. */
+  answer(answer: CallAnswer): void {
+    if (this.#bodyReading) {
+      // Deadline or stalled body while a read is pending: answer, then close (which ends the
+      // read, so the call's lease is let go).
+      this.#bodyReading = false;
+      this.bodyState = BODY_STATE.broken;
+      this.#lateWrite = this.#writeAnswer(answer, false) ?? Promise.resolve();
+      this.#lateWrite = this.#lateWrite.finally(() => this.destroy());
+      return;
+    }
+    this.#answer = answer;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.();
+  }
+
+  /** Whether a body read is in flight (see `answer`). */
+  get bodyReading(): boolean {
+    return this.#bodyReading;
+  }
+  set bodyReading(reading: boolean) {
+    this.#bodyReading = reading;
+  }
+
+  /** Writes the current answer; resolves (or returns) `keep`. */
+  #afterCall(keep: boolean): boolean | Promise<boolean> {
+    const answer = this.#answer;
+    this.#answer = null;
+    if (answer === null) return false;
     const writing = this.#writeAnswer(answer, keep);
     return writing === undefined ? keep : writing.then(() => keep);
   }
@@ -308,20 +424,20 @@ export class Connection implements CallInput, CallHead, WriterHost {
    * which case it is skipped. False means the connection must close after the answer.
    */
   bodyFinished(): boolean {
-    if (this.#bodyState === BODY_STATE.unread) return this.skipBufferedBody();
-    return this.#bodyState !== BODY_STATE.broken;
+    if (this.bodyState === BODY_STATE.unread) return this.skipBufferedBody();
+    return this.bodyState !== BODY_STATE.broken;
   }
 
   /** Skips an unread Content-Length body when it is all buffered; false when it is not. */
   skipBufferedBody(): boolean {
     const head = this.#head;
-    if (this.#bodyState !== BODY_STATE.unread) return this.#bodyState !== BODY_STATE.broken;
+    if (this.bodyState !== BODY_STATE.unread) return this.bodyState !== BODY_STATE.broken;
     if (head.chunked || this.#end - this.#start < head.contentLength) {
-      this.#bodyState = BODY_STATE.broken;
+      this.bodyState = BODY_STATE.broken;
       return false;
     }
     this.#start += head.contentLength;
-    this.#bodyState = BODY_STATE.done;
+    this.bodyState = BODY_STATE.done;
     return true;
   }
 
@@ -331,7 +447,6 @@ export class Connection implements CallInput, CallHead, WriterHost {
     return this.#head.versionMinor === 0 ? HEAD_KEEP_ALIVE : HEAD_PLAIN;
   }
 
-  /** Writes an RPC answer and releases it (see AnswerWriter.writeAnswer). */
   #writeAnswer(answer: CallAnswer, keep: boolean): Promise<void> | undefined {
     return this.#writer.writeAnswer(answer, this.#headOptions(keep));
   }
@@ -341,118 +456,9 @@ export class Connection implements CallInput, CallHead, WriterHost {
     return this.#writer.write(bytes);
   }
 
-  // --- WriterHost ---
-  get closing(): boolean {
-    return this.#closing;
-  }
-  enterWrite(): void {
-    this.#enter(PHASES.write, this.#ctx.limits.bodyTimeoutMs);
-  }
-  leaveWrite(): void {
-    this.#phase = PHASES.busy;
-  }
-
-  /** Answers `status` with a short text and `connection: close` (bad heads, timeouts). */
-  async refuse(status: number, message: string): Promise<void> {
-    if (this.#writer.answerStarted || this.#closing) return;
-    await this.write(this.#ctx.encoder.plainAnswer(status, message));
-  }
-
-  /** The 503 a request gets while the server drains; the connection closes after it. */
-  async #refuseDraining(): Promise<boolean> {
-    await this.write(this.#ctx.encoder.drainingAnswer());
-    return false;
-  }
-
-  // --- CallInput ---
-
   /**
-   * Reads the body into `target` (a lease view): the buffered part is copied, the rest is read
-   * from the socket straight into the view. A body that is already buffered (the common small
-   * call) gives its length at once, without a promise.
-   */
-  readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number> {
-    const head = this.#head;
-    if (this.#bodyState !== BODY_STATE.unread) return 0;
-    this.#bodyState = BODY_STATE.broken; // Until the whole body is in.
-    if (head.chunked) return this.#readChunked(target, options);
-    const length = head.contentLength;
-    if (length > options.limitBytes) {
-      throw new RpcError(
-        "resource_exhausted",
-        `Cannot read body: ${length} bytes exceed the limit`,
-        { httpStatus: 413 },
-      );
-    }
-    const got = Math.min(this.#end - this.#start, length);
-    target.set(this.#buf.subarray(this.#start, this.#start + got));
-    this.#start += got;
-    if (got < length) return this.#readRest(target, got, options);
-    this.#bodyState = BODY_STATE.done;
-    return got;
-  }
-
-  /** The part of a Content-Length body not buffered yet, read into the lease view. */
-  async #readRest(target: Uint8Array, buffered: number, options: CallBodyReadOptions) {
-    const length = this.#head.contentLength;
-    let got = buffered;
-    await this.sendContinue();
-    // Each read brings at least one byte, so at most `length` reads.
-    for (let reads = 0; got < length && reads < length; reads++) {
-      this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
-      const n = await this.#readRaced(target.subarray(got, length), options.call);
-      if (n === null) throw new Error("the client closed the connection mid-body");
-      got += n;
-    }
-    this.#phase = PHASES.busy;
-    this.#bodyState = BODY_STATE.done;
-    return got;
-  }
-
-  /** A chunked body, decoded from the read buffer into `target`. */
-  async #readChunked(target: Uint8Array, options: CallBodyReadOptions): Promise<number> {
-    const decoder = new ChunkedDecoder(target.subarray(0, options.limitBytes));
-    const buf = this.#buf;
-    try {
-      // Each pass consumes at least one byte of a bounded body, or ends.
-      for (let pass = 0; pass <= options.limitBytes + buf.length; pass++) {
-        this.#start = decoder.feed(buf, this.#start, this.#end);
-        if (decoder.done) break;
-        this.#start = this.#end = 0;
-        if (pass === 0) await this.sendContinue();
-        this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
-        const n = await this.#readRaced(buf, options.call);
-        if (n === null) throw new Error("the client closed the connection mid-body");
-        this.#end = n;
-      }
-    } catch (error) {
-      if (!(error instanceof ChunkedError)) throw error;
-      if (error.status === 413) {
-        throw new RpcError("resource_exhausted", error.message, { httpStatus: 413 });
-      }
-      throw new RpcError("invalid_argument", error.message);
-    }
-    if (!decoder.done) throw new RpcError("invalid_argument", "Cannot read body: too long");
-    this.#phase = PHASES.busy;
-    this.#bodyState = BODY_STATE.done;
-    return decoder.lengthBytes;
-  }
-
-  /** `100 Continue`, when the client asked for it and sent nothing of the body yet. */
-  async sendContinue(): Promise<void> {
-    if (!this.#head.expectContinue || this.#bodyBuffered) return;
-    this.#bodyBuffered = true;
-    await writeAll(this.#conn, CONTINUE);
-  }
-
-  /** One socket read into `view`, raced against the call (see readRaced). */
-  #readRaced(view: Uint8Array, call: CallSignal): Promise<number | null> {
-    return readRaced(this.#conn, view, { call, onLate: () => this.destroy() });
-  }
-
-  /**
-   * Reads more bytes into the read buffer under the body timeout (the fetch bridge's body
-   * stream); null at the end of the stream.
+   * Reads more bytes into the read buffer (the body reader's chunked path); null at the end of
+   * the stream. The buffer is compacted first when its unread bytes reach its end.
    */
   async fill(): Promise<number | null> {
     const buf = this.#buf;
@@ -462,56 +468,49 @@ export class Connection implements CallInput, CallHead, WriterHost {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    this.#enter(PHASES.body, this.#ctx.limits.bodyTimeoutMs);
     const n = await this.#conn.read(buf.subarray(this.#end));
-    this.#phase = PHASES.busy;
     if (n !== null) this.#end += n;
     return n;
   }
 
-  /** Buffered bytes not consumed yet: `[start, end)` of `buffer`. */
-  get bufferedStart(): number {
-    return this.#start;
+  // --- WriterHost ---
+  get closing(): boolean {
+    return this.#closing;
   }
-  get bufferedEnd(): number {
-    return this.#end;
+  enterWrite(): void {
+    this.#enter(PHASES.write, this.#ctx.limits.writeTimeoutMs);
   }
-
-  /** Marks `n` buffered bytes as consumed. */
-  consume(n: number): void {
-    this.#start += n;
-  }
-
-  /** The fetch bridge's body stream ended: the body is read (or failed: `ok` false). */
-  bodyRead(ok: boolean): void {
-    this.#bodyState = ok ? BODY_STATE.done : BODY_STATE.broken;
+  leaveWrite(): void {
+    this.#phase = PHASES.busy;
+    this.#ctx.clock.disarm(this);
   }
 
-  /** Whether the request body is still unread (the bridge then decides to skip or stream it). */
-  get bodyUnread(): boolean {
-    return this.#bodyState === BODY_STATE.unread;
+  /** Answers `error` with the core's error body and `connection: close` (bad heads). */
+  async refuse(error: RpcError): Promise<void> {
+    if (this.#writer.answerStarted || this.#closing) return;
+    const answer = this.#ctx.core.refusal(error, this.#head.contentType);
+    await this.write(this.#ctx.encoder.wholeAnswer(answer, HEAD_CLOSE));
   }
 
-  /**
-   * The client's abort signal for an asynchronous handler: a read of the next request's bytes
-   * starts now, and its end of stream (or failure) means the client went away. Whatever it
-   * reads is the next pipelined request, which the loop takes up after the answer.
-   */
-  clientSignal(): AbortSignal | null {
-    if (this.#watch !== null) return this.#watch.signal;
-    const controller = new AbortController();
-    this.#watch = controller;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#pendingRead === null && this.#end < this.#buf.length && !this.#closing) {
-      const reading = this.#conn.read(this.#buf.subarray(this.#end));
-      this.#pendingRead = reading;
-      reading.then(
-        (n) => {
-          if (n === null) controller.abort(new Error("the client closed the connection"));
-        },
-        (error) => controller.abort(error),
-      );
-    }
-    return controller.signal;
+  /** `100 Continue`, when the client asked for it and sent nothing of the body yet. */
+  async sendContinue(): Promise<void> {
+    if (!this.#head.expectContinue || this.#bodyBuffered) return;
+    this.#bodyBuffered = true;
+    await writeAll(this.#conn, CONTINUE);
+  }
+
+  /** The 503 a request gets while the server drains; the connection closes after it. */
+  async #refuseDraining(): Promise<boolean> {
+    const answer = this.#ctx.core.drainingAnswer(this.#head.contentType);
+    await this.write(this.#ctx.encoder.wholeAnswer(answer, HEAD_CLOSE));
+    return false;
   }
 }
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** RFC 9113 §3.4: the client connection preface. */
+const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Thrown out of the head loop when the connection opened with the h2 preface. */
+const H2C_PREFACE = new Error("h2c prior knowledge");

@@ -1,15 +1,18 @@
 /**
- * Everything but the RPC fast path goes to the Hono app: health, readiness, metrics, the
- * dashboard, `POST /rpc` batches, %-escaped paths, other methods. This file turns a parsed head
- * into a `Request` (its body a bounded stream reading from the connection, or the bytes when
- * already buffered) and writes the app's `Response` back (content-length when the body is small
- * or its length is declared, else chunked; no body for HEAD, 1xx, 204 and 304).
+ * Every request outside the /rpc namespace goes to the Hono app: health, readiness, metrics, the
+ * dashboard. This file turns a parsed head into a `Request` and writes the app's `Response` back
+ * (content-length when the body is small or its length is declared, else chunked; no body for
+ * HEAD, 1xx, 204 and 304).
+ *
+ * The app's routes take no request body (every body-carrying route is the call core's), so none
+ * is handed over: a body already buffered is skipped after the answer, any other makes the
+ * connection close after it (its bytes are never read into memory).
  *
  * @module
  */
 
-import { ChunkedDecoder, ChunkedError } from "./chunked.ts";
-import type { Connection } from "./connection.ts";
+import { RpcError } from "../errors/rpc_error.ts";
+import type { ConnectionIo as Connection } from "./_private.ts";
 import type { ServerContext } from "./context.ts";
 import { latin1, METHOD_CODES } from "./head.ts";
 import {
@@ -26,14 +29,8 @@ export const SMALL_BODY_BYTES_MAX = 64 * 1024;
 /** The most chunks read from one response body (bounds the loop). */
 export const RESPONSE_CHUNKS_MAX = 1 << 20;
 
-/** The largest chunk one request-body pull hands the app. */
-const PULL_BYTES_MAX = 16 * 1024;
-
 /** Bytes allowed in a Host value (a host name, IPv4/IPv6 literal and port). */
 const HOST_BYTE = /^[A-Za-z0-9.\-:\[\]_]*$/;
-
-/** The app's answer to a request it cannot build (bad Host, bad target). */
-class BadRequest extends Error {}
 
 /**
  * Serves the current request of `connection` through the app; resolves whether the connection
@@ -46,12 +43,18 @@ class BadRequest extends Error {}
  */
 export async function serveFetch(connection: Connection, ctx: ServerContext): Promise<boolean> {
   const head = connection.requestHead;
+  const host = head.host ?? ctx.authority;
+  if (!HOST_BYTE.test(host) || host.length === 0) {
+    await connection.refuse(new RpcError("invalid_argument", "Bad request: bad Host"));
+    return false;
+  }
   let request: Request;
   try {
-    request = buildRequest(connection, ctx);
+    request = buildRequest(connection, host);
   } catch (error) {
+    // A method or target the Request constructor refuses (CONNECT, TRACE, a bad URL).
     const message = error instanceof Error ? error.message : String(error);
-    await connection.refuse(400, `Bad request: ${message}`);
+    await connection.refuse(new RpcError("invalid_argument", `Bad request: ${message}`));
     return false;
   }
   let response: Response;
@@ -61,19 +64,16 @@ export async function serveFetch(connection: Connection, ctx: ServerContext): Pr
     console.error("http1: the app failed:", error);
     response = new Response("Internal error", { status: 500 });
   }
-  let keep = head.keepAlive && connection.bodyFinished();
+  const keep = head.keepAlive && connection.bodyFinished();
   const noBody = head.methodCode === METHOD_CODES.head || response.status < 200 ||
     response.status === 204 || response.status === 304;
-  keep = await writeResponse(connection, response, { keep, noBody, ctx });
-  return keep;
+  return await writeResponse(connection, response, { keep, noBody, ctx });
 }
 
-/** The Request for the current head. */
-function buildRequest(connection: Connection, ctx: ServerContext): Request {
+/** The Request for the current head (no body: see the module doc). */
+function buildRequest(connection: Connection, host: string): Request {
   const head = connection.requestHead;
   const buf = connection.buffer;
-  const host = head.host ?? ctx.authority;
-  if (!HOST_BYTE.test(host) || host.length === 0) throw new BadRequest("bad Host");
   const url = `http://${host}${latin1(buf, head.targetStart, head.targetEnd)}`;
   const headers = new Headers();
   for (let i = 0; i < head.headerCount; i++) {
@@ -83,90 +83,7 @@ function buildRequest(connection: Connection, ctx: ServerContext): Request {
       latin1(buf, head.fields[f + 2], head.fields[f + 3]),
     );
   }
-  const method = latin1(buf, head.methodStart, head.methodEnd);
-  const mayHaveBody = head.methodCode !== METHOD_CODES.get && head.methodCode !== METHOD_CODES.head;
-  let body: BodyInit | null = null;
-  if (mayHaveBody && connection.bodyUnread) {
-    const length = head.contentLength;
-    const start = connection.bufferedStart;
-    if (!head.chunked && connection.bufferedEnd - start >= length) {
-      body = buf.slice(start, start + length);
-      connection.consume(length);
-      connection.bodyRead(true);
-    } else {
-      body = bodyStream(connection, ctx.limits.fetchBodyBytesMax);
-    }
-  }
-  return new Request(url, { method, headers, body });
-}
-
-/** A request body read from the connection on demand, bounded by `limitBytes`. */
-function bodyStream(connection: Connection, limitBytes: number): ReadableStream<Uint8Array> {
-  const head = connection.requestHead;
-  let remaining = head.contentLength;
-  const decoder = head.chunked ? new ChunkedDecoder(new Uint8Array(0), { bounded: false }) : null;
-  let total = 0;
-  // Until the stream reports the end, the body counts as broken: a response written before it
-  // was read to the end closes the connection.
-  connection.bodyRead(false);
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        // Each pass reads at least one byte or ends the stream.
-        for (let pass = 0; pass <= limitBytes + PULL_BYTES_MAX; pass++) {
-          if (connection.bufferedEnd === connection.bufferedStart) {
-            // The app asked for the body: now is the time for an expected 100 Continue.
-            await connection.sendContinue();
-            if ((await connection.fill()) === null) {
-              throw new Error("the client closed the connection mid-body");
-            }
-          }
-          const chunk = decoder === null ? takeLength(connection, remaining) : takeChunked(
-            connection,
-            decoder,
-          );
-          remaining -= decoder === null ? chunk.length : 0;
-          total += chunk.length;
-          if (total > limitBytes) throw new RangeError(`body over ${limitBytes} bytes`);
-          const done = decoder === null ? remaining === 0 : decoder.done;
-          if (chunk.length > 0) controller.enqueue(chunk);
-          if (done) {
-            connection.bodyRead(true);
-            controller.close();
-          }
-          if (done || chunk.length > 0) return;
-        }
-      } catch (error) {
-        connection.bodyRead(false);
-        const message = error instanceof ChunkedError || error instanceof Error
-          ? error.message
-          : String(error);
-        controller.error(new Error(`Cannot read request body: ${message}`));
-      }
-    },
-    cancel() {
-      // The app stopped reading: the rest of the body is unread, the connection closes.
-      connection.bodyRead(false);
-    },
-  }, { highWaterMark: 0 });
-}
-
-/** Up to `remaining` buffered body bytes, copied out (the app may keep them). */
-function takeLength(connection: Connection, remaining: number): Uint8Array {
-  const start = connection.bufferedStart;
-  const n = Math.min(remaining, connection.bufferedEnd - start, PULL_BYTES_MAX);
-  connection.consume(n);
-  return connection.buffer.slice(start, start + n);
-}
-
-/** Decodes buffered chunked bytes into a fresh chunk for the app. */
-function takeChunked(connection: Connection, decoder: ChunkedDecoder): Uint8Array {
-  const start = connection.bufferedStart;
-  const out = new Uint8Array(Math.min(PULL_BYTES_MAX, connection.bufferedEnd - start));
-  decoder.retarget(out);
-  const stop = decoder.feed(connection.buffer, start, connection.bufferedEnd);
-  connection.consume(stop - start);
-  return out.subarray(0, decoder.lengthBytes);
+  return new Request(url, { method: latin1(buf, head.methodStart, head.methodEnd), headers });
 }
 
 /** How `writeResponse` frames the answer. */

@@ -11,15 +11,36 @@
  * @module
  */
 
+import { type ErrorCode, RpcError } from "../errors/rpc_error.ts";
+import { CallHead } from "../rpc/call_head.ts";
+import { httpMethodCodeOf } from "../rpc/route.ts";
+
+/** The RPC error code each refusal status is answered with (the body is the core's error). */
+export const HEAD_ERROR_CODES = {
+  400: "invalid_argument",
+  413: "resource_exhausted",
+  417: "failed_precondition",
+  431: "resource_exhausted",
+  501: "unimplemented",
+  505: "unimplemented",
+} as const satisfies Record<number, ErrorCode>;
+
 /** Why a head was refused: the status to answer before closing the connection. */
 export class HeadError extends Error {
-  /** 400, 417, 431, 501 or 505. */
-  readonly status: number;
+  readonly status: keyof typeof HEAD_ERROR_CODES;
 
-  constructor(status: number, message: string) {
+  constructor(status: keyof typeof HEAD_ERROR_CODES, message: string) {
     super(message);
     this.name = "HeadError";
     this.status = status;
+  }
+
+  /** The RpcError this refusal is answered with. */
+  toRpcError(): RpcError {
+    return new RpcError(HEAD_ERROR_CODES[this.status], `Bad request: ${this.message}`, {
+      httpStatus: this.status,
+      retryAfterSeconds: null,
+    });
   }
 }
 
@@ -35,8 +56,8 @@ export const METHOD_BYTES_MAX = 32;
 /** The longest Content-Length value, in digits (beyond 2^53 a number is no longer exact). */
 export const CONTENT_LENGTH_DIGITS_MAX = 15;
 
-/** Request methods told apart by the connection (the rest go to the app by name). */
-export const METHOD_CODES = { other: 0, get: 1, head: 2, post: 3 } as const;
+/** Request methods as codes: the call core's (rpc/route.ts), re-exported for the parser's users. */
+export { HTTP_METHOD as METHOD_CODES } from "../rpc/route.ts";
 
 /** tchar of RFC 9110 section 5.6.2: 1 for a token byte. */
 const TCHAR = (() => {
@@ -118,11 +139,11 @@ export class ValueText {
 
 /**
  * One parsed request head, reused by a connection for each of its requests. Offsets index the
- * buffer the head was parsed from and stay valid until that buffer's bytes move.
+ * buffer the head was parsed from and stay valid until that buffer's bytes move. It is the call
+ * core's `CallHead` too (the parser fills the fields a call needs), so serving a call costs no
+ * extra object.
  */
-export class RequestHead {
-  /** One of METHOD_CODES. */
-  methodCode = 0;
+export class RequestHead extends CallHead {
   methodStart = 0;
   methodEnd = 0;
   targetStart = 0;
@@ -134,9 +155,6 @@ export class RequestHead {
   headerCount = 0;
   /** Per header line: name start, name end, value start, value end. */
   readonly fields = new Int32Array(HEADER_COUNT_MAX * 4);
-  contentType: string | null = null;
-  authorization: string | null = null;
-  rpcTimeoutMs: string | null = null;
   host: string | null = null;
   /** The Content-Length value, or -1 when absent. */
   contentLength = -1;
@@ -149,10 +167,8 @@ export class RequestHead {
 
   /** Clears the per-request fields. */
   reset(): void {
+    this.resetCallFields();
     this.headerCount = 0;
-    this.contentType = null;
-    this.authorization = null;
-    this.rpcTimeoutMs = null;
     this.host = null;
     this.contentLength = -1;
     this.chunked = false;
@@ -246,7 +262,7 @@ function parseRequestLine(buf: Uint8Array, s: number, head: RequestHead): number
   }
   head.methodStart = s;
   head.methodEnd = i;
-  head.methodCode = methodCodeOf(buf, s, i);
+  head.methodCode = httpMethodCodeOf(buf, s, i);
   const t = ++i;
   while (buf[i] > 0x20 && buf[i] < 0x7f) i++;
   if (i === t || buf[t] !== 0x2f || buf[i] !== 0x20) {
@@ -270,25 +286,6 @@ function parseRequestLine(buf: Uint8Array, s: number, head: RequestHead): number
   if (major !== 1 || minor > 1) throw new HeadError(505, "HTTP version not supported");
   head.versionMinor = minor;
   return i + 10;
-}
-
-/** METHOD_CODES of the method `buf[s, e)` (case-sensitive, RFC 9110 section 9.1). */
-function methodCodeOf(buf: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (
-    n === 4 && buf[s] === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54
-  ) {
-    return METHOD_CODES.post;
-  }
-  if (n === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) {
-    return METHOD_CODES.get;
-  }
-  if (
-    n === 4 && buf[s] === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44
-  ) {
-    return METHOD_CODES.head;
-  }
-  return METHOD_CODES.other;
 }
 
 /**
@@ -367,12 +364,16 @@ function readKnown(buf: Uint8Array, known: number, s: number, e: number, head: R
       break;
     case NAME_CONTENT_TYPE:
       head.contentType = head.texts[1].of(buf, s, e);
+      head.contentTypeCount++;
       break;
     case NAME_AUTHORIZATION:
+      // Counted, not joined: the core refuses a second Authorization on every transport.
       head.authorization = head.texts[2].of(buf, s, e);
+      head.authorizationCount++;
       break;
     case NAME_RPC_TIMEOUT:
       head.rpcTimeoutMs = latin1(buf, s, e);
+      head.rpcTimeoutMsCount++;
       break;
     case NAME_CONTENT_LENGTH:
       if (head.contentLength !== -1) throw new HeadError(400, "more than one Content-Length");

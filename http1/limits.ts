@@ -17,10 +17,11 @@ export interface H1Limits {
   readonly idleTimeoutMs: number;
   /** A request head must be complete this long after its first byte (slowloris), else 408. */
   readonly headTimeoutMs: number;
-  /** Each read of a request body, and each write of an answer, must progress within this. */
-  readonly bodyTimeoutMs: number;
-  /** The most request-body bytes handed to the app's own routes (batches, dashboard). */
-  readonly fetchBodyBytesMax: number;
+  /**
+   * Each write of an answer must progress within this (a client that stops reading). A request
+   * body's progress is the call core's stall timeout, the same on every transport.
+   */
+  readonly writeTimeoutMs: number;
   /** How long `shutdown` waits for requests in flight before closing their connections. */
   readonly shutdownTimeoutMs: number;
 }
@@ -37,8 +38,7 @@ export const H1_LIMITS_DEFAULT: H1Limits = Object.freeze({
   connectionCountMax: 1024,
   idleTimeoutMs: 30_000,
   headTimeoutMs: 10_000,
-  bodyTimeoutMs: 10_000,
-  fetchBodyBytesMax: 64 * 1024 * 1024,
+  writeTimeoutMs: 10_000,
   shutdownTimeoutMs: 60_000,
 });
 

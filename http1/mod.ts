@@ -1,10 +1,10 @@
 /**
- * The plaintext HTTP/1.1 server (`--plaintext-port`): our own RFC 9112 server on `Deno.listen`,
- * serving `POST /rpc/<method>` through the call core without Request/Response objects and
- * everything else through the Hono app. The TLS port stays on Deno.serve.
+ * HTTP/1.1 (RFC 9112) on a `Deno.Conn`: the plaintext port and TLS connections whose ALPN chose
+ * http/1.1. Calls go through the call core without Request/Response objects; every other target
+ * through the Hono app. Connections are accepted by `listener/tcp_listener.ts`.
  *
  * @module
  */
 
-export { type H1Server, serveH1, type ServeH1Options } from "./server.ts";
+export { type Http1Options, Http1Server } from "./server.ts";
 export { H1_LIMITS_DEFAULT, type H1Limits, h1Limits } from "./limits.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "../rpc/response_inits.ts";
+import type { CallAnswer, HeaderPairs } from "../rpc/answer.ts";
 
 /** Reason phrases for the statuses this server sends (others get "Status"). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = Object.freeze({
@@ -55,7 +55,7 @@ export const HEAD_PLAIN: HeadOptions = Object.freeze({ connection: null });
 export interface AnswerHeadLike {
   readonly status: number;
   readonly contentType: string;
-  readonly retryAfterSeconds: number | null;
+  readonly fields: HeaderPairs;
   readonly body: Uint8Array;
 }
 
@@ -80,11 +80,7 @@ function writeDecimal(out: Uint8Array, pos: number, n: number): number {
 }
 
 const CRLF = latin1Bytes("\r\n");
-const DRAINING_BODY = JSON.stringify({
-  error: { code: "unavailable", message: "Cannot call: the server is shutting down", details: {} },
-});
 const CONTENT_LENGTH = latin1Bytes("content-length: ");
-const RETRY_AFTER = latin1Bytes("retry-after: ");
 const CONNECTION_CLOSE = latin1Bytes("connection: close\r\n");
 const CONNECTION_KEEP_ALIVE = latin1Bytes("connection: keep-alive\r\n");
 
@@ -103,21 +99,38 @@ export class ResponseEncoder {
   readonly #extra: Uint8Array;
   readonly #statusLines = new Map<number, Uint8Array>();
   readonly #contentTypes = new Map<string, Uint8Array>();
+  /** Encoded answer fields per (shared, frozen) fields array. */
+  readonly #fields = new WeakMap<HeaderPairs, Uint8Array>();
+  readonly #now: () => number;
   #date: Uint8Array = new Uint8Array(0);
   #dateSecond = -1;
 
-  /** `extraHeaders` go on every RPC answer (lower-case names, validated by the app). */
-  constructor(extraHeaders: HeaderPairs) {
+  /**
+   * `extraHeaders` go on every answer (lower-case names, validated by the service); `now` is
+   * the service clock's coarse time (the Date line is refreshed when its second changes).
+   */
+  constructor(extraHeaders: HeaderPairs, now: () => number = Date.now) {
     this.#extra = latin1Bytes(extraHeaders.map(([n, v]) => `${n}: ${v}\r\n`).join(""));
-    this.tick(Date.now());
+    this.#now = now;
   }
 
-  /** Refreshes the Date line when the second changed. */
-  tick(nowMs: number): void {
-    const second = Math.floor(nowMs / 1000);
-    if (second === this.#dateSecond) return;
-    this.#dateSecond = second;
-    this.#date = latin1Bytes(`date: ${new Date(second * 1000).toUTCString()}\r\n`);
+  /** The Date line of the current second. */
+  #dateLine(): Uint8Array {
+    const second = Math.floor(this.#now() / 1000);
+    if (second !== this.#dateSecond) {
+      this.#dateSecond = second;
+      this.#date = latin1Bytes(`date: ${new Date(second * 1000).toUTCString()}\r\n`);
+    }
+    return this.#date;
+  }
+
+  #fieldLines(fields: HeaderPairs): Uint8Array {
+    let lines = this.#fields.get(fields);
+    if (lines === undefined) {
+      lines = latin1Bytes(fields.map(([n, v]) => `${n}: ${v}\r\n`).join(""));
+      this.#fields.set(fields, lines);
+    }
+    return lines;
   }
 
   /** The status line of `status`, e.g. `HTTP/1.1 200 OK\r\n`. */
@@ -144,10 +157,16 @@ export class ResponseEncoder {
     return line;
   }
 
+  /** The bytes an answer's head takes at most (to size an output buffer). */
+  callHeadBytesMax(answer: AnswerHeadLike): number {
+    return 256 + answer.contentType.length + this.#fieldLines(answer.fields).length +
+      this.#extra.length;
+  }
+
   /**
-   * Writes an RPC answer's head into `out` (status line, content-type, content-length,
-   * retry-after when set, the extra headers, date, connection) and returns its length. `out`
-   * must hold at least 512 bytes plus the extra headers.
+   * Writes an RPC answer's head into `out` (status line, content-type, content-length, the
+   * answer's fields, the extra headers, date, connection) and returns its length. `out` must
+   * hold `callHeadBytesMax(answer)` bytes.
    */
   encodeCallHead(out: Uint8Array, answer: AnswerHeadLike, options: HeadOptions): number {
     let p = put(out, 0, this.statusLine(answer.status));
@@ -155,18 +174,14 @@ export class ResponseEncoder {
     p = put(out, p, CONTENT_LENGTH);
     p = writeDecimal(out, p, answer.body.length);
     p = put(out, p, CRLF);
-    if (answer.retryAfterSeconds !== null) {
-      p = put(out, p, RETRY_AFTER);
-      p = writeDecimal(out, p, answer.retryAfterSeconds);
-      p = put(out, p, CRLF);
-    }
+    if (answer.fields.length > 0) p = put(out, p, this.#fieldLines(answer.fields));
     p = put(out, p, this.#extra);
     return this.#finish(out, p, options);
   }
 
   /** Date, connection and the empty line. */
   #finish(out: Uint8Array, pos: number, options: HeadOptions): number {
-    let p = put(out, pos, this.#date);
+    let p = put(out, pos, this.#dateLine());
     if (options.connection === "close") p = put(out, p, CONNECTION_CLOSE);
     else if (options.connection === "keep-alive") p = put(out, p, CONNECTION_KEEP_ALIVE);
     return put(out, p, CRLF);
@@ -185,39 +200,25 @@ export class ResponseEncoder {
     for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
     const line = this.statusLine(status);
     const fields = latin1Bytes(text);
-    const out = new Uint8Array(line.length + fields.length + this.#date.length + 64);
+    const out = new Uint8Array(line.length + fields.length + this.#dateLine().length + 64);
     let p = put(out, 0, line);
     p = put(out, p, fields);
     return out.subarray(0, this.#finish(out, p, options));
   }
 
-  /** The 503 a request gets while the server shuts down (JSON, as an RPC error; closes). */
-  drainingAnswer(): Uint8Array {
-    return this.plainAnswer(503, DRAINING_BODY, {
-      contentType: "application/json",
-      retryAfterSeconds: 1,
-    });
-  }
-
-  /** A complete short answer with a text body and `connection: close` (errors, 408, 503). */
-  plainAnswer(
-    status: number,
-    body: string,
-    options: { readonly contentType?: string; readonly retryAfterSeconds?: number } = {},
-  ): Uint8Array {
-    const bodyBytes = latin1Bytes(body);
-    const headers: [string, string][] = [
-      ["content-type", options.contentType ?? "text/plain"],
-      ["content-length", String(bodyBytes.length)],
-    ];
-    if (options.retryAfterSeconds !== undefined) {
-      headers.push(["retry-after", String(options.retryAfterSeconds)]);
+  /**
+   * A whole answer (head and body) as new bytes, for refusals written outside the call path (a
+   * bad head, a timeout, a draining server); the answer is released.
+   */
+  wholeAnswer(answer: CallAnswer, options: HeadOptions): Uint8Array {
+    try {
+      const out = new Uint8Array(this.callHeadBytesMax(answer) + answer.body.length);
+      const n = this.encodeCallHead(out, answer, options);
+      out.set(answer.body, n);
+      return out.subarray(0, n + answer.body.length);
+    } finally {
+      answer.release();
     }
-    const head = this.encodeHead(status, headers, HEAD_CLOSE);
-    const out = new Uint8Array(head.length + bodyBytes.length);
-    out.set(head);
-    out.set(bodyBytes, head.length);
-    return out;
   }
 }
 

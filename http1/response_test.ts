@@ -6,7 +6,6 @@ import {
   latin1Bytes,
   ResponseEncoder,
 } from "./response.ts";
-import { rpcSegmentEnd } from "./_private.ts";
 
 const decoder = new TextDecoder();
 const DATE = /^date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/;
@@ -24,7 +23,7 @@ Deno.test("response: an RPC answer head with length, retry-after, extra headers,
   const answer = {
     status: 503,
     contentType: "application/json",
-    retryAfterSeconds: 1,
+    fields: [["retry-after", "1"]] as const,
     body: new Uint8Array(1234),
   };
   const head = lines(out.subarray(0, encoder.encodeCallHead(out, answer, HEAD_CLOSE)));
@@ -45,7 +44,7 @@ Deno.test("response: connection header per mode; 0 and multi-digit lengths", () 
     const answer = {
       status: 200,
       contentType: "application/capnp",
-      retryAfterSeconds: null,
+      fields: [],
       body: new Uint8Array(length),
     };
     const plain = lines(out.subarray(0, encoder.encodeCallHead(out, answer, HEAD_PLAIN)));
@@ -64,30 +63,26 @@ Deno.test("response: connection header per mode; 0 and multi-digit lengths", () 
 });
 
 Deno.test("response: the date line follows the clock, once per second", () => {
-  const encoder = new ResponseEncoder([]);
-  encoder.tick(Date.UTC(2026, 10, 27, 0, 0, 1, 500));
+  const encoder = new ResponseEncoder([], () => Date.UTC(2026, 10, 27, 0, 0, 1, 500));
   const head = lines(encoder.encodeHead(200, [["x-a", "1"]], HEAD_PLAIN));
   assert.deepEqual(head, ["HTTP/1.1 200 OK", "x-a: 1", "date: Fri, 27 Nov 2026 00:00:01 GMT"]);
 });
 
-Deno.test("response: plainAnswer is a whole answer that closes; odd statuses get a phrase", () => {
+Deno.test("response: wholeAnswer is a whole answer that closes; odd statuses get a phrase", () => {
   const encoder = new ResponseEncoder([]);
-  const text = decoder.decode(encoder.plainAnswer(431, "too big"));
+  let released = 0;
+  const answer = {
+    status: 431,
+    contentType: "application/json",
+    fields: [],
+    body: latin1Bytes("too big"),
+    release: () => released++,
+  };
+  const text = decoder.decode(encoder.wholeAnswer(answer, HEAD_CLOSE));
   assert.ok(text.startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
   assert.match(text, /\r\ncontent-length: 7\r\n/);
   assert.match(text, /\r\nconnection: close\r\n\r\ntoo big$/);
+  assert.equal(released, 1);
   assert.equal(decoder.decode(encoder.statusLine(299)), "HTTP/1.1 299 Status\r\n");
   assert.throws(() => encoder.statusLine(1000), RangeError);
-});
-
-Deno.test("response: rpcSegmentEnd finds /rpc/<method> and leaves odd paths to the app", () => {
-  const end = (path: string) => rpcSegmentEnd(latin1Bytes(path), 0, path.length);
-  assert.equal(end("/rpc/system.echo"), 16);
-  assert.equal(end("/rpc/system.echo?x=1"), 16);
-  assert.equal(end("/rpc/"), -1);
-  assert.equal(end("/rpc"), -1);
-  assert.equal(end("/rpc/a/b"), -1);
-  assert.equal(end("/rpc/a%2Eb"), -1);
-  assert.equal(end("/rpcx/a"), -1);
-  assert.equal(end("/healthz"), -1);
 });

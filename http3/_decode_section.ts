@@ -9,12 +9,13 @@
 import { H3Error } from "./errors.ts";
 import type { QpackDecoder } from "./qpack_dynamic.ts";
 import type { FieldLine } from "./qpack_static.ts";
-import { withTimeout } from "./stream_input.ts";
+import type { StallWatch } from "./stream_input.ts";
 
 /** What decoding a section needs from the connection. */
 export interface SectionDecodeContext {
   readonly decoder: QpackDecoder;
-  readonly limits: { readonly stallTimeoutMs: number };
+  /** The connection's stall timeout on the service's clock. */
+  readonly stallWatch: StallWatch;
   readonly stats: { blockedSectionCount: number };
 }
 
@@ -37,9 +38,8 @@ export async function decodeRequestSection(
   if (outcome.fields !== undefined) return outcome.fields;
   context.stats.blockedSectionCount++;
   try {
-    return await withTimeout(
+    return await context.stallWatch.within(
       outcome.blocked,
-      context.limits.stallTimeoutMs,
       () =>
         new H3Error("H3_REQUEST_INCOMPLETE", "QPACK inserts did not arrive in time", {
           scope: "stream",

@@ -14,6 +14,7 @@ import { decodeFieldSection } from "./qpack.ts";
 import type { FieldLine } from "./qpack_static.ts";
 import { type OutgoingRequest, RequestEncoder } from "./request_encoder.ts";
 import { SectionCache } from "./section_cache.ts";
+import { Clock } from "../clock/mod.ts";
 import { frameBodyStream, StallWatch, StreamInput } from "./stream_input.ts";
 import { readVarint } from "./varint.ts";
 
@@ -49,6 +50,8 @@ const CONTROL_CHUNK_COUNT_MAX = 1 << 24;
 export class H3Client {
   readonly #conn: Deno.QuicConn;
   readonly #stallWatch: StallWatch;
+  /** The client's own clock (a client is not part of a service). */
+  readonly #clock: Clock;
   readonly #headersBytesMax: number;
   /** Parsed heads of the server's static-only response sections (they repeat). */
   readonly #responseHeads = new SectionCache<ResponseHead>();
@@ -59,7 +62,8 @@ export class H3Client {
 
   private constructor(conn: Deno.QuicConn, options: H3ClientOptions) {
     this.#conn = conn;
-    this.#stallWatch = new StallWatch(options.stallTimeoutMs ?? 30_000);
+    this.#clock = new Clock();
+    this.#stallWatch = new StallWatch(options.stallTimeoutMs ?? 30_000, this.#clock);
     this.#headersBytesMax = options.headersBytesMax ?? 65536;
     this.#encoder = new RequestEncoder(`${options.serverName ?? options.hostname}:${options.port}`);
     this.#goaway.promise.catch(() => {});
@@ -198,7 +202,7 @@ export class H3Client {
     }
     this.#goaway.reject(new Error("connection closed"));
     await this.#background.catch(() => {});
-    this.#stallWatch.close();
+    this.#clock.close();
   }
 }
 

@@ -13,7 +13,8 @@
 import { H3Error } from "./errors.ts";
 import { encodeGoawayFrame, encodeSettingsFrame, STREAM_TYPE } from "./frame.ts";
 import { DecoderStreamReader, QpackDecoder } from "./qpack_dynamic.ts";
-import type { DispatchDeps } from "../rpc/dispatch.ts";
+import type { Clock } from "../clock/mod.ts";
+import type { CallCore } from "../rpc/core.ts";
 import {
   type RequestAbort,
   type RequestStreamContext,
@@ -36,9 +37,11 @@ export interface ConnectionLimits extends RequestStreamLimits {
 
 /** Options of {@link H3ServerConnection}. */
 export interface H3ServerConnectionOptions {
+  /** The service's clock (stall timeouts, the GOAWAY flush). */
+  readonly clock: Clock;
   readonly fetch: (request: Request) => Response | Promise<Response>;
-  /** The call core's deps: `POST /rpc/<method>` skips `fetch` (rpc_route.ts); null = off. */
-  readonly rpcDeps?: DispatchDeps | null;
+  /** The call core: every /rpc target is served by it (rpc_route.ts); null = all to `fetch`. */
+  readonly core?: CallCore | null;
   readonly limits: ConnectionLimits;
 }
 
@@ -88,22 +91,23 @@ export class H3ServerConnection {
   constructor(conn: Deno.QuicConn, options: H3ServerConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
-    this.#stallWatch = new StallWatch(options.limits.stallTimeoutMs);
+    this.#stallWatch = new StallWatch(options.limits.stallTimeoutMs, options.clock);
     this.#decoder = new QpackDecoder({
       maxTableCapacity: options.limits.qpackMaxTableCapacity,
       blockedStreamsMax: options.limits.qpackBlockedStreams,
       fieldSectionBytesMax: options.limits.headersBytesMax,
       onDecoderStreamBytes: (bytes) => this.#sendDecoderBytes(bytes),
     });
-    const rpcDeps = options.rpcDeps ?? null;
+    const core = options.core ?? null;
     this.#requestContext = {
       decoder: this.#decoder,
       fetch: options.fetch,
-      rpc: rpcDeps === null ? null : {
-        deps: rpcDeps,
-        answerHeads: new AnswerHeadEncoder(rpcDeps.extraHeaders),
+      rpc: core === null ? null : {
+        core,
+        answerHeads: new AnswerHeadEncoder(),
+        share: core.deps.shares.connectionAccount(),
         decoder: this.#decoder,
-        limits: options.limits,
+        stallWatch: this.#stallWatch,
         stats: this.stats,
       },
       limits: options.limits,
@@ -124,6 +128,16 @@ export class H3ServerConnection {
     return this.#decoder.table.insertCount;
   }
 
+  /** Whether no request is in flight (the connection table may close it to make room). */
+  get idle(): boolean {
+    return this.#activeRequestCount === 0 && !this.#closed;
+  }
+
+  /** Closes now (the connection table's eviction). */
+  destroy(): void {
+    this.close();
+  }
+
   /** Request streams being served now. */
   get activeRequestCount(): number {
     return this.#activeRequestCount;
@@ -138,7 +152,7 @@ export class H3ServerConnection {
       this.#goawayId = this.#nextStreamId;
       await this.#control?.write(encodeGoawayFrame(this.#goawayId)).catch(() => {});
       // A close right after the write would discard the frame unsent: give it a moment.
-      await new Promise((resolve) => setTimeout(resolve, GOAWAY_FLUSH_MS));
+      await this.#options.clock.sleep(GOAWAY_FLUSH_MS);
     }
     await this.#requestsDone();
   }
@@ -165,7 +179,6 @@ export class H3ServerConnection {
     }
     await this.#conn.closed.catch(() => {});
     await this.#requestsDone();
-    this.#stallWatch.close();
   }
 
   #fail(error: unknown): void {

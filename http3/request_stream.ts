@@ -20,7 +20,8 @@ import { encodeDataFrame, encodeHeadersFrame, type Frame, FRAME_TYPE } from "./f
 import { encodeFieldSection } from "./qpack.ts";
 import { parseRequestHead, type RequestHead, responseFieldLines } from "./request_head.ts";
 import type { SectionCache } from "./section_cache.ts";
-import { H3CallInput, rpcPathMethod, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
+import { H3Call, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
+import { matchRpcPath, TARGET_APP } from "../rpc/route.ts";
 import { frameBodyStream, type StallWatch, StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
@@ -48,8 +49,6 @@ export interface RequestStreamContext extends SectionDecodeContext {
    */
   readonly rpc: RpcRouteContext | null;
   readonly limits: RequestStreamLimits;
-  /** Times out request streams that wait too long for the client (one per connection). */
-  readonly stallWatch: StallWatch;
   /**
    * The requests being served: the connection aborts them all when it goes away, and the app
    * sees `request.signal` abort. (A set the connection walks once costs less than an abort
@@ -104,13 +103,13 @@ export async function serveRequestStream(
     const parsed = headOf(await input.nextFrame(), streamId, context);
     const head = parsed instanceof Promise ? await parsed : parsed;
     context.stats.requestCount++;
-    const method = context.rpc !== null && head.method === "POST" ? rpcPathMethod(head.path) : null;
-    if (method !== null) {
+    const nameEnd = context.rpc === null ? TARGET_APP : matchRpcPath(head.path);
+    if (nameEnd !== TARGET_APP) {
       const rpc = context.rpc!;
-      const call = new H3CallInput(input, head, { context: rpc, streamId });
+      const call = new H3Call();
       abort = call;
       context.requestAborts.add(call);
-      await serveRpcRoute(method, call, { writer, context: rpc });
+      await serveRpcRoute(call, head, { nameEnd, input, writer, context: rpc, streamId });
       // The body went into the lease without a read or a trailer decode left pending, so no
       // view of the read buffers is used any more (an async read may still hold one).
       if (!call.bodyReadAsync) {

@@ -1,30 +1,25 @@
 /**
- * The direct RPC route of the HTTP/3 server: a `POST /rpc/<method>` request stream is served by
- * the transport-neutral call core (`rpc/call.ts`) without any `Request`, Hono context or
- * `Response` object (those were most of an HTTP/3 call's CPU time).
+ * The HTTP/3 adapter onto the call core: a request stream whose `:path` is in the /rpc namespace
+ * (rpc/route.ts) is opened in the core (`CallCore.open`) with the few fields it needs, its DATA
+ * frame payloads are pushed into the call, and the answer the core hands back leaves as HEADERS +
+ * one DATA frame, then FIN. No `Request`, Hono context or `Response` is made; lookup, auth, the
+ * limits, the lease, the body's declared length and stall timeout, the deadline and the answer's
+ * bytes are all the core's.
  *
- * Order (DESIGN invariants 1, 2 and 4): the method name from `:path` is looked up before any
- * DATA frame is read; an unknown one is answered 501 at once. A known one goes to `serveCall`,
- * whose `readBody` copies DATA frame payloads straight into the call's pool lease, bounded by
- * the limit, the declared length and the stall timeout; trailers are decoded to keep the QPACK
- * state in step. The answer leaves as HEADERS + one DATA frame copied from the answer's body
- * into one buffer, then FIN; the answer is released on every path.
+ * A body that arrived whole with its HEADERS (the usual small call) is pushed without a promise,
+ * so a synchronous handler answers in the same turn. Trailers are decoded to keep the QPACK state
+ * in step and dropped. A connection-scope protocol error met while reading the body aborts the
+ * call and closes the connection; a stream-scope one is answered 400.
  *
  * @module
  */
 
-import { LeaseBodyWriter } from "../rpc/body.ts";
-import {
-  type CallAnswer,
-  type CallBodyReadOptions,
-  type CallHead,
-  type CallInput,
-  serveCall,
-  unknownMethodAnswer,
-} from "../rpc/call.ts";
-import type { DispatchDeps } from "../rpc/dispatch.ts";
 import { RpcError } from "../errors/rpc_error.ts";
-import { METHOD_ID_NONE } from "../rpc/registry.ts";
+import type { AnswerSink, CallAnswer } from "../rpc/answer.ts";
+import { CallHead } from "../rpc/call_head.ts";
+import type { CallBody, CallCore } from "../rpc/core.ts";
+import type { ShareAccount } from "../rpc/fair_share.ts";
+import { httpMethodCode } from "../rpc/route.ts";
 import { decodeRequestSection, type SectionDecodeContext } from "./_decode_section.ts";
 import { H3Error } from "./errors.ts";
 import { type Frame, FRAME_TYPE } from "./frame.ts";
@@ -33,242 +28,219 @@ import type { RequestHead } from "./request_head.ts";
 import type { StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
-/** The path prefix of a single call. */
-const RPC_PATH_PREFIX = "/rpc/";
-
-/**
- * The `<method>` of a `:path` that is exactly `/rpc/<method>` (query ignored), or null: an
- * empty segment, a `/` or `%` inside it, or a fragment leaves the request to the app's router.
- *
- * @example
- * ```ts
- * rpcPathMethod("/rpc/system.echo?x=1"); // "system.echo"
- * rpcPathMethod("/rpc/a%2Eb"); // null
- * ```
- */
-export function rpcPathMethod(path: string): string | null {
-  if (!path.startsWith(RPC_PATH_PREFIX)) return null;
-  const start = RPC_PATH_PREFIX.length;
-  let end = start;
-  for (; end < path.length; end++) {
-    const c = path.charCodeAt(end);
-    if (c === 0x3f) break; // '?': the query is not part of the name.
-    if (c === 0x2f || c === 0x25 || c === 0x23) return null; // '/', '%', '#'
-  }
-  return end === start ? null : path.slice(start, end);
-}
-
 /** What the route needs from its request stream. */
 export interface RpcRouteContext extends SectionDecodeContext {
-  /** The stall timeout, and the HTTP/3 layer's own body limit (the method's may be lower). */
-  readonly limits: { readonly stallTimeoutMs: number; readonly bodyBytesMax: number };
-  /** The call core's per-transport deps (request log transport "h3", extra headers). */
-  readonly deps: DispatchDeps;
-  /** Encodes answer heads with the deps' extra headers. */
+  /** The one call core. */
+  readonly core: CallCore;
+  /** Encodes answer heads (the listener's extra fields). */
   readonly answerHeads: AnswerHeadEncoder;
-}
-
-/**
- * One call's input over a request stream; also the stream's abort target (the connection
- * aborts it when it goes away). The client's AbortSignal is made only when a handler turns out
- * to be asynchronous and asks for it.
- *
- * @example
- * ```ts
- * const call = new H3CallInput(input, head, { context, streamId });
- * context.requestAborts.add(call); // the connection calls call.abort(reason) when it closes
- * const answer = await serveCall(methodId, call, deps);
- * ```
- */
-export class H3CallInput implements CallInput {
-  readonly head: CallHead;
-  readonly #input: StreamInput;
-  readonly #context: RpcRouteContext;
-  readonly #streamId: number;
-  #controller: AbortController | null = null;
-  #abortReason: unknown = undefined;
-  #aborted = false;
-  /** A connection-scope error met while reading the body: the connection must close. */
-  connectionError: H3Error | null = null;
-  /**
-   * The body was not all at hand with the HEADERS: frames were awaited (a read or a blocked
-   * trailer section may still hold views of the stream's read buffers).
-   */
-  bodyReadAsync = false;
-
-  constructor(
-    input: StreamInput,
-    head: RequestHead,
-    options: { context: RpcRouteContext; streamId: number },
-  ) {
-    this.#input = input;
-    this.#context = options.context;
-    this.#streamId = options.streamId;
-    let callHead = callHeads.get(head);
-    if (callHead === undefined) {
-      callHead = callHeadOf(head);
-      callHeads.set(head, callHead);
-    }
-    this.head = callHead;
-  }
-
-  /** Aborts the client signal (the connection closed). */
-  abort(reason?: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  clientSignal(): AbortSignal | null {
-    if (this.#controller === null) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
-    }
-    return this.#controller.signal;
-  }
-
-  /**
-   * Copies DATA pieces into the lease until the declared length or FIN. A declared body that
-   * arrived whole with its HEADERS (the usual small call) gives its length at once, without a
-   * promise, so the call can run synchronously (see serveCall).
-   */
-  readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number> {
-    const limitBytes = Math.min(options.limitBytes, this.#context.limits.bodyBytesMax);
-    const declared = options.declaredBytes;
-    let frame: Frame | undefined;
-    try {
-      frame = this.#input.bufferedFrame();
-    } catch (error) {
-      if (error instanceof H3Error && error.scope === "connection") this.connectionError = error;
-      throw error;
-    }
-    if (declared !== null && frame?.type === "data" && frame.bytes.length === declared) {
-      // Within the limit and the lease: one copy and no writer object; otherwise the writer
-      // throws its errors (413, or a limit past the lease).
-      if (
-        Number.isSafeInteger(limitBytes) && declared <= limitBytes && limitBytes <= target.length
-      ) {
-        target.set(frame.bytes);
-      } else new LeaseBodyWriter(target, limitBytes).write(frame.bytes);
-      return declared;
-    }
-    this.bodyReadAsync = true;
-    return this.#readFrames(new LeaseBodyWriter(target, limitBytes), options, frame);
-  }
-
-  /**
-   * The rest of a body, frame by frame (`first`: a frame already taken from the input). Each
-   * iteration consumes one frame or piece; StreamInput bounds the reads and the writer bounds
-   * the bytes.
-   */
-  async #readFrames(
-    writer: LeaseBodyWriter,
-    options: CallBodyReadOptions,
-    first: Frame | undefined,
-  ): Promise<number> {
-    const declared = options.declaredBytes;
-    const input = this.#input;
-    let pending = first;
-    try {
-      for (;;) {
-        if (declared !== null && writer.lengthBytes === declared) return declared;
-        // Bytes already read are taken without an await.
-        const frame = pending ?? input.bufferedFrame() ??
-          await options.call.race(input.nextFrame());
-        pending = undefined;
-        if (frame === null) break;
-        if (frame.type === "headers") {
-          // Trailers: decoded (QPACK state), not used.
-          await options.call.race(
-            decodeRequestSection(frame.fieldSection, this.#streamId, this.#context),
-          );
-          continue;
-        }
-        if (frame.type !== "data") continue;
-        if (declared !== null && writer.lengthBytes + frame.bytes.length > declared) {
-          throw lengthMismatch(writer.lengthBytes + frame.bytes.length, declared);
-        }
-        writer.write(frame.bytes);
-      }
-    } catch (error) {
-      if (error instanceof H3Error && error.scope === "connection") this.connectionError = error;
-      throw error;
-    }
-    if (declared !== null && writer.lengthBytes !== declared) {
-      throw lengthMismatch(writer.lengthBytes, declared);
-    }
-    return writer.lengthBytes;
-  }
-}
-
-function lengthMismatch(receivedBytes: number, declaredBytes: number): RpcError {
-  return new RpcError(
-    "invalid_argument",
-    `Cannot read body: got ${receivedBytes} bytes, Content-Length said ${declaredBytes}`,
-  );
+  /** The connection's fair-share account. */
+  readonly share: ShareAccount;
 }
 
 /**
  * The call heads of request heads: a connection reuses one parsed head for every request that
- * sent the same field section (section_cache.ts), and so one call head.
+ * sent the same field section (section_cache.ts), and so one call head (its target bytes copied
+ * once).
  */
 const callHeads = new WeakMap<RequestHead, CallHead>();
 
-/** The header values a call needs; repeated fields are joined with ", " as `Headers` does. */
-function callHeadOf(head: RequestHead): CallHead {
-  let contentType: string | null = null;
-  let rpcTimeoutMs: string | null = null;
-  let authorization: string | null = null;
-  const headers = head.headers;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i];
-    if (name === "content-type") contentType = joined(contentType, value);
-    else if (name === "rpc-timeout-ms") rpcTimeoutMs = joined(rpcTimeoutMs, value);
-    else if (name === "authorization") authorization = joined(authorization, value);
-  }
-  const declared = head.contentLengthBytes;
-  return {
-    contentType,
-    contentLength: declared === null ? null : String(declared),
-    rpcTimeoutMs,
-    authorization,
-  };
-}
-
-function joined(previous: string | null, value: string): string {
-  return previous === null ? value : `${previous}, ${value}`;
+/**
+ * The call head of a request head whose `:path` matched the /rpc namespace (`nameEnd` from
+ * `matchRpcPath`, its bytes in `rpcTargetScratch()`).
+ */
+function callHeadOf(head: RequestHead, nameEnd: number, share: ShareAccount): CallHead {
+  let callHead = callHeads.get(head);
+  if (callHead !== undefined) return callHead;
+  callHead = new CallHead("h3");
+  // A request head is cached per connection (its section cache), so its call head is too.
+  callHead.share = share;
+  callHead.methodCode = httpMethodCode(head.method);
+  callHead.setTargetFromPath(nameEnd);
+  for (const [name, value] of head.headers) callHead.readField(name, value);
+  callHead.contentLengthBytes = head.contentLengthBytes ?? -1;
+  callHeads.set(head, callHead);
+  return callHead;
 }
 
 /**
- * Serves one `POST /rpc/<method>` request stream whose HEADERS were read: lookup, call, answer,
- * FIN. Rejects with a connection-scope H3Error (after releasing the answer) when the body broke
- * the protocol, and with the transport's error when the answer cannot be written.
+ * One call over a request stream: the core's answer sink, and the stream's abort target (the
+ * connection aborts it when it goes away).
+ */
+export class H3Call implements AnswerSink {
+  #answer: CallAnswer | null = null;
+  #failure: unknown = null;
+  #waiter: PromiseWithResolvers<CallAnswer> | null = null;
+  #body: CallBody | null = null;
+  #aborted = false;
+  /** The body was not all at hand with the HEADERS (a read may still view the read buffers). */
+  bodyReadAsync = false;
+
+  answer(answer: CallAnswer): void {
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    if (waiter !== null) waiter.resolve(answer);
+    else this.#answer = answer;
+  }
+
+  /** The call will get no answer: the connection closed, or a connection error. */
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#body?.abort(reason);
+    this.#failure = reason ?? new Error("the connection closed");
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.reject(this.#failure);
+  }
+
+  /** The answer, once the core gave it; rejects when the call was aborted. */
+  answered(): CallAnswer | Promise<CallAnswer> {
+    const answer = this.#answer;
+    if (answer !== null) {
+      this.#answer = null;
+      return answer;
+    }
+    if (this.#aborted) return Promise.reject(this.#failure);
+    this.#waiter = Promise.withResolvers<CallAnswer>();
+    return this.#waiter.promise;
+  }
+
+  /** Opens the call and pushes its body (synchronously when it is at hand). */
+  open(
+    head: RequestHead,
+    nameEnd: number,
+    options: { input: StreamInput; context: RpcRouteContext; streamId: number },
+  ): void {
+    const context = options.context;
+    const body = context.core.open(callHeadOf(head, nameEnd, context.share), this);
+    if (body === null) return;
+    this.#body = body;
+    if (this.#aborted) body.abort();
+    else pushBody(this, body, head.contentLengthBytes ?? -1, options);
+  }
+}
+
+/**
+ * Pushes DATA payloads into the call until the declared length or FIN. Frames already read are
+ * taken without an await; returns undefined when the whole body was at hand.
+ */
+function pushBody(
+  call: H3Call,
+  body: CallBody,
+  declaredBytes: number,
+  options: { input: StreamInput; context: RpcRouteContext; streamId: number },
+): Promise<void> | undefined {
+  let pending: Frame | undefined;
+  try {
+    // Each pass takes one buffered frame; the input holds a bounded number of bytes.
+    for (;;) {
+      if (declaredBytes >= 0 && body.wantBytes === 0) {
+        body.end();
+        return undefined;
+      }
+      const frame = options.input.bufferedFrame();
+      if (frame === undefined) break;
+      if (frame.type === "headers") {
+        pending = frame; // Trailers need an (asynchronous) QPACK decode.
+        break;
+      }
+      if (!pushFrame(body, frame)) return undefined;
+    }
+  } catch (error) {
+    failed(call, body, error);
+    return undefined;
+  }
+  call.bodyReadAsync = true;
+  return pushRest(call, body, declaredBytes, { ...options, pending });
+}
+
+/** One frame of the body: DATA pushed, FIN ends it; false once the call takes no more. */
+function pushFrame(body: CallBody, frame: Frame | null): boolean {
+  if (frame === null) {
+    body.end();
+    return false;
+  }
+  if (frame.type === "data") return body.push(frame.bytes);
+  return body.accepting;
+}
+
+/** The rest of a body, frame by frame; StreamInput bounds the reads, the call the bytes. */
+async function pushRest(
+  call: H3Call,
+  body: CallBody,
+  declaredBytes: number,
+  options: {
+    input: StreamInput;
+    context: RpcRouteContext;
+    streamId: number;
+    pending: Frame | undefined;
+  },
+): Promise<void> {
+  const input = options.input;
+  let pending = options.pending;
+  try {
+    // Each pass consumes one frame or ends; the call's limit and stall timeout bound it.
+    while (body.accepting) {
+      if (declaredBytes >= 0 && body.wantBytes === 0) {
+        body.end();
+        return;
+      }
+      const frame = pending ?? input.bufferedFrame() ?? await input.nextFrame();
+      pending = undefined;
+      if (frame?.type === "headers") {
+        // Trailers: decoded (QPACK state), not used.
+        await decodeRequestSection(frame.fieldSection, options.streamId, options.context);
+        continue;
+      }
+      if (!pushFrame(body, frame)) return;
+    }
+  } catch (error) {
+    failed(call, body, error);
+  }
+}
+
+/**
+ * A read failure: a stream-scope protocol error is answered 400; a connection-scope one, or the
+ * stream failing, aborts the call (`serveRpcRoute` then rejects with it).
+ */
+function failed(call: H3Call, body: CallBody, error: unknown): void {
+  if (error instanceof H3Error && error.scope === "stream") {
+    body.fail(new RpcError("invalid_argument", `Cannot read body: ${error.message}`));
+  } else call.abort(error);
+}
+
+/**
+ * Serves one request stream whose HEADERS named the /rpc namespace: opens the call, pushes its
+ * body, writes the answer, FIN. Rejects with a connection-scope H3Error (after releasing the
+ * answer) when the body broke the protocol, and with the transport's error when the answer
+ * cannot be written.
  *
  * @example
  * ```ts
- * const call = new H3CallInput(input, head, { context, streamId });
- * await serveRpcRoute(method, call, { writer, context });
+ * const call = new H3Call();
+ * await serveRpcRoute(call, head, { nameEnd, input, writer, context, streamId });
  * ```
  */
 export async function serveRpcRoute(
-  method: string,
-  call: H3CallInput,
-  options: { writer: WritableStreamDefaultWriter<Uint8Array>; context: RpcRouteContext },
+  call: H3Call,
+  head: RequestHead,
+  options: {
+    nameEnd: number;
+    input: StreamInput;
+    writer: WritableStreamDefaultWriter<Uint8Array>;
+    context: RpcRouteContext;
+    streamId: number;
+  },
 ): Promise<void> {
-  const deps = options.context.deps;
-  const methodId = deps.registry.lookup(method);
-  let answer: CallAnswer;
-  if (methodId === METHOD_ID_NONE) answer = unknownMethodAnswer(call.head.contentType, deps);
-  else {
-    // A synchronous call (buffered body, synchronous handler) is answered without a hop.
-    const outcome = serveCall(methodId, call, deps);
-    answer = outcome instanceof Promise ? await outcome : outcome;
-  }
+  // The body is pushed on its own (synchronously when at hand); the answer may come before the
+  // body ends (a refusal, a deadline, a stalled body): it is written at once either way.
+  call.open(head, options.nameEnd, options);
+  const outcome = call.answered();
+  const answer = outcome instanceof Promise ? await outcome : outcome;
   let bytes: Uint8Array;
   const spare = spareOutputs.pop() ?? new Uint8Array(SPARE_OUTPUT_BYTES);
   try {
-    if (call.connectionError !== null) throw call.connectionError;
     bytes = options.context.answerHeads.headersAndData(answer, spare);
   } finally {
     answer.release();
@@ -350,7 +322,7 @@ export class AnswerHeadEncoder {
 
   /** The encoded prefix + fixed lines of an answer's field section. */
   #fixedSection(answer: CallAnswer): Uint8Array {
-    if (answer.retryAfterSeconds !== null) return this.#encode(answer);
+    if (answer.fields.length > 0) return this.#encode(answer);
     let byType = this.#cache.get(answer.status);
     const cached = byType?.get(answer.contentType);
     if (cached !== undefined) return cached;
@@ -374,9 +346,7 @@ export class AnswerHeadEncoder {
       [":status", String(answer.status)],
       ["content-type", answer.contentType],
     ];
-    if (answer.retryAfterSeconds !== null) {
-      lines.push(["retry-after", String(answer.retryAfterSeconds)]);
-    }
+    for (const [name, value] of answer.fields) lines.push([name, value]);
     for (const [name, value] of this.#extraHeaders) lines.push([name, value]);
     return encodeFieldSection(lines);
   }

@@ -6,14 +6,23 @@
  * @module
  */
 
-import type { DispatchDeps } from "../rpc/dispatch.ts";
+import type { Clock } from "../clock/mod.ts";
+import type { CallCore } from "../rpc/core.ts";
+import { ConnectionTable } from "../listener/connection_table.ts";
+import type { ListenerCounters } from "../listener/metrics.ts";
+import { H3_ERROR } from "./errors.ts";
 import { H3ServerConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection.ts";
 
 /** Every limit of the HTTP/3 server. */
 export interface H3Limits extends ConnectionLimits {
-  /** Connections served at once; more are refused during the handshake. */
+  /**
+   * Connections served at once; at the cap an idle one (no request in flight) makes room for a
+   * newcomer, else the newcomer is refused during the handshake (listener/connection_table.ts).
+   */
   readonly connectionCountMax: number;
+  /** Connections at once from one client address, with the same eviction. */
+  readonly connectionsPerAddressMax: number;
   /** Concurrent request streams per connection (QUIC's bidirectional stream limit). */
   readonly requestStreamCountMax: number;
   /** A connection with no traffic for this long is closed by QUIC. */
@@ -25,6 +34,7 @@ export interface H3Limits extends ConnectionLimits {
 /** Defaults for {@link H3Limits}. */
 export const H3_LIMITS_DEFAULT: Readonly<H3Limits> = Object.freeze({
   connectionCountMax: 1024,
+  connectionsPerAddressMax: 512,
   requestStreamCountMax: 100,
   idleTimeoutMs: 30_000,
   drainTimeoutMs: 10_000,
@@ -48,11 +58,12 @@ export interface ServeH3Options {
   /** The app: gets each request, answers a Response. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
   /**
-   * The call core's deps (e.g. `rpcApp.depsFor("h3")`): `POST /rpc/<method>` is then served
-   * directly (http3/rpc_route.ts) instead of through `fetch`. Absent/null = every request goes
-   * to `fetch`.
+   * The call core: every /rpc target is then served by it (http3/rpc_route.ts) instead of
+   * through `fetch`. Absent/null = every request goes to `fetch`.
    */
-  readonly rpcDeps?: DispatchDeps | null;
+  readonly core?: CallCore | null;
+  /** The service's clock (stall timeouts, the drain deadline). */
+  readonly clock: Clock;
   readonly limits?: Partial<H3Limits>;
 }
 
@@ -74,6 +85,8 @@ export interface H3Server {
   readonly connectionCount: number;
   /** Totals since start (connections served, requests, QPACK activity). */
   stats(): H3Stats;
+  /** The connection table's counters (listener/metrics.ts). */
+  readonly counters: ListenerCounters;
   /** GOAWAY to every connection, waits for in-flight requests (bounded), closes everything. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -116,14 +129,14 @@ export function serveH3(options: ServeH3Options): H3Server {
     // Control, QPACK encoder and decoder, plus room for GREASE streams.
     maxConcurrentUnidirectionalStreams: 16,
   });
-  const connections = new Set<H3ServerConnection>();
+  const connections = new ConnectionTable<H3ServerConnection>(limits);
   const totals: H3Stats = {
     connectionCount: 0,
     requestCount: 0,
     blockedSectionCount: 0,
     qpackInsertCount: 0,
   };
-  const state = { stopping: false, totals };
+  const state = { stopping: false, totals, handshakeFailureCount: 0 };
   const accepting = acceptLoop(listener, connections, { ...options, limits, state });
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
@@ -132,10 +145,10 @@ export function serveH3(options: ServeH3Options): H3Server {
       // endpoint (after draining) ends the loop.
       state.stopping = true;
       listener.stop();
-      await drainAll([...connections], limits.drainTimeoutMs);
+      await drainAll(connections.entries(), limits.drainTimeoutMs, options.clock);
       endpoint.close({ closeCode: 0x0100, reason: "" });
       await accepting;
-      await drainAll([...connections], 0);
+      await drainAll(connections.entries(), 0, options.clock);
     })();
     return stopping;
   };
@@ -145,9 +158,24 @@ export function serveH3(options: ServeH3Options): H3Server {
     get connectionCount() {
       return connections.size;
     },
+    counters: {
+      get connectionCount() {
+        return connections.size;
+      },
+      get refusedCount() {
+        return connections.refusedCount;
+      },
+      get evictedCount() {
+        return connections.evictedCount;
+      },
+      acceptErrorCount: 0,
+      get handshakeFailureCount() {
+        return state.handshakeFailureCount;
+      },
+    },
     stats() {
       const sum = { ...totals };
-      for (const connection of connections) addStats(sum, connection);
+      for (const connection of connections.entries()) addStats(sum, connection);
       return sum;
     },
     shutdown,
@@ -157,33 +185,42 @@ export function serveH3(options: ServeH3Options): H3Server {
 
 async function acceptLoop(
   listener: Deno.QuicListener,
-  connections: Set<H3ServerConnection>,
-  options: ServeH3Options & { limits: H3Limits; state: { stopping: boolean; totals: H3Stats } },
+  connections: ConnectionTable<H3ServerConnection>,
+  options: ServeH3Options & {
+    limits: H3Limits;
+    state: { stopping: boolean; totals: H3Stats; handshakeFailureCount: number };
+  },
 ): Promise<void> {
   const handshakes = new Set<Promise<void>>();
   // Ends when the listener stops; the connection cap bounds the live set.
   for await (const incoming of listener) {
-    if (
-      options.state.stopping ||
-      connections.size + handshakes.size >= options.limits.connectionCountMax
-    ) {
+    if (options.state.stopping || handshakes.size >= options.limits.connectionCountMax) {
       incoming.refuse();
       continue;
     }
+    // The client's address is read off the accepted connection: reading it off the incoming
+    // one makes Deno 2.9 refuse the handshake.
     const handshake = incoming.accept<false>().then((conn: Deno.QuicConn) => {
+      const address = conn.remoteAddr.hostname;
+      if (connections.admit(address) === "refused") {
+        conn.close({ closeCode: H3_ERROR.H3_EXCESSIVE_LOAD, reason: "too many connections" });
+        return;
+      }
       const h3 = new H3ServerConnection(conn, {
         fetch: options.fetch,
-        rpcDeps: options.rpcDeps,
+        core: options.core,
+        clock: options.clock,
         limits: options.limits,
       });
-      connections.add(h3);
+      connections.add(h3, address);
       options.state.totals.connectionCount++;
       h3.done.finally(() => {
-        connections.delete(h3);
+        connections.remove(h3);
         addStats(options.state.totals, h3);
       });
     }, () => {
       // A failed handshake concerns that client only.
+      options.state.handshakeFailureCount++;
     });
     handshakes.add(handshake);
     handshake.finally(() => handshakes.delete(handshake));
@@ -197,14 +234,12 @@ function addStats(sum: H3Stats, connection: H3ServerConnection): void {
   sum.qpackInsertCount += connection.qpackInsertCount;
 }
 
-async function drainAll(connections: H3ServerConnection[], drainTimeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
-  try {
-    await Promise.race([Promise.allSettled(connections.map((c) => c.goaway())), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+async function drainAll(
+  connections: H3ServerConnection[],
+  drainTimeoutMs: number,
+  clock: Clock,
+): Promise<void> {
+  await clock.within(Promise.allSettled(connections.map((c) => c.goaway())), drainTimeoutMs, null);
   for (const connection of connections) connection.close();
   await Promise.allSettled(connections.map((c) => c.done));
 }

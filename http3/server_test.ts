@@ -1,4 +1,5 @@
 import assert from "@std/assert";
+import { Clock } from "../clock/mod.ts";
 import { ensureDevCertificates } from "../server/dev_certs.ts";
 import { H3Client } from "./client.ts";
 import { encodeDataFrame, encodeHeadersFrame } from "./frame.ts";
@@ -22,7 +23,8 @@ async function start(
   const [cert, key, ca] = await Promise.all(
     [certs.certPath, certs.keyPath, certs.caPath].map((path) => Deno.readTextFile(path)),
   );
-  const server = serveH3({ port: 0, hostname: "127.0.0.1", cert, key, fetch, limits });
+  const clock = new Clock();
+  const server = serveH3({ port: 0, hostname: "127.0.0.1", cert, key, fetch, limits, clock });
   const port = server.addr.port;
   return {
     server,
@@ -31,6 +33,7 @@ async function start(
       H3Client.connect({ hostname: "127.0.0.1", port, caCerts: [ca], serverName: "localhost" }),
     async close() {
       await server.shutdown();
+      clock.close();
       await Deno.remove(dataDir, { recursive: true });
     },
   };
@@ -107,15 +110,34 @@ Deno.test("serveH3 decodes a HEADERS frame that arrives before the insert it nee
   }
 });
 
-Deno.test("serveH3 refuses connections past connectionCountMax", async () => {
-  const f = await start(() => new Response("ok"), { connectionCountMax: 1 });
+Deno.test("serveH3 at connectionCountMax: an idle connection makes room, a busy one does not", async () => {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const f = await start(async (request) => {
+    if (new URL(request.url).pathname === "/slow") await gate;
+    return new Response("ok");
+  }, { connectionCountMax: 1 });
   const first = await f.connect();
+  const others: H3Client[] = [];
   try {
-    assert.equal(await (await first.fetch(`https://localhost:${f.port}/`)).text(), "ok");
-    await assert.rejects(() => f.connect());
+    const slow = first.fetch(`https://localhost:${f.port}/slow`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The only connection has a request in flight: a newcomer is closed after its handshake.
+    const refused = await f.connect();
+    others.push(refused);
+    await assert.rejects(async () => {
+      await (await refused.fetch(`https://localhost:${f.port}/`)).text();
+    });
+    release();
+    assert.equal(await (await slow).text(), "ok");
+    // Now it is idle: the next newcomer takes its place.
+    const second = await f.connect();
+    others.push(second);
+    assert.equal(await (await second.fetch(`https://localhost:${f.port}/`)).text(), "ok");
     assert.equal(f.server.connectionCount, 1);
   } finally {
-    await first.close();
+    for (const client of others) await client.close().catch(() => {});
+    await first.close().catch(() => {});
     await f.close();
   }
 });

@@ -9,82 +9,58 @@
  * @module
  */
 
+import type { Clock, Timeout } from "../clock/mod.ts";
 import { H3Error } from "./errors.ts";
 import { type Frame, FrameParser, type FrameParserOptions } from "./frame.ts";
 
-/** A wait the {@link StallWatch} can time out: the watch sets and reads `stallSinceMs`. */
-export interface StallWaiter {
-  /** When the wait began (Date.now()), set by `StallWatch.begin`. */
-  stallSinceMs: number;
-  /** Called once when the wait lasted longer than the timeout. */
-  onStall(): void;
-}
-
 /**
- * Watches the streams of one connection that wait for the peer, and cancels those that wait
- * longer than the stall timeout. One interval per connection replaces a timer per read (which
- * cost more than the read itself at high request rates); it stops itself when nothing waits
- * and `close()` stops it for good. A waiter is the waiting object itself (a StreamInput), so a
- * read costs a set insert and delete, no closure or entry object.
+ * The stall timeout of one connection's streams, on the service's clock: a stream that waits
+ * for the peer is its own clock entry (`Timeout`), armed when the wait begins and disarmed when
+ * the bytes come, so a read costs two array writes and no timer or closure.
  *
  * @example
  * ```ts
- * const watch = new StallWatch(10_000);
- * const waiter = { stallSinceMs: 0, onStall: () => reader.cancel() };
- * watch.begin(waiter);
- * await reader.read();
- * watch.end(waiter);
- * watch.close();
+ * const watch = new StallWatch(10_000, clock);
+ * watch.begin(input); // input implements Timeout: onTimeout cancels its read
+ * await read;
+ * watch.end(input);
  * ```
  */
 export class StallWatch {
   readonly timeoutMs: number;
-  readonly #waiting = new Set<StallWaiter>();
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #closed = false;
+  readonly clock: Clock;
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, clock: Clock) {
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
       throw new RangeError(`Cannot watch stalls: timeoutMs ${timeoutMs} is not a positive integer`);
     }
     this.timeoutMs = timeoutMs;
+    this.clock = clock;
   }
 
   /** Starts watching one wait of `waiter` (one wait per waiter at a time). */
-  begin(waiter: StallWaiter): void {
-    waiter.stallSinceMs = Date.now();
-    this.#waiting.add(waiter);
-    if (this.#timer === undefined && !this.#closed) {
-      // A quarter of the timeout: a stall is noticed between 1x and 1.25x the timeout.
-      this.#timer = setInterval(() => this.#sweep(), Math.max(10, this.timeoutMs >> 2));
-    }
+  begin(waiter: Timeout): void {
+    this.clock.armIn(waiter, this.timeoutMs);
   }
 
   /** Ends the wait of `waiter`. */
-  end(waiter: StallWaiter): void {
-    this.#waiting.delete(waiter);
+  end(waiter: Timeout): void {
+    this.clock.disarm(waiter);
   }
 
-  #sweep(): void {
-    if (this.#waiting.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    const nowMs = Date.now();
-    for (const waiter of this.#waiting) {
-      if (nowMs - waiter.stallSinceMs < this.timeoutMs) continue;
-      this.#waiting.delete(waiter);
-      waiter.onStall();
-    }
-  }
-
-  /** Stops the interval; waits still registered are never timed out. */
-  close(): void {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#waiting.clear();
+  /**
+   * Waits for `promise` at most the stall timeout, then rejects with `onTimeout()`.
+   *
+   * @example
+   * ```ts
+   * await watch.within(blocked, () => new Error("late"));
+   * ```
+   */
+  async within<T>(promise: Promise<T>, onTimeout: () => Error): Promise<T> {
+    const late = {};
+    const outcome = await this.clock.within(promise, this.timeoutMs, late);
+    if (outcome === late) throw onTimeout();
+    return outcome as T;
   }
 }
 
@@ -134,44 +110,19 @@ const LENT_COUNT_MAX = 4;
 const CHUNK_COUNT_MAX_DEFAULT = 1 << 20;
 
 /**
- * Waits for `promise` at most `timeoutMs`, then rejects with `onTimeout()`; always clears its
- * timer so no timer outlives the wait.
- *
- * @example
- * ```ts
- * await withTimeout(Promise.resolve(1), 1000, () => new Error("late")); // 1
- * ```
- */
-export async function withTimeout<T>(
-  promise: Promise<T>,
-  timeoutMs: number,
-  onTimeout: () => Error,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * Frames of one stream, read on demand.
  *
  * @example
  * ```ts
  * const input = new StreamInput(stream.readable, {
- *   streamKind: "request", role: "server", stallWatch: new StallWatch(10_000),
+ *   streamKind: "request", role: "server", stallWatch: new StallWatch(10_000, clock),
  * });
  * const first = await input.nextFrame(); // { type: "headers", ... } or null at FIN
  * ```
  */
-export class StreamInput implements StallWaiter {
-  /** See {@link StallWaiter}. */
-  stallSinceMs = 0;
+export class StreamInput implements Timeout {
+  clockSlot = -1;
+  deadlineAtMs = 0;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
   readonly #byob: boolean;
   #readBytes = READ_BYTES_MIN;
@@ -380,8 +331,8 @@ export class StreamInput implements StallWaiter {
     return copy;
   }
 
-  /** Called by the stall watch: the peer sent nothing for too long. */
-  onStall(): void {
+  /** Called by the clock: the peer sent nothing for the stall timeout. */
+  onTimeout(): void {
     this.#stalled = true;
     this.cancel();
   }

@@ -21,7 +21,7 @@ export class LeaseReleasedError extends Error {
 /**
  * One pool block held by one owner until `release()`. Made by `Pool.tryAcquire`, never directly.
  *
- * INVARIANT (DESIGN.md, 4): `bytes` views pool memory. Never pass `bytes`, its `buffer`, or a
+ * INVARIANT (docs/design.md, invariant 4): `bytes` views pool memory. Never pass `bytes`, its `buffer`, or a
  * subarray of it to anything that may detach or transfer it: a ReadableStream byte-stream
  * `enqueue`, a `Response`/`Request` body, `postMessage`, `structuredClone(..., {transfer})`,
  * `ArrayBuffer.prototype.transfer`. Detaching it would detach the whole pool's view. Copy bytes

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { shareCaps } from "./share_caps.ts";
 import type { BudgetSource, MemoryBudget } from "./budget.ts";
 // The region formula lives with libpool's binding, so the plan's total is what libpool maps.
 import { regionBytesFor } from "./pool.ts";
@@ -289,5 +290,7 @@ export function planSummary(plan: PoolPlan): Record<string, unknown> {
       blockCount: c.blockCount,
       bytes: c.blockSizeBytes * c.blockCount,
     })),
+    // What one connection and one (non-admin) token may hold at once (pool/share_caps.ts).
+    shares: shareCaps(plan.classes),
   };
 }

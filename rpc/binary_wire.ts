@@ -1,5 +1,5 @@
 /**
- * The Cap'n Proto wire of dispatch: envelope reading (method looked up by its bytes), params
+ * The Cap'n Proto wire of the call core: envelope reading (method looked up by its bytes), params
  * decoding in place over the request lease, and responses encoded into a lease and copied out
  * once.
  *
@@ -17,10 +17,52 @@ import {
   type ResponseOut,
   writeResponse,
 } from "../capnp/mod.ts";
-import type { BinaryCall, BinaryWire, DecodeParamsOptions, EncodedLease } from "./dispatch.ts";
 import { RpcError } from "../errors/rpc_error.ts";
-import type { AnyMethodSpec, PoolLike } from "./method.ts";
+import type { AnyMethodSpec, LeaseLike, MethodReadLimits, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";
+
+/** The binary (Cap'n Proto) half of the wire. */
+export interface BinaryWire {
+  /**
+   * Validates a framed RpcRequest's envelope and looks its methodName up in the registry by its
+   * bytes (no string decode): methodId is METHOD_ID_NONE for an unknown name. Throws RpcError
+   * invalid_argument on a bad frame or envelope.
+   */
+  readCall(bytes: Uint8Array): BinaryCall;
+  /** Decodes the params of a call read by `readCall` with the method's codec and limits. */
+  decodeParams(call: BinaryCall, spec: AnyMethodSpec, options?: DecodeParamsOptions): unknown;
+  /** Encodes a framed RpcResponse with `result` into a lease and returns one copy of it. */
+  encodeResult(requestId: number, spec: AnyMethodSpec, result: unknown): Uint8Array<ArrayBuffer>;
+  /**
+   * Encodes a framed RpcResponse with `result` into a lease and hands the lease over (the caller
+   * writes its first `lengthBytes` and releases it). Throws RpcError unavailable/resource_exhausted.
+   */
+  encodeResultLease(requestId: number, spec: AnyMethodSpec, result: unknown): EncodedLease;
+  /** Encodes a framed RpcResponse carrying `error` (heap memory: errors must not need the pool). */
+  encodeError(requestId: number, error: RpcError): Uint8Array<ArrayBuffer>;
+}
+
+/** Options of `BinaryWire.decodeParams`. */
+export interface DecodeParamsOptions {
+  /** The method's decode limits under the plan; null/absent = the defaults. */
+  readonly limits?: MethodReadLimits | null;
+  /** Data fields as views of the request bytes (see `MethodSpec.paramsDataViews`). */
+  readonly dataViews?: boolean;
+}
+
+/** An encoded message in a lease: its bytes are `lease.bytes.subarray(0, lengthBytes)`. */
+export interface EncodedLease {
+  readonly lease: LeaseLike;
+  readonly lengthBytes: number;
+}
+
+/** A binary call whose envelope was read; the params are not decoded yet. */
+export interface BinaryCall {
+  readonly requestId: number;
+  readonly methodId: number;
+  /** The codec's envelope (opaque to the call core). */
+  readonly envelope: unknown;
+}
 
 /**
  * Read limits for the envelope: the codec's defaults (the method is not known yet). A method's

@@ -1,620 +1,453 @@
 /**
- * One call of a known method, independent of the transport: auth, media type, the declared size
- * against the method's limit, a lease of the fitting class, the body read into the lease, decode,
- * handler (deadline + disconnect), the result encoded into a lease, metrics, request log, tracing.
+ * One call, from the moment the core admitted it (`core.ts`) to its answer: the body the
+ * transport pushes goes into the call's lease (`body_sink.ts`), then the params are decoded, the
+ * handler runs (raced against the deadline and the client going away), the result is encoded
+ * into a lease and the answer handed to the transport's sink. A batch (`batch.ts`) takes the same
+ * path with its own run step.
  *
- * A transport hands over the few header values a call needs (`CallHead`) and a way to read the
- * body into a lease (`CallInput.readBody`), and gets back a `CallAnswer` whose body may be a view
- * of a pool lease: it writes or copies those bytes, then releases the answer. The Deno.serve side
- * (`dispatch.ts`) wraps a `Request` this way and copies the answer into a `Response`; the HTTP/3
- * and plaintext HTTP/1.1 servers write the answer without any Request or Response object.
+ * Timing: the call is its own `Timeout` on the service's clock, armed once when the call opens.
+ * While the body arrives it fires at the earlier of the deadline and the body-stall limit (each
+ * push only writes the time of progress); while the handler runs, at the deadline. A call whose
+ * body is at hand and whose handler is synchronous runs from `open` to its answer without a
+ * promise, and disarms its timeout before the tick ever looks at it.
+ *
+ * Leases: the request block is released exactly once, as soon as nothing can still use it —
+ * after decoding (or after the handler settled, for params that view it), when the call fails,
+ * or when the transport aborts it — but never while a transport read into `room()` is pending or
+ * a handler still views it; then the release waits for that to end.
  *
  * @module
  */
 
-import {
-  type CallSignal,
-  createCallSignal,
-  errorJson,
-  parseDecimalHeader,
-  toRpcError,
-} from "./call_context.ts";
-import type { DispatchDeps } from "./dispatch.ts";
+import type { Timeout } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
-import { checkJsonListLengths } from "./json_list_lengths.ts";
-import type {
-  AnyMethodSpec,
-  HandlerContext,
-  LeaseLike,
-  MethodReadLimits,
-  Services,
-} from "./method.ts";
-import { MEDIA_TYPES, type WireKind } from "./response_inits.ts";
+import { Answer, type AnswerSink, type CallAnswer } from "./answer.ts";
+import type { Principal } from "./auth.ts";
+import { runBatch } from "./batch.ts";
+import { LeaseBody } from "./body_sink.ts";
+import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
+import type { CallHost } from "./call_host.ts";
+import type { ShareCharge } from "./fair_share.ts";
+import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
+import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
+import { METHOD_ID_NONE } from "./registry.ts";
+import type { Transport } from "./request_log.ts";
 
-/** The request header values a call needs, read by the transport before any body byte. */
-export interface CallHead {
-  /** Raw Content-Type. */
-  readonly contentType: string | null;
-  /** Raw Content-Length (validated here). */
-  readonly contentLength: string | null;
-  /** Raw Rpc-Timeout-Ms. */
-  readonly rpcTimeoutMs: string | null;
-  /** Raw Authorization. */
-  readonly authorization: string | null;
-}
-
-/** Options of `CallInput.readBody`. */
-export interface CallBodyReadOptions {
-  /** At most this many bytes: more is RpcError resource_exhausted with httpStatus 413. */
-  readonly limitBytes: number;
-  /** The parsed Content-Length, or null: a body of another length is invalid_argument. */
-  readonly declaredBytes: number | null;
-  /** The deadline/disconnect signal: race every await with `call.race(p)`. */
-  readonly call: CallSignal;
-}
-
-/** One call's input as the transport provides it. */
-export interface CallInput {
-  readonly head: CallHead;
-  /**
-   * Reads the whole body into `target` (a lease view, at least `limitBytes` long) and gives its
-   * length: a number when the body was already at hand, else a promise. A lost connection
-   * rejects (mapped to canceled).
-   */
-  readBody(target: Uint8Array, options: CallBodyReadOptions): number | Promise<number>;
-  /** The client's abort signal, watched only while an asynchronous handler runs; null = none. */
-  clientSignal(): AbortSignal | null;
-}
-
-/** A call's answer: write or copy `body`, then `release()`. */
-export interface CallAnswer {
-  /** HTTP status: 200, or the error's status. */
-  readonly status: number;
-  /** `application/capnp` or `application/json`. */
-  readonly contentType: string;
-  /** Non-null for 503 unavailable: the transport sends Retry-After. */
-  readonly retryAfterSeconds: number | null;
-  /** Heap bytes or a view of a pool lease; valid until `release()`. Never mutate it. */
-  readonly body: Uint8Array;
-  /** Returns the answer's block (if any) to the pool. Idempotent. */
-  release(): void;
-}
-
-/** The Retry-After of an unavailable answer: the pool frees blocks within a call's time. */
-export const RETRY_AFTER_SECONDS = 1;
-
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
-const textEncoder = new TextEncoder();
-
-/** An answer over heap bytes or a lease; `release` returns the lease once. */
-class Answer implements CallAnswer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly retryAfterSeconds: number | null;
-  readonly body: Uint8Array;
-  #lease: LeaseLike | null;
-
-  constructor(status: number, wire: WireKind, body: Uint8Array, lease: LeaseLike | null = null) {
-    this.status = status;
-    this.contentType = MEDIA_TYPES[wire];
-    this.retryAfterSeconds = status === 503 ? RETRY_AFTER_SECONDS : null;
-    this.body = body;
-    this.#lease = lease;
-  }
-
-  release(): void {
-    const lease = this.#lease;
-    this.#lease = null;
-    lease?.release();
-  }
-}
-
-/** The media type of a request, or null for an unsupported one. */
-export function wireKindOf(contentType: string | null): WireKind | null {
-  if (contentType === null) return null;
-  if (contentType.startsWith(MEDIA_TYPES.capnp)) return "capnp";
-  if (contentType.startsWith(MEDIA_TYPES.json)) return "json";
-  return null;
-}
-
-/**
- * The body of an error in the request's wire form (heap memory: errors must not need the pool).
- *
- * @example
- * ```ts
- * const bytes = errorBody(new RpcError("not_found", "no such node"), "json", deps);
- * ```
- */
-export function errorBody(
-  error: RpcError,
-  wire: WireKind,
-  deps: DispatchDeps,
-  options: { requestId?: number } = {},
-): Uint8Array<ArrayBuffer> {
-  if (wire === "capnp" && deps.binary !== null) {
-    return deps.binary.encodeError(options.requestId ?? 0, error);
-  }
-  return textEncoder.encode(errorJson(error));
-}
-
-/** An error answer in `wire` (JSON when the binary wire is off). */
-function errorAnswer(error: RpcError, wire: WireKind, deps: DispatchDeps, requestId: number) {
-  const effective = wire === "capnp" && deps.binary === null ? "json" : wire;
-  return new Answer(error.httpStatus, effective, errorBody(error, effective, deps, { requestId }));
-}
-
-/** The unknown-method bodies per app, built once (the rejection path is hot under abuse). */
-const unknownBodies = new WeakMap<DispatchDeps["metrics"], Record<WireKind, Uint8Array>>();
-
-/**
- * The 501 answer to an unknown method: shared heap bytes, no lease (`release` does nothing).
- * Records the rejection.
- *
- * @example
- * ```ts
- * if (deps.registry.lookup(name) === METHOD_ID_NONE) return unknownMethodAnswer(type, deps);
- * ```
- */
-export function unknownMethodAnswer(contentType: string | null, deps: DispatchDeps): CallAnswer {
-  deps.metrics.recordRejected("unknown_method");
-  let bodies = unknownBodies.get(deps.metrics);
-  if (bodies === undefined) {
-    const error = new RpcError("unimplemented", "Cannot call: unknown method");
-    bodies = { json: errorBody(error, "json", deps), capnp: errorBody(error, "capnp", deps) };
-    unknownBodies.set(deps.metrics, bodies);
-  }
-  const wire = wireKindOf(contentType) === "capnp" && deps.binary !== null ? "capnp" : "json";
-  return new Answer(501, wire, bodies[wire]);
-}
-
-/**
- * Serves one call of a known method id. Never rejects: every failure becomes an error answer.
- * Synchronous when it can be: a body the transport already holds and a synchronous handler
- * (`system.*`) give the answer without a promise (each async level costs a few hundred ns of a
- * ~10 µs call, measured on the plaintext HTTP/1.1 echo).
- *
- * @example
- * ```ts
- * const answer = await serveCall(methodId, input, deps);
- * try { await write(answer.body); } finally { answer.release(); }
- * ```
- */
-export function serveCall(
-  methodId: number,
-  input: CallInput,
-  deps: DispatchDeps,
-): CallAnswer | Promise<CallAnswer> {
-  const tracer = deps.tracer;
-  if (tracer === undefined || tracer === null) return serveLogged(methodId, input, deps);
-  const name = deps.registry.get(methodId).name;
-  return tracer.inSpan(`rpc ${name}`, async (span) => {
-    span.setAttribute("rpc.system", "worknode");
-    span.setAttribute("rpc.method", name);
-    const answer = await serveLogged(methodId, input, deps);
-    span.setAttribute("http.response.status_code", answer.status);
-    return answer;
-  });
-}
-
-/** What one call learned on its way, for error answers, metrics and the request log. */
-class CallState {
+/** What the core admitted: everything a call needs before its body. */
+export interface CallPlan {
+  /** The method, or METHOD_ID_NONE for a batch. */
   readonly methodId: number;
-  readonly wire: WireKind | null;
-  readonly startMs: number;
-  requestId = 0;
-  bytesIn = 0;
-
-  constructor(methodId: number, wire: WireKind | null) {
-    this.methodId = methodId;
-    this.wire = wire;
-    this.startMs = performance.now();
-  }
-}
-
-/** A call with error mapping, metrics and the request log. */
-function serveLogged(
-  methodId: number,
-  input: CallInput,
-  deps: DispatchDeps,
-): CallAnswer | Promise<CallAnswer> {
-  const state = new CallState(methodId, wireKindOf(input.head.contentType));
-  let outcome: CallAnswer | Promise<CallAnswer>;
-  try {
-    checkAccess(methodId, input.head, state.wire, deps);
-    outcome = callWithBody(input, state, deps);
-  } catch (thrown) {
-    return failed(thrown, state, deps);
-  }
-  if (outcome instanceof Promise) {
-    return outcome.then((answer) => finished(answer, state, deps), (e) => failed(e, state, deps));
-  }
-  return finished(outcome, state, deps);
-}
-
-/** The error answer of a failed call, recorded. */
-function failed(thrown: unknown, state: CallState, deps: DispatchDeps): CallAnswer {
-  const error = toRpcError(thrown, false);
-  const answer = errorAnswer(error, state.wire ?? "json", deps, state.requestId);
-  return finished(answer, state, deps, error.code);
-}
-
-/** Records the call (metrics, request log) and returns its answer. */
-function finished(
-  answer: CallAnswer,
-  state: CallState,
-  deps: DispatchDeps,
-  code: RpcError["code"] | "ok" = "ok",
-): CallAnswer {
-  const durationMs = performance.now() - state.startMs;
-  deps.metrics.recordRequest(state.methodId, code, durationMs / 1000);
-  const log = deps.requestLog;
-  if (log !== undefined && log !== null) {
-    log.record({
-      method: deps.registry.get(state.methodId).name,
-      code,
-      httpStatus: answer.status,
-      durationMs,
-      bytesIn: state.bytesIn,
-      bytesOut: answer.body.length,
-      leasesHeld: deps.services.pool.inUseCount(),
-      transport: deps.transport ?? "h1",
-    });
-  }
-  return answer;
-}
-
-/** The token first (a rejected call never reads its body), then the media type. */
-function checkAccess(
-  methodId: number,
-  head: CallHead,
-  wire: WireKind | null,
-  deps: DispatchDeps,
-): void {
-  const auth = deps.auth;
-  if (auth !== undefined && auth !== null) {
-    const denied = auth.check(head.authorization, deps.registry.get(methodId).mutating);
-    if (denied !== null) {
-      deps.metrics.recordRejected(denied.code as "unauthenticated" | "permission_denied");
-      throw denied;
-    }
-  }
-  if (wire === null || (wire === "capnp" && deps.binary === null)) {
-    deps.metrics.recordRejected("unsupported_media_type");
-    throw new RpcError(
-      "invalid_argument",
-      `Cannot call: unsupported media type ${head.contentType}`,
-      { httpStatus: 415 },
-    );
-  }
-}
-
-/** The declared size against the method's limit (413 before any block is taken). */
-function declaredSize(methodId: number, head: CallHead, deps: DispatchDeps): number | null {
-  const limitBytes = deps.requestBytesMax[methodId];
-  const declared = parseDecimalHeader("Content-Length", head.contentLength);
-  if (declared !== null && declared > limitBytes) {
-    deps.metrics.recordRejected("too_large");
-    const name = deps.registry.get(methodId).name;
-    throw new RpcError(
-      "resource_exhausted",
-      `Cannot call ${name}: request of ${declared} bytes exceeds ${limitBytes}`,
-      { httpStatus: 413 },
-    );
-  }
-  return declared;
-}
-
-/** The per-call plumbing from the size check on (see `callWithBody`). */
-interface CallOptions {
   readonly wire: WireKind;
-  readonly declared: number | null;
-  readonly call: CallSignal;
-  readonly state: CallState;
-  /** The request block, when the params view it (released after the handler settled). */
-  held: LeaseLike | null;
+  /** The request block (null for an empty body). */
+  readonly lease: LeaseLike | null;
+  /** The block charged to the call's connection and principal (given back with the lease). */
+  readonly charge: ShareCharge;
+  readonly limitBytes: number;
+  /** The declared body length, or -1. */
+  readonly declaredBytes: number;
+  readonly timeoutMs: number;
+  /** A batch's principal (its calls' scopes are checked one by one); null otherwise. */
+  readonly principal: Principal | null;
+  readonly authorization: string | null;
+  readonly transport: Transport;
 }
 
-/** Size check, lease, body, decode, handler, encode: for a known method and media type. */
-function callWithBody(
-  input: CallInput,
-  state: CallState,
-  deps: DispatchDeps,
-): CallAnswer | Promise<CallAnswer> {
-  const declared = declaredSize(state.methodId, input.head, deps);
-  const timeoutHeader = parseDecimalHeader("Rpc-Timeout-Ms", input.head.rpcTimeoutMs);
-  const timeoutMax = deps.services.config.rpcTimeoutMsMax;
-  const timeoutMs = Math.max(1, Math.min(timeoutHeader ?? timeoutMax, timeoutMax));
-  const call = createCallSignal(timeoutMs, deps.deadlines);
-  const options: CallOptions = { wire: state.wire!, declared, call, state, held: null };
-  let params: unknown;
-  try {
-    params = readParams(input, options, deps);
-  } catch (error) {
-    call.dispose();
-    throw error;
-  }
-  if (params instanceof Promise) {
-    return params.then((p) => runHandler(p, input, options, deps), (error) => {
-      call.dispose();
-      throw error;
-    });
-  }
-  return runHandler(params, input, options, deps);
+/** The body side of an open call, as a transport drives it. */
+export interface CallBody {
+  /** More body bytes the call takes (the declared rest, or up to the limit). */
+  readonly wantBytes: number;
+  /** Whether the call still takes body bytes (not answered, not aborted). */
+  readonly accepting: boolean;
+  /** Whether the body was read to its end (the connection may then serve another request). */
+  readonly bodyDone: boolean;
+  /** Copies a chunk into the lease; false when the call takes no more body (it was answered). */
+  push(chunk: Uint8Array): boolean;
+  /**
+   * The lease's room for the rest of the body, to read into directly; `commit` (or `abort`)
+   * must follow, and until then the lease is not released.
+   */
+  room(): Uint8Array;
+  /** Counts bytes read into `room()`; false when the call takes no more body. */
+  commit(n: number): boolean;
+  /** The body is complete: the call runs (its answer reaches the sink, maybe at once). */
+  end(): void;
+  /**
+   * The transport found the body malformed (e.g. bad chunked framing): the call is answered
+   * with `error` (a 400) and takes no more body.
+   */
+  fail(error: RpcError): void;
+  /** The client went away: the call is canceled and never answered. Idempotent. */
+  abort(reason?: unknown): void;
 }
 
-/**
- * Runs the handler and encodes its result. A synchronous handler (system.*) needs no race
- * against the signal; the request block and the signal are let go on every path.
- */
-function runHandler(
-  params: unknown,
-  input: CallInput,
-  options: CallOptions,
-  deps: DispatchDeps,
-): CallAnswer | Promise<CallAnswer> {
-  const spec = deps.registry.get(options.state.methodId);
-  let running: unknown;
-  try {
-    running = spec.handle(params, new LazyHandlerContext(options.call, deps.services));
-  } catch (error) {
-    letGo(options);
-    throw error;
-  }
-  if (running instanceof Promise) return awaitHandler(running, input, options, deps);
-  try {
-    return encodeAnswer(spec, running, { wire: options.wire, state: options.state }, deps);
-  } finally {
-    letGo(options);
-  }
-}
-
-/** The rest of a call whose handler is asynchronous: raced against deadline and disconnect. */
-async function awaitHandler(
-  running: Promise<unknown>,
-  input: CallInput,
-  options: CallOptions,
-  deps: DispatchDeps,
-): Promise<CallAnswer> {
-  try {
-    const clientSignal = input.clientSignal();
-    if (clientSignal !== null) options.call.watchClient(clientSignal);
-    const result = await raceHolding(running, options);
-    const spec = deps.registry.get(options.state.methodId);
-    return encodeAnswer(spec, result, { wire: options.wire, state: options.state }, deps);
-  } finally {
-    letGo(options);
-  }
-}
-
-/** Releases the request block (if the params viewed it) and the call's deadline entry. */
-function letGo(options: CallOptions): void {
-  const held = options.held;
-  options.held = null;
-  held?.release();
-  options.call.dispose();
-}
-
-/**
- * Races a running handler against the call's signal. When the call ends first (deadline, client
- * gone) while the handler still holds views of the request block, the block goes back to the
- * pool only once the handler has settled, never under its feet.
- */
-async function raceHolding<T>(running: Promise<T>, options: CallOptions): Promise<T> {
-  try {
-    return await options.call.race(running);
-  } catch (error) {
-    const held = options.held;
-    if (held !== null) {
-      options.held = null;
-      running.then(() => held.release(), () => held.release());
-    }
-    throw error;
-  }
-}
-
-/**
- * Takes the request block, reads the body into it and decodes the params: synchronously when
- * the transport already holds the body. Decoded params are plain heap values (Data and Text are
- * copied out), so the block goes back to the pool before the handler runs, unless the method
- * decodes Data as views of it (`paramsDataViews`, binary calls): then `options.held` keeps it
- * until the handler has settled.
- */
-function readParams(input: CallInput, options: CallOptions, deps: DispatchDeps): unknown {
-  const methodId = options.state.methodId;
-  const sizeBytes = options.declared ?? deps.requestBytesMax[methodId];
-  if (sizeBytes === 0) return decodeParams(new Uint8Array(0), options, deps);
-  const lease = deps.services.pool.tryAcquire(sizeBytes);
-  if (lease === null) {
-    deps.metrics.recordRejected("pool_exhausted");
-    const name = deps.registry.get(methodId).name;
-    throw new RpcError("unavailable", `Cannot call ${name}: pool exhausted, retry`);
-  }
-  let reading: number | Promise<number>;
-  try {
-    reading = input.readBody(lease.bytes, {
-      limitBytes: sizeBytes,
-      declaredBytes: options.declared,
-      call: options.call,
-    });
-  } catch (error) {
-    lease.release();
-    throw bodyError(error);
-  }
-  if (typeof reading === "number") return decodeInto(lease, reading, options, deps);
-  return reading.then((n) => decodeInto(lease, n, options, deps), (error) => {
-    lease.release();
-    throw bodyError(error);
-  });
-}
-
-/** Decodes the body in `lease`, then releases the lease or hands it to `options.held`. */
-function decodeInto(
-  lease: LeaseLike,
-  lengthBytes: number,
-  options: CallOptions,
-  deps: DispatchDeps,
-): unknown {
-  let keep = false;
-  try {
-    options.state.bytesIn = lengthBytes;
-    const params = decodeParams(lease.bytes.subarray(0, lengthBytes), options, deps);
-    const spec = deps.registry.get(options.state.methodId);
-    keep = options.wire === "capnp" && spec.paramsDataViews === true;
-    if (keep) options.held = lease;
-    return params;
-  } finally {
-    if (!keep) lease.release();
-  }
-}
-
-/** A transport failure while reading the body (connection lost) is canceled, not internal. */
-function bodyError(error: unknown): RpcError {
-  if (error instanceof RpcError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new RpcError("canceled", `Cannot read body: ${message}`, { cause: error });
-}
-
-/** Decodes the params in `wire` form; a binary envelope must name this very method. */
-function decodeParams(bytes: Uint8Array, options: CallOptions, deps: DispatchDeps): unknown {
-  const methodId = options.state.methodId;
-  const spec = deps.registry.get(methodId);
-  const limits = deps.readLimits?.[methodId];
-  if (options.wire === "json") return decodeJsonParams(spec, bytes, limits);
-  const binaryCall = deps.binary!.readCall(bytes);
-  // A binary error answer from here on carries the call's requestId.
-  options.state.requestId = binaryCall.requestId;
-  if (binaryCall.methodId !== methodId) {
-    throw new RpcError(
-      "invalid_argument",
-      `Cannot call ${spec.name}: the envelope's methodName names another method`,
-    );
-  }
-  return deps.binary!.decodeParams(binaryCall, spec, {
-    limits,
-    dataViews: spec.paramsDataViews === true,
-  });
-}
-
-/**
- * Parses the JSON params object (an empty body means `{}`), checks the method's list limit on
- * the parsed value, then decodes it; bad input is invalid_argument.
- */
-function decodeJsonParams(
-  spec: AnyMethodSpec,
-  bytes: Uint8Array,
-  limits: MethodReadLimits | null | undefined,
-): unknown {
-  try {
-    const value = bytes.length === 0 ? {} : JSON.parse(textDecoder.decode(bytes));
-    const lengthMax = limits?.listLengthMax;
-    if (lengthMax !== undefined) checkJsonListLengths(value, lengthMax);
-    return spec.params.fromJson(value);
-  } catch (thrown) {
-    throw toRpcError(thrown, true);
-  }
-}
-
-/** The result encoded into a lease: the answer holds the lease until the transport is done. */
-function encodeAnswer(
-  spec: AnyMethodSpec,
-  result: unknown,
-  options: { wire: WireKind; state: CallState },
-  deps: DispatchDeps,
-): CallAnswer {
-  if (options.wire === "json") {
-    const text = JSON.stringify(spec.result.toJson(result));
-    const { lease, lengthBytes } = textIntoLease(deps, text);
-    return new Answer(200, "json", lease?.bytes.subarray(0, lengthBytes) ?? EMPTY, lease);
-  }
-  const { lease, lengthBytes } = deps.binary!.encodeResultLease(
-    options.state.requestId,
-    spec,
-    result,
-  );
-  return new Answer(200, "capnp", lease.bytes.subarray(0, lengthBytes), lease);
-}
+const STATE = { body: 0, running: 1, done: 2 } as const;
 
 const EMPTY = new Uint8Array(0);
 
-/** The UTF-8 of `text` in a lease (null for empty text), or RpcError unavailable/too large. */
-function textIntoLease(deps: DispatchDeps, text: string) {
-  const lengthBytes = utf8LengthBytes(text);
-  if (lengthBytes === 0) return { lease: null, lengthBytes };
-  const lease = acquireOrUnavailable(deps.services, lengthBytes);
-  textEncoder.encodeInto(text, lease.bytes);
-  return { lease, lengthBytes };
-}
+/** The answer recorded for a call the client abandoned (nothing is sent). */
+const CANCELED_ANSWER: CallAnswer = new Answer(499, MEDIA_TYPES.json, EMPTY);
 
-/**
- * Takes a lease of at least `sizeBytes`, or throws RpcError unavailable (503, pool exhausted) or
- * resource_exhausted (larger than the largest block).
- *
- * @example
- * ```ts
- * const lease = acquireOrUnavailable(services, 4096);
- * ```
- */
-export function acquireOrUnavailable(services: Services, sizeBytes: number): LeaseLike {
-  let lease: LeaseLike | null;
-  try {
-    lease = services.pool.tryAcquire(sizeBytes);
-  } catch (error) {
-    // Larger than the largest block: the message cannot be held, so it is refused as too large.
-    if (!(error instanceof RangeError)) throw error;
-    throw new RpcError("resource_exhausted", `Cannot take a block: ${error.message}`, {
-      cause: error,
+/** A call in flight; see the module doc. */
+export class Call implements CallBody, Timeout {
+  clockSlot = -1;
+  deadlineAtMs = 0;
+  readonly methodId: number;
+  readonly wire: WireKind;
+  readonly startMs: number;
+  readonly transport: Transport;
+  /** Body bytes read (for the request log). */
+  bytesIn = 0;
+  /** The binary envelope's request id, once read (error answers carry it). */
+  requestId = 0;
+  readonly #core: CallHost;
+  readonly #sink: AnswerSink;
+  readonly #plan: CallPlan;
+  readonly #body: LeaseBody;
+  readonly #callDeadlineAtMs: number;
+  #lease: LeaseLike | null;
+  #state: number = STATE.body;
+  #bodyDone = false;
+  #progressAtMs: number;
+  /** A transport read into `room()` is pending. */
+  #lent = false;
+  /** A handler (or a batch run) may still view the request block. */
+  #handlerHolds = false;
+  #releaseWanted = false;
+  #controller: AbortController | null = null;
+  #abortReason: RpcError | null = null;
+
+  constructor(core: CallHost, sink: AnswerSink, plan: CallPlan, startMs: number) {
+    this.#core = core;
+    this.#sink = sink;
+    this.#plan = plan;
+    this.methodId = plan.methodId;
+    this.wire = plan.wire;
+    this.transport = plan.transport;
+    this.startMs = startMs;
+    this.#lease = plan.lease;
+    this.#body = new LeaseBody(plan.lease, {
+      limitBytes: plan.limitBytes,
+      declaredBytes: plan.declaredBytes,
+      what: core.nameOf(plan.methodId),
+    });
+    const clock = core.deps.clock;
+    const now = clock.nowMs;
+    this.#progressAtMs = now;
+    this.#callDeadlineAtMs = now + plan.timeoutMs;
+    clock.arm(this, Math.min(this.#callDeadlineAtMs, now + core.limits.bodyStallTimeoutMs));
+  }
+
+  get wantBytes(): number {
+    return this.#state === STATE.body ? this.#body.wantBytes : 0;
+  }
+
+  get accepting(): boolean {
+    return this.#state === STATE.body;
+  }
+
+  get bodyDone(): boolean {
+    return this.#bodyDone;
+  }
+
+  /** The call's absolute deadline (Date.now()-based). */
+  get callDeadlineAtMs(): number {
+    return this.#callDeadlineAtMs;
+  }
+
+  /** The services handlers use. */
+  get services(): Services {
+    return this.#core.deps.services;
+  }
+
+  push(chunk: Uint8Array): boolean {
+    if (this.#state !== STATE.body) return false;
+    const error = this.#body.push(chunk);
+    if (error !== null) {
+      this.#failBody(error);
+      return false;
+    }
+    this.#progressAtMs = this.#core.deps.clock.nowMs;
+    return true;
+  }
+
+  room(): Uint8Array {
+    if (this.#state !== STATE.body) return EMPTY;
+    this.#lent = true;
+    return this.#body.room();
+  }
+
+  commit(n: number): boolean {
+    this.#lent = false;
+    if (this.#state !== STATE.body) {
+      if (this.#releaseWanted) this.#releaseRequest();
+      return false;
+    }
+    const error = this.#body.commit(n);
+    if (error !== null) {
+      this.#failBody(error);
+      return false;
+    }
+    this.#progressAtMs = this.#core.deps.clock.nowMs;
+    return true;
+  }
+
+  end(): void {
+    if (this.#state !== STATE.body) return;
+    const error = this.#body.finish();
+    if (error !== null) {
+      this.#failBody(error);
+      return;
+    }
+    this.#bodyDone = true;
+    this.bytesIn = this.#body.lengthBytes;
+    this.#state = STATE.running;
+    const tracer = this.#core.deps.tracer;
+    if (tracer === null) this.#run();
+    else this.#runTraced(tracer);
+  }
+
+  fail(error: RpcError): void {
+    this.#lent = false;
+    if (this.#state === STATE.body) this.#failBody(error);
+    else if (this.#releaseWanted) this.#releaseRequest();
+  }
+
+  abort(reason?: unknown): void {
+    this.#lent = false;
+    if (this.#state === STATE.done) {
+      if (this.#releaseWanted) this.#releaseRequest();
+      return;
+    }
+    const why = reason instanceof Error ? reason.message : "the client went away";
+    const error = new RpcError("canceled", `Cannot finish call: ${why}`);
+    this.#state = STATE.done;
+    this.#core.deps.clock.disarm(this);
+    this.#abortReason = error;
+    this.#controller?.abort(error);
+    this.#releaseRequest();
+    this.#core.record(this, "canceled", CANCELED_ANSWER);
+  }
+
+  /** Called by the clock: the deadline passed, or the body stalled. */
+  onTimeout(nowMs: number): void {
+    const clock = this.#core.deps.clock;
+    if (this.#state === STATE.body) {
+      const stallAtMs = this.#progressAtMs + this.#core.limits.bodyStallTimeoutMs;
+      if (nowMs >= this.#callDeadlineAtMs) this.#failBody(this.#deadlineError());
+      else if (nowMs >= stallAtMs) this.#failBody(this.#stallError());
+      else clock.arm(this, Math.min(this.#callDeadlineAtMs, stallAtMs));
+    } else if (this.#state === STATE.running) {
+      if (nowMs < this.#callDeadlineAtMs) clock.arm(this, this.#callDeadlineAtMs);
+      else if (this.methodId === METHOD_ID_NONE) this.#signalAbort(this.#deadlineError());
+      else {
+        const error = this.#deadlineError();
+        this.#signalAbort(error);
+        this.#fail(error);
+      }
+    }
+  }
+
+  /** The handler's abort signal, made on first use. */
+  signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== null) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Whether the call was aborted (deadline, client gone) while running. */
+  get aborted(): boolean {
+    return this.#abortReason !== null;
+  }
+
+  /** The reason the call was aborted, or null. */
+  get abortReason(): RpcError | null {
+    return this.#abortReason;
+  }
+
+  #signalAbort(error: RpcError): void {
+    if (this.#abortReason !== null) return;
+    this.#abortReason = error;
+    this.#controller?.abort(error);
+  }
+
+  #deadlineError(): RpcError {
+    return new RpcError(
+      "deadline_exceeded",
+      `Cannot finish call: deadline of ${this.#plan.timeoutMs} ms passed`,
+    );
+  }
+
+  #stallError(): RpcError {
+    return new RpcError(
+      "deadline_exceeded",
+      `Cannot read body: no progress for ${this.#core.limits.bodyStallTimeoutMs} ms`,
+      { httpStatus: 408 },
+    );
+  }
+
+  #runTraced(tracer: NonNullable<CallHost["deps"]["tracer"]>): void {
+    const name = this.#core.nameOf(this.methodId);
+    tracer.inSpan(`rpc ${name}`, (span) => {
+      span.setAttribute("rpc.system", "worknode");
+      span.setAttribute("rpc.method", name);
+      return new Promise<void>((resolve) => {
+        this.#onFinished = (status) => {
+          span.setAttribute("http.response.status_code", status);
+          resolve();
+        };
+        this.#run();
+      });
+    }).catch(() => {});
+  }
+
+  #onFinished: ((status: number) => void) | null = null;
+
+  /** Decode, handler, encode: for a complete body. */
+  #run(): void {
+    if (this.methodId === METHOD_ID_NONE) {
+      this.#runBatch();
+      return;
+    }
+    const deps = this.#core.deps;
+    const spec = deps.registry.get(this.methodId);
+    let params: unknown;
+    try {
+      params = decodeCallParams(this.#body.bytes(), {
+        wire: this.wire,
+        spec,
+        methodId: this.methodId,
+        binary: deps.binary,
+        limits: deps.readLimits[this.methodId],
+        onRequestId: (id) => this.requestId = id,
+      }).params;
+    } catch (thrown) {
+      this.#releaseRequest();
+      this.#fail(toRpcError(thrown, false));
+      return;
+    }
+    // Params that view the request block keep it until the handler settled.
+    const views = this.wire === "capnp" && spec.paramsDataViews === true;
+    if (views) this.#handlerHolds = true;
+    else this.#releaseRequest();
+    let running: unknown;
+    try {
+      running = spec.handle(params, new LazyHandlerContext(this));
+    } catch (thrown) {
+      this.#handlerSettled();
+      this.#fail(toRpcError(thrown, false));
+      return;
+    }
+    if (running instanceof Promise) this.#awaitHandler(running, spec);
+    else {
+      this.#handlerSettled();
+      this.#succeed(spec, running);
+    }
+  }
+
+  #awaitHandler(running: Promise<unknown>, spec: AnyMethodSpec): void {
+    running.then((result) => {
+      this.#handlerSettled();
+      if (this.#state === STATE.running) this.#succeed(spec, result);
+    }, (thrown) => {
+      this.#handlerSettled();
+      if (this.#state === STATE.running) this.#fail(toRpcError(thrown, false));
     });
   }
-  if (lease === null) {
-    throw new RpcError("unavailable", `Cannot take a ${sizeBytes}-byte block: pool exhausted`);
+
+  #runBatch(): void {
+    this.#handlerHolds = true;
+    runBatch(this.#body.bytes(), {
+      core: this.#core,
+      call: this,
+      principal: this.#plan.principal,
+      authorization: this.#plan.authorization,
+    }).then((answer) => {
+      this.#handlerSettled();
+      if (this.#state === STATE.running) this.#finish(answer, "ok");
+      else answer.release();
+    }, (thrown) => {
+      this.#handlerSettled();
+      if (this.#state === STATE.running) this.#fail(toRpcError(thrown, false));
+    });
   }
-  return lease;
+
+  #handlerSettled(): void {
+    this.#handlerHolds = false;
+    if (this.#releaseWanted) this.#releaseRequest();
+  }
+
+  #succeed(spec: AnyMethodSpec, result: unknown): void {
+    let answer: CallAnswer;
+    try {
+      const deps = this.#core.deps;
+      answer = encodeResultAnswer(result, {
+        wire: this.wire,
+        spec,
+        requestId: this.requestId,
+        binary: deps.binary,
+        services: deps.services,
+      });
+    } catch (thrown) {
+      this.#fail(toRpcError(thrown, false));
+      return;
+    }
+    this.#finish(answer, "ok");
+  }
+
+  /** A failure while the body arrives: answered at once; the body stays unread. */
+  #failBody(error: RpcError): void {
+    this.#releaseRequest();
+    this.#fail(error);
+  }
+
+  #fail(error: RpcError): void {
+    this.#finish(this.#core.errors.answer(error, this.wire, this.requestId), error.code);
+  }
+
+  /** Records the call and hands the answer to the sink (once). */
+  #finish(answer: CallAnswer, code: RpcError["code"] | "ok"): void {
+    if (this.#state === STATE.done) {
+      answer.release();
+      return;
+    }
+    this.#state = STATE.done;
+    this.#core.deps.clock.disarm(this);
+    this.#releaseRequest();
+    this.#core.record(this, code, answer);
+    this.#onFinished?.(answer.status);
+    this.#sink.answer(answer);
+  }
+
+  /** Releases the request block now, or as soon as no read and no handler views it. */
+  #releaseRequest(): void {
+    this.#releaseWanted = true;
+    if (this.#lent || this.#handlerHolds) return;
+    const lease = this.#lease;
+    if (lease === null) return;
+    this.#lease = null;
+    lease.release();
+    this.#core.deps.shares.release(this.#plan.charge);
+  }
 }
 
 /**
- * The number of UTF-8 bytes of `text` (no allocation).
- *
- * @example
- * ```ts
- * utf8LengthBytes("héllo"); // 6
- * ```
- */
-export function utf8LengthBytes(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      // A surrogate pair is one code point of 4 bytes; a lone surrogate becomes U+FFFD (3).
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
-
-/**
- * A handler's context whose `signal` getter defers the call's AbortController until a handler
- * asks for it. A class, because an object literal with a getter is built by a slow runtime path
- * on every call.
+ * A handler's context whose `signal` getter makes the call's AbortController only when a handler
+ * asks for it. A class: an object literal with a getter takes a slow runtime path per call.
  */
 class LazyHandlerContext implements HandlerContext {
   readonly deadlineAtMs: number;
   readonly services: Services;
-  readonly #call: CallSignal;
+  readonly #call: Call;
 
-  constructor(call: CallSignal, services: Services) {
+  constructor(call: Call) {
     this.#call = call;
-    this.deadlineAtMs = call.deadlineAtMs;
-    this.services = services;
+    this.deadlineAtMs = call.callDeadlineAtMs;
+    this.services = call.services;
   }
 
   get signal(): AbortSignal {
-    return this.#call.signal;
+    return this.#call.signal();
   }
 }

@@ -14,7 +14,7 @@ import type { Store } from "../store/mod.ts";
 
 /** A block of pool memory, viewed (never transferred) until released. */
 export interface LeaseLike {
-  /** The block view. Never detach or transfer it (DESIGN invariant 4). */
+  /** The block view. Never detach or transfer it (docs/design.md invariant 4). */
   readonly bytes: Uint8Array;
   /** Returns the block to the pool; a second call throws. */
   release(): void;

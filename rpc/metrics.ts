@@ -1,5 +1,5 @@
 /**
- * Request metrics in Prometheus text form (names from DESIGN.md).
+ * Request metrics in Prometheus text form (names from docs/design.md, "Interfaces").
  *
  * Counters are plain arrays indexed by method id and code index, so recording a request costs a
  * few array writes and no string work; the text is built only when `/metrics` is scraped. Unknown
@@ -26,6 +26,8 @@ export const REJECT_REASONS = [
   "batch_too_large",
   "unauthenticated",
   "permission_denied",
+  "share_connection",
+  "share_principal",
 ] as const;
 
 /** One reason of `REJECT_REASONS`. */

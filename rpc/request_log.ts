@@ -8,9 +8,11 @@
 
 import type { LogLevel } from "../config/mod.ts";
 
-/** How a request arrived: plaintext HTTP/1.1, TLS (HTTP/2 or HTTP/1.1: Deno.serve does not
- * say which ALPN protocol a request used), or HTTP/3. */
-export const TRANSPORTS = ["h1", "tls", "h3"] as const;
+/**
+ * How a request arrived: HTTP/1.1 in the clear (`h1`) or over TLS (`h1-tls`), HTTP/2 over TLS
+ * (`h2`) or in the clear by prior knowledge (`h2c`), HTTP/3 (`h3`).
+ */
+export const TRANSPORTS = ["h1", "h1-tls", "h2", "h2c", "h3"] as const;
 
 /** A transport label. */
 export type Transport = typeof TRANSPORTS[number];

@@ -5,3 +5,4 @@
 [ -f native/Makefile ] && make -s -C native >/dev/null
 run_suite deno-test "$DENO" test --unstable-net -A --no-prompt
 run_suite schema-fresh bash scripts/check_schema.sh
+run_suite structure "$DENO" run --allow-read --allow-env scripts/check_structure.ts

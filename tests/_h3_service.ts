@@ -13,6 +13,7 @@ import { Pool, type PoolClassConfig } from "../pool/mod.ts";
 import type { Authenticator } from "../rpc/auth.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { type RunningService, startService } from "../server/service.ts";
+import type { CoreLimits } from "../rpc/core.ts";
 import { fixedPlan } from "./_plan.ts";
 
 /** A started service and what the HTTP/3 tests need to reach it. */
@@ -41,6 +42,8 @@ export const H3_TEST_CLASSES: readonly PoolClassConfig[] = [
 export interface H3TestServiceOptions {
   /** Bearer-token checks; default none. */
   readonly auth?: Authenticator | null;
+  /** The call core's limits (e.g. a short body stall timeout). */
+  readonly coreLimits?: Partial<CoreLimits>;
 }
 
 /** Starts the service with the given HTTP/3 limits (e.g. a short stall timeout). */
@@ -62,6 +65,7 @@ export async function startH3Service(
       quiet: true,
       h3Limits,
       auth: options.auth ?? null,
+      coreLimits: options.coreLimits,
     });
   } catch (error) {
     pool.close();

@@ -1,12 +1,12 @@
 /**
- * The QPACK interop files (../shared/testdata/qifs, see its README): where they are, and their
+ * The QPACK interop files (tests/testdata/qifs, copied into the repository with its LICENSE.md and README.md): where they are, and their
  * encoded form split into blocks, for the QIFS test and the QPACK bench.
  *
  * @module
  */
 
 /** The QIFS checkout (encoded/, qifs/, errors/). */
-export const QIFS_DIR = new URL("../../shared/testdata/qifs/", import.meta.url);
+export const QIFS_DIR = new URL("./testdata/qifs/", import.meta.url);
 
 /** One block of an encoded file: a stream's header section, or encoder-stream bytes (id 0). */
 export interface QifBlock {

@@ -58,34 +58,17 @@ export function runMainOnce(args: readonly string[]): Promise<CommandOutput> {
 }
 
 /**
- * Starts main.ts with `--port 0 --plaintext-port 0 --pool-bytes 16MiB --data-dir <temp>` plus
- * `args`, and resolves once the ready line arrived (the data directory is removed by `stop`).
+ * Reads the child's stdout in the background (whole JSON lines, bounded per line) and resolves
+ * once the ready line arrived; throws when the child exits first or is not ready in 30 s.
  */
-export async function startServiceProcess(
-  args: readonly string[] = [],
-  options: { readonly env?: Record<string, string>; readonly dataDir?: string } = {},
-): Promise<ServiceProcess> {
-  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "svc-proc-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      ...START_FLAGS,
-      MAIN,
-      ...["--port", "0", "--plaintext-port", "0", "--pool-bytes", "16MiB"],
-      ...["--data-dir", dataDir, ...args],
-    ],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1", ...options.env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const lines: Record<string, unknown>[] = [];
+async function readUntilReady(
+  child: Deno.ChildProcess,
+  options: { readonly lines: Record<string, unknown>[]; readonly stderr: Promise<string> },
+): Promise<{ readAll: Promise<void>; ready: ReadyLine }> {
+  const lines = options.lines;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let pending = "";
   let ready: ReadyLine | null = null;
-  // Reads stdout to its end in the background, parsing whole lines (bounded per line).
   const readAll = (async () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
       pending += chunk.value;
@@ -106,7 +89,7 @@ export async function startServiceProcess(
     ]);
     if (exited && ready === null) {
       await readAll.catch(() => {});
-      throw new Error(`service exited before ready: ${await stderr}`);
+      throw new Error(`service exited before ready: ${await options.stderr}`);
     }
   }
   if (ready === null) {
@@ -114,6 +97,45 @@ export async function startServiceProcess(
     await child.status;
     throw new Error("service not ready in 30 s");
   }
+  return { readAll, ready };
+}
+
+/**
+ * Starts main.ts with `--port 0 --plaintext-port 0 --pool-bytes 16MiB --data-dir <temp>` plus
+ * `args`, and resolves once the ready line arrived (the data directory is removed by `stop`).
+ */
+export async function startServiceProcess(
+  args: readonly string[] = [],
+  options: {
+    readonly env?: Record<string, string>;
+    readonly dataDir?: string;
+    /** Run under `ulimit -n` of this many file descriptors (as systemd's soft limit would). */
+    readonly fileLimit?: number;
+  } = {},
+): Promise<ServiceProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "svc-proc-" });
+  // Under a file limit, bash sets it and execs deno in its place (same pid: signals reach it).
+  const limited = options.fileLimit === undefined
+    ? []
+    : ["-c", `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, Deno.execPath()];
+  const child = new Deno.Command(limited.length === 0 ? Deno.execPath() : "bash", {
+    args: [
+      ...limited,
+      "run",
+      "--no-prompt",
+      ...START_FLAGS,
+      MAIN,
+      ...["--port", "0", "--plaintext-port", "0", "--pool-bytes", "16MiB"],
+      ...["--data-dir", dataDir, ...args],
+    ],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: Record<string, unknown>[] = [];
+  const { readAll, ready } = await readUntilReady(child, { lines, stderr });
   const readyLine: ReadyLine = ready;
   let stopping: Promise<{ code: number; stderr: string }> | null = null;
   assert.ok(readyLine.http !== null);

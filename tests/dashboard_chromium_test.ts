@@ -35,6 +35,57 @@ interface DashboardDom {
   readonly status: string;
 }
 
+/**
+ * Real RPCs from the page, spread over ~2.5 s so several polls see the counters move; a few are
+ * malformed so the error line and the rejection bars have data too. Runs in the browser.
+ */
+const callFromPage = async () => {
+  const out: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const bad = i % 10 === 9;
+    const r = await fetch(bad ? "/rpc/no.such" : "/rpc/system.echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: i % 10 === 4 ? "{broken" : JSON.stringify({ payload: btoa(`call ${i}`) }),
+    });
+    await r.arrayBuffer();
+    out.push(r.status);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return out;
+};
+
+/** What the page shows, read in the browser. */
+const readDashboard = (): DashboardDom => {
+  type Timing = { name: string; nextHopProtocol: string };
+  const nav = performance.getEntriesByType("navigation")[0] as unknown as Timing;
+  const resources = performance.getEntriesByType("resource") as unknown as Timing[];
+  const chart = document.getElementById("rate-chart")!;
+  const line = chart.querySelector("polyline.req")?.getAttribute("points") ?? "";
+  const ys = line.split(" ").filter(Boolean).map((p: string) => Number(p.split(",")[1]));
+  return {
+    navigation: nav.nextHopProtocol,
+    resourceProtocols: resources.map((r) => r.nextHopProtocol),
+    chartPoints: Number(chart.getAttribute("data-points")),
+    requestLineHeight: 159 - Math.min(...ys),
+    methodRows: [...document.querySelectorAll("#methods tr[data-method]")].map((r) =>
+      r.getAttribute("data-method")!
+    ),
+    fills: [...document.querySelectorAll(".pool-class")].map((row) => {
+      const bar = row.querySelector(".bar")!.getBoundingClientRect();
+      const fill = row.querySelector(".fill")!;
+      const peak = row.querySelector(".peak")!.getBoundingClientRect();
+      return {
+        bytes: row.getAttribute("data-class-bytes")!,
+        inUse: fill.getAttribute("data-in-use")!,
+        widthPx: fill.getBoundingClientRect().width,
+        peakLeftPx: peak.left - bar.left,
+      };
+    }),
+    status: document.getElementById("status")!.getAttribute("data-state")!,
+  };
+};
+
 Deno.test({
   name: "dashboard h3: Chromium renders the live page, the chart fills and the bars move",
   async fn() {
@@ -48,23 +99,7 @@ Deno.test({
       assert.equal(response?.status(), 200);
       await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
 
-      // Real RPCs from the page, spread over ~2.5 s so several polls see the counters move;
-      // a few are malformed so the error line and the rejection bars have data too.
-      const statuses = await page.evaluate(async () => {
-        const out: number[] = [];
-        for (let i = 0; i < 50; i++) {
-          const bad = i % 10 === 9;
-          const r = await fetch(bad ? "/rpc/no.such" : "/rpc/system.echo", {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: i % 10 === 4 ? "{broken" : JSON.stringify({ payload: btoa(`call ${i}`) }),
-          });
-          await r.arrayBuffer();
-          out.push(r.status);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        return out;
-      });
+      const statuses = await page.evaluate(callFromPage);
       assert.equal(statuses.filter((s) => s === 200).length, 40, String(statuses));
       // Held by the test: 3 of 8 small blocks and 1 of 4 large ones.
       for (const size of [100, 200, 300, 10_000]) leases.push(t.pool.tryAcquire(size)!);
@@ -83,35 +118,7 @@ Deno.test({
       );
       // Let the bar's width transition (0.3 s) settle before measuring and the screenshot.
       await page.waitForTimeout(500);
-      const dom: DashboardDom = await page.evaluate(() => {
-        type Timing = { name: string; nextHopProtocol: string };
-        const nav = performance.getEntriesByType("navigation")[0] as unknown as Timing;
-        const resources = performance.getEntriesByType("resource") as unknown as Timing[];
-        const chart = document.getElementById("rate-chart")!;
-        const line = chart.querySelector("polyline.req")?.getAttribute("points") ?? "";
-        const ys = line.split(" ").filter(Boolean).map((p: string) => Number(p.split(",")[1]));
-        return {
-          navigation: nav.nextHopProtocol,
-          resourceProtocols: resources.map((r) => r.nextHopProtocol),
-          chartPoints: Number(chart.getAttribute("data-points")),
-          requestLineHeight: 159 - Math.min(...ys),
-          methodRows: [...document.querySelectorAll("#methods tr[data-method]")].map((r) =>
-            r.getAttribute("data-method")!
-          ),
-          fills: [...document.querySelectorAll(".pool-class")].map((row) => {
-            const bar = row.querySelector(".bar")!.getBoundingClientRect();
-            const fill = row.querySelector(".fill")!;
-            const peak = row.querySelector(".peak")!.getBoundingClientRect();
-            return {
-              bytes: row.getAttribute("data-class-bytes")!,
-              inUse: fill.getAttribute("data-in-use")!,
-              widthPx: fill.getBoundingClientRect().width,
-              peakLeftPx: peak.left - bar.left,
-            };
-          }),
-          status: document.getElementById("status")!.getAttribute("data-state")!,
-        };
-      });
+      const dom: DashboardDom = await page.evaluate(readDashboard);
       assert.equal(dom.navigation, "h3");
       assert.ok(dom.resourceProtocols.length >= 3, String(dom.resourceProtocols));
       assert.ok(dom.resourceProtocols.every((p) => p === "h3"), String(dom.resourceProtocols));

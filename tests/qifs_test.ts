@@ -1,5 +1,5 @@
 /**
- * The QPACK decoder against real encoder output (../shared/testdata/qifs, see its README):
+ * The QPACK decoder against real encoder output (tests/testdata/qifs, see its README):
  * every encoded file of six implementations must decode to the header lists of its .qif, with
  * and without a dynamic table and with blocked streams, and every broken file must be refused
  * with a typed error.

@@ -171,3 +171,41 @@ Deno.test("shutdown: a call that outlives --shutdown-timeout-ms ends the process
     conn?.close();
   }
 });
+
+Deno.test("shutdown: SIGTERM during a trickled batch: the batch ends at its deadline (504), exit 0", async () => {
+  const svc = await startServiceProcess([
+    "--rpc-timeout-ms-max",
+    "1500",
+    "--shutdown-timeout-ms",
+    "10000",
+  ]);
+  let conn: Deno.Conn | null = null;
+  try {
+    const token = (await Deno.readTextFile(svc.ready.adminTokenPath!)).trim();
+    conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(svc.plainUrl) });
+    // A batch that declares 2,000 bytes and sends 8: it holds a block until its deadline.
+    await conn.write(encoder.encode(
+      [
+        "POST /rpc HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Connection: close",
+        "Content-Type: application/capnp",
+        `Authorization: Bearer ${token}`,
+        "Content-Length: 2000",
+      ].join("\r\n") + "\r\n\r\n" + "\0".repeat(8),
+    ));
+    await new Promise((r) => setTimeout(r, 200));
+    svc.child.kill("SIGTERM");
+    const response = await readRawResponse(conn);
+    // A batch is Cap'n Proto: its error is a framed RpcResponse (the log line names the code).
+    assert.equal(response.status, 504);
+    const result = await svc.stop(null);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(svc.lines.some((line) => line.msg === "stopped"), JSON.stringify(svc.lines));
+    const batch = svc.lines.find((line) => line.msg === "rpc" && line.method === "batch");
+    assert.equal(batch?.code, "deadline_exceeded");
+  } finally {
+    conn?.close();
+    await svc.stop("SIGKILL");
+  }
+});

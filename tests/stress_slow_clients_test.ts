@@ -179,7 +179,8 @@ Deno.test("slow clients: the plaintext port closes idle, header-trickling and st
       pool,
       store: null,
       quiet: true,
-      h1Limits: { idleTimeoutMs: 500, headTimeoutMs: 500, bodyTimeoutMs: 500 },
+      h1Limits: { idleTimeoutMs: 500, headTimeoutMs: 500, writeTimeoutMs: 500 },
+      coreLimits: { bodyStallTimeoutMs: 500 },
     },
   );
   const conns: Deno.TcpConn[] = [];

@@ -1,0 +1,357 @@
+/**
+ * The one call core: every transport opens its calls here. Given the request's few fields
+ * (`CallHead`) before any body byte, the core decides, once for every listener: the HTTP method
+ * (405), the frozen-set lookup (501), the singleton fields (400), the token (401 / 403), the
+ * media type (415), the declared size against the method's limit (413), the deadline header
+ * (400), the pool lease (503) — and then takes the body the transport pushes, runs the handler
+ * and hands the answer to the transport's sink (`call.ts`). A transport only turns its bytes into
+ * a `CallHead` plus body chunks, and the answer back into its bytes (docs/design.md).
+ *
+ * @module
+ */
+
+import { type Clock } from "../clock/mod.ts";
+import { RpcError } from "../errors/rpc_error.ts";
+import type { AnswerSink, CallAnswer } from "./answer.ts";
+import type { Authenticator, Principal } from "./auth.ts";
+import type { FairShares, ShareCharge } from "./fair_share.ts";
+import type { BinaryWire } from "./binary_wire.ts";
+import { Call, type CallBody, type CallPlan } from "./call.ts";
+import type { CallHead } from "./call_head.ts";
+import type { CallHost } from "./call_host.ts";
+import { ErrorAnswers } from "./error_answer.ts";
+import { parseDecimalHeader } from "./header_values.ts";
+import { type WireKind, wireKindOf } from "./media_type.ts";
+import type { LeaseLike, MethodReadLimits, Services } from "./method.ts";
+import type { RejectReason, RpcMetrics } from "./metrics.ts";
+import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
+import type { RequestLog } from "./request_log.ts";
+import { HTTP_METHOD } from "./route.ts";
+import type { RpcTracer } from "./tracing.ts";
+
+export type { CallBody } from "./call.ts";
+
+/** The core's own limits. */
+export interface CoreLimits {
+  /** A call's body must make progress within this, else 408 and the lease is released. */
+  readonly bodyStallTimeoutMs: number;
+}
+
+/** The defaults: a body stalled for 10 s loses its block (as the HTTP/1.1 body timeout was). */
+export const CORE_LIMITS_DEFAULT: CoreLimits = Object.freeze({ bodyStallTimeoutMs: 10_000 });
+
+/** What the core is built from, once at boot. */
+export interface CoreDeps {
+  readonly registry: MethodRegistry;
+  readonly services: Services;
+  readonly metrics: RpcMetrics;
+  /** Per method id: the request size limit, clamped to the largest pool block. */
+  readonly requestBytesMax: readonly number[];
+  /** Per method id: the decode limits under the plan (null = the defaults). */
+  readonly readLimits: readonly (MethodReadLimits | null)[];
+  /** The batch size limit (the plan's message maximum, clamped to the largest block). */
+  readonly batchBytesMax: number;
+  /** Null when the binary codec is off (JSON only). */
+  readonly binary: BinaryWire | null;
+  /** The service's one clock (deadlines, body stalls). */
+  readonly clock: Clock;
+  /** Bearer-token checks; null = no auth (tests and benches that are not about auth). */
+  readonly auth: Authenticator | null;
+  /** One line per call; null when requests are not logged. */
+  readonly requestLog: RequestLog | null;
+  /** OpenTelemetry spans; null when off. */
+  readonly tracer: RpcTracer | null;
+  /** The fair shares of the pool per connection and principal. */
+  readonly shares: FairShares;
+  readonly limits?: Partial<CoreLimits>;
+}
+
+/** The charge of a call that takes no block. */
+const NO_CHARGE: ShareCharge = Object.freeze({ classIndex: -1, connection: null, principal: null });
+
+const NOT_POST = new RpcError("unimplemented", "Cannot call: /rpc takes POST", {
+  httpStatus: 405,
+});
+const UNKNOWN_METHOD = new RpcError("unimplemented", "Cannot call: unknown method");
+const DRAINING = new RpcError("unavailable", "Cannot call: the server is shutting down");
+
+/**
+ * The call core of one service.
+ *
+ * @example
+ * ```ts
+ * const core = new CallCore(deps);
+ * const body = core.open(head, sink); // null: answered already (refused)
+ * if (body !== null) { body.push(bytes); body.end(); } // the answer reaches sink.answer
+ * ```
+ */
+export class CallCore implements CallHost {
+  readonly deps: CoreDeps;
+  readonly limits: CoreLimits;
+  readonly errors: ErrorAnswers;
+  /** True once shutdown began: new calls are answered 503 with Retry-After. */
+  draining = false;
+
+  constructor(deps: CoreDeps) {
+    if (!deps.registry.frozen) {
+      throw new TypeError("Cannot build core: the method set is not frozen");
+    }
+    this.deps = deps;
+    this.limits = Object.freeze({ ...CORE_LIMITS_DEFAULT, ...deps.limits });
+    const stall = this.limits.bodyStallTimeoutMs;
+    if (!Number.isSafeInteger(stall) || stall <= 0) {
+      throw new RangeError(`Cannot build core: bodyStallTimeoutMs ${stall} is not positive`);
+    }
+    this.errors = new ErrorAnswers(deps.binary);
+  }
+
+  /**
+   * Opens the call `head` describes (its target matched the /rpc namespace: see route.ts). A
+   * refusal is answered through `sink` at once and null is returned; otherwise the call takes
+   * the body: push its bytes and `end()` it (the answer then reaches `sink`), or `abort()` it
+   * when the client goes away.
+   */
+  open(head: CallHead, sink: AnswerSink): CallBody | null {
+    const wire = wireKindOf(head.contentType);
+    if (this.draining) return this.#refuse(sink, DRAINING, wire);
+    if (head.methodCode !== HTTP_METHOD.post) return this.#refuse(sink, NOT_POST, wire);
+    const deps = this.deps;
+    let methodId = METHOD_ID_NONE;
+    if (!head.batch) {
+      methodId = deps.registry.lookupBytes(
+        head.targetBytes,
+        head.nameStart,
+        head.nameEnd - head.nameStart,
+      );
+      if (methodId === METHOD_ID_NONE) {
+        deps.metrics.recordRejected("unknown_method");
+        sink.answer(this.errors.shared(UNKNOWN_METHOD, wire));
+        return null;
+      }
+    }
+    const startMs = performance.now();
+    try {
+      const plan = this.#admit(head, methodId, wire);
+      return new Call(this, sink, plan, startMs);
+    } catch (thrown) {
+      const error = thrown instanceof RpcError ? thrown : internalError(thrown);
+      this.#answerRefused(sink, error, { methodId, wire, startMs, transport: head.transport });
+      return null;
+    }
+  }
+
+  /**
+   * An error answer for a transport-level refusal (a malformed HTTP/1.1 head, a timeout),
+   * in JSON unless the request asked for Cap'n Proto.
+   *
+   * @example
+   * ```ts
+   * const answer = core.refusal(new RpcError("invalid_argument", "Bad request: bare LF"), null);
+   * ```
+   */
+  refusal(error: RpcError, contentType: string | null): CallAnswer {
+    return this.errors.answer(error, wireKindOf(contentType));
+  }
+
+  /** The answer a request gets while the server drains (shared bytes). */
+  drainingAnswer(contentType: string | null): CallAnswer {
+    return this.errors.shared(DRAINING, wireKindOf(contentType));
+  }
+
+  /** Records a rejection reason (transports: the connection-level refusals). */
+  recordRejected(reason: RejectReason): void {
+    this.deps.metrics.recordRejected(reason);
+  }
+
+  #refuse(sink: AnswerSink, error: RpcError, wire: WireKind | null): null {
+    sink.answer(this.errors.shared(error, wire));
+    return null;
+  }
+
+  /** Everything checked before a body byte is read; throws the refusal. */
+  #admit(head: CallHead, methodId: number, wire: WireKind | null): CallPlan {
+    const deps = this.deps;
+    const batch = methodId === METHOD_ID_NONE;
+    if (head.authorizationCount > 1 || head.contentTypeCount > 1 || head.rpcTimeoutMsCount > 1) {
+      this.recordRejected("bad_request");
+      throw new RpcError("invalid_argument", `Cannot call: ${repeatedField(head)} appears twice`);
+    }
+    const principal = this.#authorize(head, methodId);
+    if (
+      wire === null || (wire === "capnp" && deps.binary === null) || (batch && wire !== "capnp")
+    ) {
+      this.recordRejected("unsupported_media_type");
+      throw new RpcError(
+        "invalid_argument",
+        `Cannot call: unsupported media type ${head.contentType}${
+          batch ? " (a batch is capnp)" : ""
+        }`,
+        { httpStatus: 415 },
+      );
+    }
+    const limitBytes = batch ? deps.batchBytesMax : deps.requestBytesMax[methodId];
+    const declared = head.contentLengthBytes;
+    if (declared > limitBytes) {
+      this.recordRejected(batch ? "batch_too_large" : "too_large");
+      throw new RpcError(
+        "resource_exhausted",
+        `Cannot call ${this.nameOf(methodId)}: request of ${declared} bytes exceeds ${limitBytes}`,
+        { httpStatus: 413 },
+      );
+    }
+    const asked = parseDecimalHeader("Rpc-Timeout-Ms", head.rpcTimeoutMs);
+    const timeoutMax = deps.services.config.rpcTimeoutMsMax;
+    const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
+    const sizeBytes = declared >= 0 ? declared : limitBytes;
+    const { lease, charge } = this.#take(sizeBytes, { head, principal, methodId });
+    return {
+      methodId,
+      wire,
+      lease,
+      charge,
+      limitBytes,
+      declaredBytes: declared,
+      timeoutMs,
+      principal,
+      authorization: head.authorization,
+      transport: head.transport,
+    };
+  }
+
+  /**
+   * The share and the lease come last: nothing after them can refuse the call, so neither is
+   * ever taken in vain. Throws 429 (over a share) or 503 (pool exhausted).
+   */
+  #take(
+    sizeBytes: number,
+    call: { head: CallHead; principal: Principal | null; methodId: number },
+  ): { lease: LeaseLike | null; charge: ShareCharge } {
+    if (sizeBytes === 0) return { lease: null, charge: NO_CHARGE };
+    const deps = this.deps;
+    const charge = this.#charge(sizeBytes, call.head, call.principal, call.methodId);
+    const lease = deps.services.pool.tryAcquire(sizeBytes);
+    if (lease === null) {
+      deps.shares.release(charge);
+      this.recordRejected("pool_exhausted");
+      throw new RpcError(
+        "unavailable",
+        `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
+      );
+    }
+    return { lease, charge };
+  }
+
+  /**
+   * The token check: a call is refused before its body; a batch needs a valid token (unless
+   * reads are public) and its calls' scopes are checked one by one. Returns who calls (null
+   * without auth, or for a public read without a token).
+   */
+  #authorize(head: CallHead, methodId: number): Principal | null {
+    const auth = this.deps.auth;
+    if (auth === null) return null;
+    if (methodId === METHOD_ID_NONE) {
+      const principal = auth.identify(head.authorization);
+      if (principal === null && !auth.publicRead) {
+        this.recordRejected("unauthenticated");
+        throw auth.check(head.authorization, true)!;
+      }
+      return principal;
+    }
+    const denied = auth.check(head.authorization, this.deps.registry.get(methodId).mutating);
+    if (denied !== null) {
+      this.recordRejected(denied.code as "unauthenticated" | "permission_denied");
+      throw denied;
+    }
+    return head.authorization === null ? null : auth.identify(head.authorization);
+  }
+
+  /** Charges the call's block to its connection and principal, or refuses it (429). */
+  #charge(
+    sizeBytes: number,
+    head: CallHead,
+    principal: Principal | null,
+    methodId: number,
+  ): ShareCharge {
+    const shares = this.deps.shares;
+    const charge = shares.tryCharge(sizeBytes, head.share, shares.principalAccount(principal));
+    if (typeof charge !== "string") return charge;
+    this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
+    const cap = shares.caps[shares.classOf(sizeBytes)];
+    const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+    const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
+    throw new RpcError(
+      "resource_exhausted",
+      `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
+        `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
+    );
+  }
+
+  /** The name a method id has in messages and logs (`batch` for a batch). */
+  nameOf(methodId: number): string {
+    return methodId === METHOD_ID_NONE ? "batch" : this.deps.registry.get(methodId).name;
+  }
+
+  /** A refusal before the call existed: answered, counted and logged like any call. */
+  #answerRefused(
+    sink: AnswerSink,
+    error: RpcError,
+    call: {
+      methodId: number;
+      wire: WireKind | null;
+      startMs: number;
+      transport: CallHead["transport"];
+    },
+  ): void {
+    const answer = error.details === undefined && isShared(error)
+      ? this.errors.shared(error, call.wire)
+      : this.errors.answer(error, call.wire);
+    this.record(call, error.code, answer);
+    sink.answer(answer);
+  }
+
+  /** Counts a finished call and writes its request-log line. */
+  record(
+    call: {
+      readonly methodId: number;
+      readonly startMs: number;
+      readonly transport: CallHead["transport"];
+      readonly bytesIn?: number;
+    },
+    code: RpcError["code"] | "ok",
+    answer: CallAnswer,
+  ): void {
+    const durationMs = performance.now() - call.startMs;
+    const deps = this.deps;
+    if (call.methodId !== METHOD_ID_NONE) {
+      deps.metrics.recordRequest(call.methodId, code, durationMs / 1000);
+    }
+    const log = deps.requestLog;
+    if (log === null) return;
+    log.record({
+      method: this.nameOf(call.methodId),
+      code,
+      httpStatus: answer.status,
+      durationMs,
+      bytesIn: call.bytesIn ?? 0,
+      bytesOut: answer.body.length,
+      leasesHeld: deps.services.pool.inUseCount(),
+      transport: call.transport,
+    });
+  }
+}
+
+/** Errors made once and reused (auth's 401s and 403s): their answers are shared too. */
+function isShared(error: RpcError): boolean {
+  return error.code === "unauthenticated" || error.code === "permission_denied";
+}
+
+function repeatedField(head: CallHead): string {
+  if (head.authorizationCount > 1) return "Authorization";
+  if (head.contentTypeCount > 1) return "Content-Type";
+  return "Rpc-Timeout-Ms";
+}
+
+function internalError(thrown: unknown): RpcError {
+  console.error("rpc: opening a call failed:", thrown);
+  return new RpcError("internal", "Internal error", { cause: thrown });
+}
