@@ -106,72 +106,74 @@ Deno.test("recursive fields are null in JSON when absent", () => {
   assert.deepEqual(NestCodec.toJson(value), { child: { child: null, value: 2 }, value: 1 });
 });
 
+/** Wrongly typed JSON values, and what their refusal says. */
+const STRICT_CASES: [() => unknown, RegExp][] = [
+  [
+    () => WorknodeListParamsCodec.fromJson({ limit: "2" }),
+    /ListParams\.limit must be a number, not a string$/,
+  ],
+  [
+    () => WorknodeListParamsCodec.fromJson({ limit: true }),
+    /limit must be a number, not a boolean/,
+  ],
+  [() => WorknodeListParamsCodec.fromJson({ limit: null }), /limit must be a number, not null/],
+  [
+    () => WorknodeListParamsCodec.fromJson({ limit: [2] }),
+    /limit must be a number, not an array/,
+  ],
+  [() => WorknodeListParamsCodec.fromJson({ limit: 2.5 }), /limit must be an integer/],
+  [
+    () => WorknodeListParamsCodec.fromJson({ limit: -1 }),
+    /limit must be an integer in 0\.\.4294967295/,
+  ],
+  [() => WorknodeListParamsCodec.fromJson({ limit: 2 ** 32 }), /not 4294967296/],
+  [
+    () => WorknodeUpdateParamsCodec.fromJson({ expectedVersion: "3" }),
+    /expectedVersion must be a number/,
+  ],
+  [() => WorknodeCodec.fromJson({ createdAtMs: -(2 ** 53) }), /createdAtMs must be an integer/],
+  [
+    () => WorknodeListParamsCodec.fromJson({ kind: 7 }),
+    /ListParams\.kind must be a string, not a number/,
+  ],
+  [() => WorknodeListParamsCodec.fromJson({ kind: null }), /kind must be a string, not null/],
+  [
+    () => WorknodeListParamsCodec.fromJson({ kind: "\ud800x" }),
+    /kind must be well-formed Unicode/,
+  ],
+  [
+    () => SheafGlueParamsCodec.fromJson({ resolve: 1 }),
+    /resolve must be a boolean, not a number/,
+  ],
+  [
+    () => SheafGlueParamsCodec.fromJson({ resolve: "true" }),
+    /resolve must be a boolean, not a string/,
+  ],
+  [
+    () => WorknodeUpdateParamsCodec.fromJson({ remove: "k" }),
+    /remove must be an array, not a string/,
+  ],
+  [() => WorknodeUpdateParamsCodec.fromJson({ remove: [1] }), /remove\[0\] must be a string/],
+  [
+    () => WorknodeUpdateParamsCodec.fromJson({ set: { key: "k" } }),
+    /set must be an array, not an object/,
+  ],
+  [
+    () => WorknodeUpdateParamsCodec.fromJson({ set: ["k"] }),
+    /set\[0\] must be an object, not a string/,
+  ],
+  [
+    () => WorknodeGetResultCodec.fromJson({ worknode: null }),
+    /worknode must be an object, not null/,
+  ],
+  [
+    () => WorknodeGetResultCodec.fromJson({ worknode: [] }),
+    /worknode must be an object, not an array/,
+  ],
+];
+
 Deno.test("the JSON form is strictly typed: a string is not a number, nor a number a string", () => {
-  const cases: [() => unknown, RegExp][] = [
-    [
-      () => WorknodeListParamsCodec.fromJson({ limit: "2" }),
-      /ListParams\.limit must be a number, not a string$/,
-    ],
-    [
-      () => WorknodeListParamsCodec.fromJson({ limit: true }),
-      /limit must be a number, not a boolean/,
-    ],
-    [() => WorknodeListParamsCodec.fromJson({ limit: null }), /limit must be a number, not null/],
-    [
-      () => WorknodeListParamsCodec.fromJson({ limit: [2] }),
-      /limit must be a number, not an array/,
-    ],
-    [() => WorknodeListParamsCodec.fromJson({ limit: 2.5 }), /limit must be an integer/],
-    [
-      () => WorknodeListParamsCodec.fromJson({ limit: -1 }),
-      /limit must be an integer in 0\.\.4294967295/,
-    ],
-    [() => WorknodeListParamsCodec.fromJson({ limit: 2 ** 32 }), /not 4294967296/],
-    [
-      () => WorknodeUpdateParamsCodec.fromJson({ expectedVersion: "3" }),
-      /expectedVersion must be a number/,
-    ],
-    [() => WorknodeCodec.fromJson({ createdAtMs: -(2 ** 53) }), /createdAtMs must be an integer/],
-    [
-      () => WorknodeListParamsCodec.fromJson({ kind: 7 }),
-      /ListParams\.kind must be a string, not a number/,
-    ],
-    [() => WorknodeListParamsCodec.fromJson({ kind: null }), /kind must be a string, not null/],
-    [
-      () => WorknodeListParamsCodec.fromJson({ kind: "\ud800x" }),
-      /kind must be well-formed Unicode/,
-    ],
-    [
-      () => SheafGlueParamsCodec.fromJson({ resolve: 1 }),
-      /resolve must be a boolean, not a number/,
-    ],
-    [
-      () => SheafGlueParamsCodec.fromJson({ resolve: "true" }),
-      /resolve must be a boolean, not a string/,
-    ],
-    [
-      () => WorknodeUpdateParamsCodec.fromJson({ remove: "k" }),
-      /remove must be an array, not a string/,
-    ],
-    [() => WorknodeUpdateParamsCodec.fromJson({ remove: [1] }), /remove\[0\] must be a string/],
-    [
-      () => WorknodeUpdateParamsCodec.fromJson({ set: { key: "k" } }),
-      /set must be an array, not an object/,
-    ],
-    [
-      () => WorknodeUpdateParamsCodec.fromJson({ set: ["k"] }),
-      /set\[0\] must be an object, not a string/,
-    ],
-    [
-      () => WorknodeGetResultCodec.fromJson({ worknode: null }),
-      /worknode must be an object, not null/,
-    ],
-    [
-      () => WorknodeGetResultCodec.fromJson({ worknode: [] }),
-      /worknode must be an object, not an array/,
-    ],
-  ];
-  for (const [run, pattern] of cases) refusesJson(run, "bad_json", pattern);
+  for (const [run, pattern] of STRICT_CASES) refusesJson(run, "bad_json", pattern);
   // The same fields with the right types pass, and -0 is 0.
   const ok = WorknodeListParamsCodec.fromJson({ kind: "k", limit: 2, cursor: "" });
   assert.deepEqual(ok, { kind: "k", cursor: "", limit: 2 });
