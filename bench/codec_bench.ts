@@ -21,7 +21,7 @@ import {
   readRequest,
   writeRequest,
   writeResponse,
-} from "../capnp/mod.ts";
+} from "../rpc/envelope.ts";
 import { SheafOverlapMessageCodec } from "../schema/sheaf_capnp.ts";
 import {
   type WorknodeCreateParams,

@@ -1,5 +1,5 @@
 /**
- * The RPC envelope: read an RpcRequest without decoding its method name, decode its params
+ * The RPC envelope, beside the binary wire that uses it (binary_wire.ts): read an RpcRequest without decoding its method name, decode its params
  * with a method's codec, and measure/write an RpcResponse with a result or an RpcError.
  *
  * @module
@@ -10,13 +10,13 @@ import {
   RpcRequestLayout,
   RpcResponseLayout,
 } from "../schema/rpc_capnp.ts";
-import type { StructCodec } from "./codec.ts";
-import { CapnpError } from "./errors.ts";
-import type { ReadLimits } from "./limits.ts";
-import { type MessageReader, type PointerRef, RESOLVED as R } from "./reader.ts";
-import { readMessage } from "./frame.ts";
-import { decodeUtf8 } from "./text.ts";
-import { finishMessage, startMessage, textWords } from "./writer.ts";
+import type { StructCodec } from "../capnp/codec.ts";
+import { CapnpError } from "../capnp/errors.ts";
+import type { ReadLimits } from "../capnp/limits.ts";
+import { type MessageReader, type PointerRef, RESOLVED as R } from "../capnp/reader.ts";
+import { readMessage } from "../capnp/frame.ts";
+import { decodeUtf8 } from "../capnp/text.ts";
+import { finishMessage, startMessage, textWords } from "../capnp/writer.ts";
 
 /** A validated RpcRequest: everything but the params is read; the params are not decoded. */
 export interface RequestEnvelope {
