@@ -91,6 +91,7 @@ export class CallCore implements CallHost {
   readonly errors: ErrorAnswers;
   /** True once shutdown began: new calls are answered 503 with Retry-After. */
   draining = false;
+  readonly #refusals = new RefusalCache();
 
   constructor(deps: CoreDeps) {
     if (!deps.registry.frozen) {
@@ -233,10 +234,11 @@ export class CallCore implements CallHost {
     if (lease === null) {
       deps.shares.release(charge);
       this.recordRejected("pool_exhausted");
-      throw new RpcError(
-        "unavailable",
-        `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
-      );
+      throw this.#refusals.get(`${call.methodId}`, () =>
+        new RpcError(
+          "unavailable",
+          `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
+        ));
     }
     return { lease, charge };
   }
@@ -276,14 +278,17 @@ export class CallCore implements CallHost {
     const charge = shares.tryCharge(sizeBytes, head.share, shares.principalAccount(principal));
     if (typeof charge !== "string") return charge;
     this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
-    const cap = shares.caps[shares.classOf(sizeBytes)];
-    const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+    const classIndex = shares.classOf(sizeBytes);
     const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
-    throw new RpcError(
-      "resource_exhausted",
-      `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
-        `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
-    );
+    throw this.#refusals.get(`${methodId} ${classIndex} ${who}`, () => {
+      const cap = shares.caps[classIndex];
+      const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+      return new RpcError(
+        "resource_exhausted",
+        `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
+          `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
+      );
+    });
   }
 
   /** The name a method id has in messages and logs (`batch` for a batch). */
@@ -341,8 +346,31 @@ export class CallCore implements CallHost {
 }
 
 /** Errors made once and reused (auth's 401s and 403s): their answers are shared too. */
+/**
+ * Errors made once and reused: their answers are shared too (built once per wire). Refusing
+ * under load (a spent pool, a client over its share) is the path a flood keeps hot, so those
+ * refusals cost no error object, no encoding and no answer per call.
+ */
+const SHARED_ERRORS = new WeakSet<RpcError>();
+
 function isShared(error: RpcError): boolean {
-  return error.code === "unauthenticated" || error.code === "permission_denied";
+  return error.code === "unauthenticated" || error.code === "permission_denied" ||
+    SHARED_ERRORS.has(error);
+}
+
+/** A reused refusal per key (bounded: methods x classes x two scopes, or methods). */
+class RefusalCache {
+  readonly #errors = new Map<string, RpcError>();
+
+  get(key: string, make: () => RpcError): RpcError {
+    let error = this.#errors.get(key);
+    if (error === undefined) {
+      error = make();
+      SHARED_ERRORS.add(error);
+      this.#errors.set(key, error);
+    }
+    return error;
+  }
 }
 
 function repeatedField(head: CallHead): string {
