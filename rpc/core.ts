@@ -15,6 +15,7 @@ import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer } from "./answer.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { FairShares, ShareCharge } from "./fair_share.ts";
+import type { JsonBudget } from "./json_budget.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
 import type { CallHead } from "./call_head.ts";
@@ -63,6 +64,8 @@ export interface CoreDeps {
   readonly tracer: RpcTracer | null;
   /** The fair shares of the pool per connection and principal. */
   readonly shares: FairShares;
+  /** The heap allowance of JSON calls in flight. */
+  readonly jsonBudget: JsonBudget;
   readonly limits?: Partial<CoreLimits>;
 }
 
@@ -204,12 +207,20 @@ export class CallCore implements CallHost {
     const timeoutMax = deps.services.config.rpcTimeoutMsMax;
     const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
     const sizeBytes = declared >= 0 ? declared : limitBytes;
-    const { lease, charge } = this.#take(sizeBytes, { head, principal, methodId });
+    const jsonCharge = wire === "json" ? this.#takeJson(sizeBytes, methodId) : 0;
+    let taken: { lease: LeaseLike | null; charge: ShareCharge };
+    try {
+      taken = this.#take(sizeBytes, { head, principal, methodId });
+    } catch (error) {
+      deps.jsonBudget.give(jsonCharge);
+      throw error;
+    }
     return {
       methodId,
       wire,
-      lease,
-      charge,
+      lease: taken.lease,
+      charge: taken.charge,
+      jsonCharge,
       limitBytes,
       declaredBytes: declared,
       timeoutMs,
@@ -217,6 +228,19 @@ export class CallCore implements CallHost {
       authorization: head.authorization,
       transport: head.transport,
     };
+  }
+
+  /** A JSON call's heap allowance (json_budget.ts), or the 503 refusing it. */
+  #takeJson(sizeBytes: number, methodId: number): number {
+    const charge = this.deps.jsonBudget.tryTake(sizeBytes);
+    if (charge > 0) return charge;
+    this.recordRejected("json_budget");
+    throw this.#refusals.get(`json ${methodId}`, () =>
+      new RpcError(
+        "unavailable",
+        `Cannot call ${this.nameOf(methodId)}: the JSON decode budget is spent, retry ` +
+          "(or call with application/capnp)",
+      ));
   }
 
   /**
