@@ -20,7 +20,7 @@
 import { EXIT_CODE_USAGE, loadConfigOrExit, type LogLevel } from "./config/mod.ts";
 import { planSummary, PoolPlanError } from "./pool/plan.ts";
 import { Authenticator } from "./rpc/auth.ts";
-import { requestLogFor } from "./rpc/request_log.ts";
+import { type RequestLog, requestLogFor } from "./rpc/request_log.ts";
 import { loadTracer, otelEnabled } from "./rpc/tracing.ts";
 import { boot, type Booted, bootPlan } from "./server/boot.ts";
 import { DataDirError, ensureDataDir } from "./server/data_dir.ts";
@@ -62,17 +62,26 @@ function readyFields(svc: RunningService, hostname: string, adminTokenPath: stri
 }
 
 /** Starts everything after the plan; on failure releases what was acquired and rethrows. */
-async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnType<typeof logger>) {
+async function start(
+  config: ReturnType<typeof loadConfigOrExit>,
+  log: ReturnType<typeof logger>,
+  dataDirWarnings: readonly string[],
+) {
   const booted = boot(config);
   try {
     log("info", "boot plan", { plan: planSummary(booted.plan) });
     const tokens = await loadTokens(config);
+    // One warn line each (a data directory mode tightened, no tokens, a stale admin.token);
+    // the ready line repeats them, as it is printed at every log level.
+    const warnings = [...dataDirWarnings, ...tokens.warnings];
+    for (const warning of warnings) log("warn", warning);
     const auth = new Authenticator(tokens.tokens, { publicRead: config.publicRead });
     const tracer = await loadTracer(otelEnabled((name) => Deno.env.get(name)));
+    const requestLog = requestLogFor(config.logLevel);
     const svc = await startService(config, booted.plan, {
       pool: booted.pool,
       auth,
-      requestLog: requestLogFor(config.logLevel),
+      requestLog,
       tracer,
       quiet: true,
     });
@@ -89,8 +98,9 @@ async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnTyp
       adminTokenGenerated: tokens.generated,
       publicRead: config.publicRead,
       tracing: tracer !== null,
+      warnings,
     }));
-    return { booted, svc };
+    return { booted, svc, requestLog };
   } catch (error) {
     booted.close();
     throw error;
@@ -101,10 +111,13 @@ async function start(config: ReturnType<typeof loadConfigOrExit>, log: ReturnTyp
 async function stop(
   booted: Booted,
   svc: RunningService,
+  requestLog: RequestLog | null,
   timeoutMs: number,
   log: ReturnType<typeof logger>,
 ) {
   const outcome = await shutdownWithin(svc, { timeoutMs });
+  // Every buffered request line is written before the last line of the process.
+  await requestLog?.close();
   const inUse = booted.pool.inUseCount();
   if (!outcome.clean || inUse !== 0) {
     // Calls still hold blocks: the pool cannot be unmapped under them; the exit frees it.
@@ -134,10 +147,12 @@ export async function main(args: readonly string[]): Promise<number> {
       console.log(JSON.stringify(planSummary(plan), null, 2));
       return 0;
     }
-    await ensureDataDir(config.dataDir);
+    const dataDir = await ensureDataDir(config.dataDir);
     const signal = shutdownSignal();
-    started = await start(config, log);
+    started = await start(config, log, dataDir.warnings);
     const received = await signal;
+    // The lines of calls that ended before the signal come before "stopping".
+    await started.requestLog?.flush();
     log("info", "stopping", { signal: received, timeoutMs: config.shutdownTimeoutMs });
   } catch (error) {
     // One line, not a stack trace: an impossible budget or an unusable data directory is a
@@ -146,7 +161,8 @@ export async function main(args: readonly string[]): Promise<number> {
     const usage = error instanceof PoolPlanError || error instanceof DataDirError;
     return usage ? EXIT_CODE_USAGE : EXIT_CODE_BOOT_FAILED;
   }
-  return await stop(started.booted, started.svc, config.shutdownTimeoutMs, log);
+  const { booted, svc, requestLog } = started;
+  return await stop(booted, svc, requestLog, config.shutdownTimeoutMs, log);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

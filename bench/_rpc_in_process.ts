@@ -35,7 +35,7 @@ export const clock: Clock = new Clock();
  *
  * @example
  * ```ts
- * const logged = coreWith({ requestLog: new RequestLog(() => {}) });
+ * const logged = coreWith({ requestLog: new RequestLog({ sink: file }) });
  * ```
  */
 export function coreWith(options: Partial<CreateCoreOptions> = {}): CallCore {

@@ -11,7 +11,7 @@
  */
 import { decodeFieldSection, encodeFieldSection, type FieldLine } from "../http3/qpack.ts";
 import { QpackDecoder } from "../http3/qpack_dynamic.ts";
-import { huffmanDecode, huffmanEncode } from "../http3/huffman.ts";
+import { huffmanDecode, huffmanEncode } from "../http_common/huffman.ts";
 import { type QifBlock, QIFS_DIR, readQifBlocks } from "../tests/_qifs.ts";
 
 function load(encoder: string, name: string): QifBlock[] {

@@ -33,7 +33,7 @@ export interface WriterHost {
  *
  * @example
  * ```ts
- * const writer = new AnswerWriter(conn, host, { outputBufferBytes: 16384, encoder });
+ * const writer = new AnswerWriter(conn, host, { out: new Uint8Array(4096), encoder });
  * const writing = writer.writeAnswer(answer, HEAD_PLAIN);
  * if (writing !== undefined) await writing;
  * ```
@@ -51,11 +51,11 @@ export class AnswerWriter {
   constructor(
     conn: Deno.Conn,
     host: WriterHost,
-    options: { readonly outputBufferBytes: number; readonly encoder: ResponseEncoder },
+    options: { readonly out: Uint8Array; readonly encoder: ResponseEncoder },
   ) {
     this.#conn = conn;
     this.#host = host;
-    this.#out = new Uint8Array(options.outputBufferBytes);
+    this.#out = options.out;
     this.#encoder = options.encoder;
   }
 

@@ -21,6 +21,7 @@ import type { CallBody } from "../rpc/core.ts";
 import { matchRpcTarget, TARGET_APP } from "../rpc/route.ts";
 import type { ServedConnection } from "../listener/tcp_listener.ts";
 import { AnswerWriter, type WriterHost } from "./answer_writer.ts";
+import type { BufferPair } from "./buffers.ts";
 import { readBody } from "./body_reader.ts";
 import type { ServerContext } from "./context.ts";
 import { serveFetch } from "./fetch_bridge.ts";
@@ -53,6 +54,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   readonly #conn: Deno.Conn;
   readonly #ctx: ServerContext;
   readonly #buf: Uint8Array;
+  readonly #buffers: BufferPair;
   readonly #writer: AnswerWriter;
   readonly #head: RequestHead;
   #start = 0;
@@ -65,6 +67,10 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   #pendingRead: Promise<number | null> | null = null;
   #scanFrom = 0;
   #headStarted = false;
+  /** No request was parsed yet (the h2c preface can only come first). */
+  #firstHead = true;
+  /** The buffered bytes are a proper prefix of the h2 preface. */
+  #prefacePending = false;
   /** The answer of the current call, when it arrived before the connection waited for it. */
   #answer: CallAnswer | null = null;
   #waiter: (() => void) | null = null;
@@ -73,11 +79,14 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   #lateWrite: Promise<void> | null = null;
 
   #done: Promise<void> | null = null;
+  /** The HTTP/2 connection this one became (h2c prior knowledge), or null. */
+  #h2: ServedConnection | null = null;
 
   constructor(conn: Deno.Conn, ctx: ServerContext, preread: Uint8Array | null = null) {
     this.#conn = conn;
     this.#ctx = ctx;
-    this.#buf = new Uint8Array(ctx.limits.readBufferBytes);
+    this.#buffers = ctx.buffers.take();
+    this.#buf = this.#buffers.read;
     if (preread !== null) {
       if (preread.length > this.#buf.length) {
         throw new RangeError(`Cannot serve connection: ${preread.length} bytes pre-read`);
@@ -87,10 +96,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     }
     this.#head = new RequestHead(ctx.transport);
     this.#head.share = ctx.core.deps.shares.connectionAccount();
-    this.#writer = new AnswerWriter(conn, this, {
-      outputBufferBytes: ctx.limits.outputBufferBytes,
-      encoder: ctx.encoder,
-    });
+    this.#writer = new AnswerWriter(conn, this, { out: this.#buffers.out, encoder: ctx.encoder });
   }
 
   /** The parsed head of the current request (valid while it is served). */
@@ -130,6 +136,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
    * is answered 503 and closes), else when the current one ended (the connection then closes).
    */
   drain(): Promise<void> {
+    if (this.#h2 !== null) return this.#h2.drain?.() ?? Promise.resolve();
     if (this.idle) return Promise.resolve();
     return this.#done ?? Promise.resolve();
   }
@@ -161,6 +168,10 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
         if (!keep || this.#ctx.draining) break;
       }
     } catch (error) {
+      if (error === H2C_PREFACE) {
+        await this.#becomeH2();
+        return;
+      }
       // A bad head is answered; any other error is the connection failing (reset, closed by a
       // timeout or by shutdown): nothing is left to answer.
       if (error instanceof HeadError && !this.#closing) {
@@ -170,11 +181,27 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       await this.#lateWrite?.catch(() => {});
       await this.#writer.flushed().catch(() => {});
       this.destroy();
+      // The buffers go back only once no read into them can still be pending.
+      await this.#pendingRead?.catch(() => {});
+      this.#ctx.buffers.give(this.#buffers);
     }
+  }
+
+  /** Hands the connection to HTTP/2 with what was read so far, and serves it there. */
+  async #becomeH2(): Promise<void> {
+    this.#ctx.clock.disarm(this);
+    this.#phase = PHASES.busy;
+    const preread = this.#buf.slice(this.#start, this.#end);
+    this.#h2 = this.#ctx.h2c!(this.#conn, preread);
+    await this.#h2.run();
   }
 
   /** Closes the socket now (pending reads and writes reject). Idempotent. */
   destroy(): void {
+    if (this.#h2 !== null) {
+      this.#h2.destroy();
+      return;
+    }
     this.#closing = true;
     this.#ctx.clock.disarm(this);
     if (this.#closed) return;
@@ -188,6 +215,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
 
   /** Whether the connection waits for a next request (the listener's idle eviction). */
   get idle(): boolean {
+    if (this.#h2 !== null) return this.#h2.idle;
     return this.#phase === PHASES.idle && !this.#closing;
   }
 
@@ -235,7 +263,8 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   #headBuffered(): boolean {
     const buf = this.#buf;
     this.#start = skipEmptyLines(buf, this.#start, this.#end);
-    if (this.#end > this.#start) {
+    if (this.#firstHead && this.#ctx.h2c !== null && this.#prefaceSeen()) throw H2C_PREFACE;
+    if (this.#end > this.#start && !this.#prefacePending) {
       if (!this.#headStarted) {
         this.#headStarted = true;
         this.#enter(PHASES.head, this.#ctx.limits.headTimeoutMs);
@@ -244,6 +273,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       if (headEnd >= 0) {
         parseHead(buf, this.#start, { headEnd, head: this.#head });
         this.#start = headEnd;
+        this.#firstHead = false;
         return true;
       }
       this.#scanFrom = Math.max(this.#start, this.#end - 3);
@@ -260,6 +290,26 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       }
     }
     return false;
+  }
+
+  /**
+   * Whether the connection opened with the HTTP/2 preface. While fewer bytes than the preface
+   * are buffered but they match its start, the head is not parsed yet (false, and the loop reads
+   * more); once they differ, the connection is HTTP/1.1 for good.
+   */
+  #prefaceSeen(): boolean {
+    const buf = this.#buf;
+    const n = Math.min(this.#end - this.#start, H2_PREFACE.length);
+    for (let i = 0; i < n; i++) {
+      if (buf[this.#start + i] !== H2_PREFACE[i]) {
+        this.#firstHead = false;
+        this.#prefacePending = false;
+        return false;
+      }
+    }
+    // A partial match waits for more bytes (an empty buffer too, without the flag).
+    this.#prefacePending = n > 0 && n < H2_PREFACE.length;
+    return n === H2_PREFACE.length;
   }
 
   /**
@@ -458,3 +508,9 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
 }
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** RFC 9113 §3.4: the client connection preface. */
+const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Thrown out of the head loop when the connection opened with the h2 preface. */
+const H2C_PREFACE = new Error("h2c prior knowledge");

@@ -17,6 +17,7 @@ import { NO_HEADERS } from "../rpc/answer.ts";
 import type { CallCore } from "../rpc/core.ts";
 import type { Transport } from "../rpc/request_log.ts";
 import type { ServedConnection } from "../listener/tcp_listener.ts";
+import { ConnectionBuffers } from "./buffers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { type H1Limits, h1Limits } from "./limits.ts";
@@ -37,6 +38,10 @@ export interface Http1Options {
   readonly authority: string;
   /** Overrides of `H1_LIMITS_DEFAULT`. */
   readonly limits?: Partial<H1Limits>;
+  /** Spare buffer pairs kept for reuse (the listener's connection cap); default 1024. */
+  readonly spareBuffersMax?: number;
+  /** Serves h2c prior-knowledge connections (the plaintext port); default none. */
+  readonly h2c?: ((conn: Deno.Conn, preread: Uint8Array) => ServedConnection) | null;
 }
 
 /**
@@ -54,9 +59,11 @@ export class Http1Server implements ServerContext {
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly encoder: ResponseEncoder;
   readonly limits: H1Limits;
+  readonly buffers: ConnectionBuffers;
   readonly clock: Clock;
   readonly transport: Transport;
   readonly authority: string;
+  readonly h2c: ((conn: Deno.Conn, preread: Uint8Array) => ServedConnection) | null;
   draining = false;
   /** Requests being served now (head read, answer not yet written). */
   inFlight = 0;
@@ -67,7 +74,13 @@ export class Http1Server implements ServerContext {
     this.clock = options.clock;
     this.transport = options.transport;
     this.authority = options.authority;
+    this.h2c = options.h2c ?? null;
     this.limits = h1Limits(options.limits);
+    this.buffers = new ConnectionBuffers({
+      readBytes: this.limits.readBufferBytes,
+      outBytes: this.limits.outputBufferBytes,
+      spareCountMax: options.spareBuffersMax ?? 1024,
+    });
     const clock = options.clock;
     this.encoder = new ResponseEncoder(options.extraHeaders ?? NO_HEADERS, () => clock.nowMs);
   }

@@ -30,7 +30,7 @@ import {
   huffmanDecode,
   huffmanEncodeByteStringInto,
   huffmanEncodedLengthOfByteString,
-} from "./huffman.ts";
+} from "../http_common/huffman.ts";
 import { type FieldLine, QPACK_STATIC_TABLE, staticTableLookup } from "./qpack_static.ts";
 
 export type { FieldLine } from "./qpack_static.ts";

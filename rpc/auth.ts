@@ -1,9 +1,10 @@
 /**
  * Bearer-token authentication and scope checks.
  *
- * Tokens are kept only as SHA-256 digests (hex in files, bytes in memory). A presented token is
+ * Tokens are stored only as SHA-256 digests (hex in files, bytes in memory). A presented token is
  * hashed and its digest compared with every stored digest by a constant-time loop, so neither the
- * comparison nor the lookup returns early on the first differing byte. Scopes nest:
+ * comparison nor the lookup returns early on the first differing byte. A token that matched is
+ * then remembered in memory, so its next calls skip the hash (see {@link Authenticator}). Scopes nest:
  * `admin` ⊇ `write` ⊇ `read`. Mutating methods need `write` or `admin`; read-only methods need any
  * token unless public reads are on.
  *
@@ -101,11 +102,22 @@ function digestBytes(hex: string): Uint8Array {
   return out;
 }
 
-/** Checks bearer tokens against stored digests and method scopes. */
+/**
+ * Checks bearer tokens against stored digests and method scopes.
+ *
+ * A token that matched is remembered (token → principal), so its later calls cost a map lookup
+ * instead of a SHA-256 and a scan. Only matches are remembered, never misses: the table holds at
+ * most one entry per configured token (each stored digest has one preimage anyone can present),
+ * so random tokens sprayed at the service cannot grow it or push a valid entry out, and there is
+ * no eviction to abuse. A miss still pays the hash and the constant-time scan. The lookup's timing
+ * tells whether a token is known, which the answer (401 or not) already says.
+ */
 export class Authenticator {
   readonly publicRead: boolean;
-  readonly #digests: Uint8Array[];
-  readonly #principals: Principal[];
+  #digests: Uint8Array[] = [];
+  #principals: Principal[] = [];
+  /** Presented tokens that matched, and their principal. Bounded by the token count. */
+  readonly #known = new Map<string, Principal>();
   /** One 403 error per principal, made once: building an Error (its stack) costs microseconds,
    * and rejections are the path an abusive client keeps hot. Bounded by the token count. */
   readonly #denied = new Map<Principal, RpcError>();
@@ -118,14 +130,8 @@ export class Authenticator {
    * ```
    */
   constructor(tokens: readonly TokenRecord[], options: AuthenticatorOptions = {}) {
-    if (tokens.length > TOKEN_COUNT_MAX) {
-      throw new RangeError(
-        `Cannot authenticate: ${tokens.length} tokens exceed ${TOKEN_COUNT_MAX}`,
-      );
-    }
     this.publicRead = options.publicRead ?? false;
-    this.#digests = tokens.map((t) => digestBytes(t.sha256));
-    this.#principals = tokens.map((t) => Object.freeze({ name: t.name, scope: t.scope }));
+    this.replaceTokens(tokens);
   }
 
   /** How many tokens are configured. */
@@ -133,16 +139,55 @@ export class Authenticator {
     return this.#digests.length;
   }
 
+  /** How many presented tokens are remembered (at most {@link tokenCount}). */
+  get knownTokenCount(): number {
+    return this.#known.size;
+  }
+
+  /**
+   * Swaps in a new token set (a reload) and forgets every remembered token, so a token removed
+   * from the set is refused from the next call on. Throws RangeError past TOKEN_COUNT_MAX,
+   * keeping the old set.
+   *
+   * @example
+   * ```ts
+   * auth.replaceTokens((await loadTokens(config)).tokens);
+   * ```
+   */
+  replaceTokens(tokens: readonly TokenRecord[]): void {
+    if (tokens.length > TOKEN_COUNT_MAX) {
+      throw new RangeError(
+        `Cannot authenticate: ${tokens.length} tokens exceed ${TOKEN_COUNT_MAX}`,
+      );
+    }
+    this.#digests = tokens.map((t) => digestBytes(t.sha256));
+    this.#principals = tokens.map((t) => Object.freeze({ name: t.name, scope: t.scope }));
+    this.#known.clear();
+    this.#denied.clear();
+  }
+
   /**
    * The principal of an `Authorization` header value, or null when it is missing, malformed or
-   * matches no token. Every stored digest is compared in full (constant time per digest).
+   * matches no token. A token not seen before is hashed and every stored digest compared in full
+   * (constant time per digest); one that matched before is a map lookup.
    */
   identify(authorization: string | null): Principal | null {
     if (authorization === null || authorization.length > TOKEN_CHARS_MAX + 7) return null;
     if (!/^bearer /i.test(authorization)) return null;
     const token = authorization.slice(7).trim();
     if (token.length === 0) return null;
-    const presented = createHash("sha256").update(token).digest();
+    const known = this.#known.get(token);
+    if (known !== undefined) return known;
+    const found = this.#scan(createHash("sha256").update(token).digest());
+    if (found < 0) return null;
+    const principal = this.#principals[found];
+    // The bound holds by construction (one entry per digest); the check keeps it explicit.
+    if (this.#known.size < this.#digests.length) this.#known.set(token, principal);
+    return principal;
+  }
+
+  /** The index of the stored digest equal to `presented`, or -1; compares every digest fully. */
+  #scan(presented: Uint8Array): number {
     let found = -1;
     for (let i = 0; i < this.#digests.length; i++) {
       const stored = this.#digests[i];
@@ -153,7 +198,7 @@ export class Authenticator {
       const match = ((diff - 1) >>> 31) & 1;
       found ^= (found ^ i) & -match;
     }
-    return found < 0 ? null : this.#principals[found];
+    return found;
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert from "@std/assert";
-import { Authenticator, hashToken, parseTokens, TOKEN_COUNT_MAX } from "./auth.ts";
+import { Authenticator, hashToken, parseTokens, TOKEN_CHARS_MAX, TOKEN_COUNT_MAX } from "./auth.ts";
 
 const TOKENS = [
   { name: "ops", scope: "admin" as const, sha256: hashToken("admin-secret") },
@@ -73,4 +73,89 @@ Deno.test("parseTokens: both shapes, and one clear error per bad entry", () => {
   assert.throws(() => parseTokens(JSON.stringify([{ scope: "read" }])), /name must be/);
   const many = Array.from({ length: TOKEN_COUNT_MAX + 1 }, () => TOKENS[0]);
   assert.throws(() => parseTokens(JSON.stringify(many)), RangeError);
+});
+
+/** Authorization values a client might send: valid tokens in every accepted spelling, and not. */
+const PRESENTED = [
+  "Bearer admin-secret",
+  "bearer write-secret",
+  "BEARER   read-secret  ",
+  "Bearer read-secret",
+  null,
+  "",
+  "Bearer ",
+  "Bearer admin-secreT",
+  "Basic YWJjOmRlZg==",
+  "admin-secret",
+  "Bearer" + "admin-secret",
+  "Bearer " + " ".repeat(TOKEN_CHARS_MAX) + "admin-secret",
+];
+
+Deno.test("identify: a remembered token gets the verdict the full check gave", () => {
+  const auth = new Authenticator(TOKENS);
+  const verdicts = (a: Authenticator) =>
+    PRESENTED.map((value) => ({
+      principal: a.identify(value),
+      mutating: a.check(value, true)?.code ?? null,
+      reading: a.check(value, false)?.code ?? null,
+    }));
+  const first = verdicts(auth);
+  assert.equal(auth.knownTokenCount, 3, "the three valid tokens are remembered");
+  const again = verdicts(auth);
+  assert.deepEqual(again, first);
+  // And the same as an authenticator that never saw them (every call a miss).
+  assert.deepEqual(
+    PRESENTED.map((v) => new Authenticator(TOKENS).identify(v)),
+    first.map((v) => v.principal),
+  );
+  assert.deepEqual(first.map((v) => v.principal?.name ?? null), [
+    "ops",
+    "ci",
+    "viewer",
+    "viewer",
+    ...Array(8).fill(null),
+  ]);
+});
+
+Deno.test("identify: sprayed random tokens are never remembered", () => {
+  const auth = new Authenticator(TOKENS);
+  assert.deepEqual(auth.identify("Bearer write-secret"), { name: "ci", scope: "write" });
+  for (let i = 0; i < 10_000; i++) {
+    const random = crypto.getRandomValues(new Uint8Array(24));
+    assert.equal(auth.identify(`Bearer ${btoa(String.fromCharCode(...random))}`), null);
+  }
+  assert.equal(auth.knownTokenCount, 1);
+  assert.ok(auth.knownTokenCount <= auth.tokenCount);
+  assert.equal(auth.check("Bearer write-secret", true), null, "the valid token still passes");
+});
+
+Deno.test("check: a remembered read token is still refused mutating methods", () => {
+  const auth = new Authenticator(TOKENS);
+  assert.equal(auth.check("Bearer read-secret", false), null);
+  const denied = auth.check("Bearer read-secret", true);
+  assert.equal(denied?.code, "permission_denied");
+  assert.equal(auth.check("Bearer read-secret", true), denied, "the same 403, made once");
+  assert.equal(auth.check("Bearer read-secret", false), null);
+});
+
+Deno.test("replaceTokens: a reload forgets remembered tokens and applies the new set", () => {
+  const auth = new Authenticator(TOKENS);
+  assert.equal(auth.check("Bearer admin-secret", true), null);
+  assert.equal(auth.check("Bearer read-secret", true)?.code, "permission_denied");
+  assert.equal(auth.knownTokenCount, 2);
+  const rotated = [
+    { name: "ops", scope: "read" as const, sha256: hashToken("admin-secret") },
+    { name: "new", scope: "admin" as const, sha256: hashToken("new-secret") },
+  ];
+  auth.replaceTokens(rotated);
+  assert.equal(auth.knownTokenCount, 0);
+  assert.equal(auth.tokenCount, 2);
+  assert.equal(auth.check("Bearer read-secret", false)?.code, "unauthenticated", "removed");
+  assert.equal(auth.check("Bearer admin-secret", true)?.code, "permission_denied", "now read");
+  assert.equal(auth.check("Bearer new-secret", true), null);
+  const tooMany = Array.from({ length: TOKEN_COUNT_MAX + 1 }, () => TOKENS[0]);
+  assert.throws(() => auth.replaceTokens(tooMany), RangeError);
+  assert.equal(auth.check("Bearer new-secret", true), null, "a refused reload keeps the set");
+  auth.replaceTokens([]);
+  assert.equal(auth.check("Bearer new-secret", false)?.code, "unauthenticated");
 });

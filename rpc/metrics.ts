@@ -156,3 +156,22 @@ function renderPool(pool: PoolLike, lines: string[]): void {
     }
   }
 }
+
+/** What `/metrics` reads from the request log (rpc/request_log.ts): lines it could not write. */
+export interface RequestLogCounts {
+  readonly droppedLineCount: number;
+}
+
+/**
+ * The request log's counter in Prometheus text: lines dropped because the sink had not caught up
+ * (0 without a log: nothing was dropped).
+ *
+ * @example
+ * ```ts
+ * const text = metrics.render(pool) + renderRequestLogMetrics(requestLog);
+ * ```
+ */
+export function renderRequestLogMetrics(requestLog: RequestLogCounts | null): string {
+  return "# TYPE request_log_dropped_total counter\n" +
+    `request_log_dropped_total ${requestLog?.droppedLineCount ?? 0}\n`;
+}

@@ -78,6 +78,8 @@ export function traceStore(store: Store, tracer: RpcTracer | null): Store {
     overlap: span("overlap", store.overlap),
     glue: span("glue", store.glue),
     ping: span("ping", store.ping),
+    // Readiness asks for health on every /readyz: a span each would only be noise.
+    health: () => store.health(),
     // Closing is not traced: it happens after the exporter may have been flushed.
     close: () => store.close(),
   });

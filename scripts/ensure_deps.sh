@@ -22,6 +22,21 @@ ensure_deno() {
   export PATH="$repo_root/.tools/node_modules/.bin:$PATH"
 }
 
+BUN_VERSION="1.4.4"
+bun_bin_local="$repo_root/.tools/node_modules/.bin/bun"
+
+# ensure_bun installs Bun (an independent HTTP/2 and HTTP/3 client for the interop tests) from
+# the npm registry into .tools/, next to Deno.
+ensure_bun() {
+  if [ -x "$bun_bin_local" ] && "$bun_bin_local" --version 2>/dev/null | grep -q "^$BUN_VERSION"; then
+    return 0
+  fi
+  echo "installing bun $BUN_VERSION from the npm registry into .tools/" >&2
+  mkdir -p "$repo_root/.tools"
+  npm install --prefix "$repo_root/.tools" --no-save --no-audit --no-fund --loglevel=error \
+    "deno@$DENO_VERSION" "bun@$BUN_VERSION" >&2
+}
+
 # ensure_apt PACKAGE... installs the Debian packages that are not installed yet.
 ensure_apt() {
   local missing=()
@@ -42,7 +57,7 @@ ensure_apt() {
 # Packages the test suite needs: C toolchain + sanitizers + valgrind for native/, capnp as the
 # reference codec, openssl for development certificates, HTTP/3 peers, PostgreSQL, wrk.
 TEST_APT_PACKAGES=(build-essential valgrind clang libclang-rt-14-dev capnproto openssl
-  chromium ngtcp2-client postgresql wrk curl)
+  chromium ngtcp2-client postgresql wrk curl nghttp2-client)
 # Packages the service needs at run time: a C compiler to build libpool.so, openssl for dev certs.
 START_APT_PACKAGES=(build-essential openssl)
 

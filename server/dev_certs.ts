@@ -32,18 +32,39 @@ const LEAF_EXTENSIONS = [
   "authorityKeyIdentifier=keyid,issuer",
 ].join("\n");
 
-/** Runs openssl with `args`; throws with its stderr on failure. */
+/** Runs openssl with `args` in `cwd`; throws naming the directory, with openssl's stderr. */
 async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args: [...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("openssl", {
+      args: [...args],
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    throw new Error(
+      `Cannot generate certificates in ${cwd}: openssl cannot run: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
   if (!out.success) {
-    const stderr = new TextDecoder().decode(out.stderr).trim();
-    throw new Error(`Cannot generate certificates: openssl ${args[0]} failed: ${stderr}`);
+    const stderr = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    throw new Error(`Cannot generate certificates in ${cwd}: openssl ${args[0]} failed: ${stderr}`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
+}
+
+/** Runs a file step, naming `path` in the error when it fails. */
+async function onFile<T>(path: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new Error(`Cannot ${what} ${path}: ${reasonOf(error)}`, { cause: error });
   }
 }
 
@@ -53,7 +74,7 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw new Error(`Cannot read certificate file ${path}: ${reasonOf(error)}`, { cause: error });
   }
 }
 
@@ -74,7 +95,11 @@ export async function ensureDevCertificates(dataDir: string): Promise<DevCertifi
   const keyPath = join(dir, "leaf.key");
   const present = await Promise.all([caPath, certPath, keyPath].map(exists));
   if (present.every(Boolean)) return { caPath, certPath, keyPath, generated: false };
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await onFile(
+    dir,
+    "create certificates directory",
+    () => Deno.mkdir(dir, { recursive: true, mode: 0o700 }),
+  );
   const ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
   await openssl(["genpkey", ...ec, "-out", "ca.key"], dir);
   await openssl([
@@ -100,7 +125,8 @@ export async function ensureDevCertificates(dataDir: string): Promise<DevCertifi
     ["req", "-new", "-key", "leaf.key", "-subj", "/CN=localhost", "-out", "leaf.csr"],
     dir,
   );
-  await Deno.writeTextFile(join(dir, "leaf.ext"), LEAF_EXTENSIONS + "\n");
+  const extPath = join(dir, "leaf.ext");
+  await onFile(extPath, "write", () => Deno.writeTextFile(extPath, LEAF_EXTENSIONS + "\n"));
   await openssl([
     "x509",
     "-req",
@@ -119,8 +145,10 @@ export async function ensureDevCertificates(dataDir: string): Promise<DevCertifi
     "-out",
     "leaf.pem",
   ], dir); // deno-fmt-ignore
-  await Deno.chmod(join(dir, "ca.key"), 0o600);
-  await Deno.chmod(keyPath, 0o600);
-  await Deno.remove(join(dir, "leaf.csr"));
+  for (const key of [join(dir, "ca.key"), keyPath]) {
+    await onFile(key, "set mode 0600 on", () => Deno.chmod(key, 0o600));
+  }
+  const csrPath = join(dir, "leaf.csr");
+  await onFile(csrPath, "remove", () => Deno.remove(csrPath));
   return { caPath, certPath, keyPath, generated: true };
 }

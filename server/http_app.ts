@@ -14,6 +14,7 @@ import type { HeaderPairs } from "../rpc/answer.ts";
 import type { Services } from "../rpc/method.ts";
 import type { RpcMetrics } from "../rpc/metrics.ts";
 import { type FairShares, renderShareCaps } from "../rpc/fair_share.ts";
+import { storeReadinessProblem } from "../store/readiness.ts";
 
 /** How long `/readyz` waits for the store's ping. */
 export const READY_STORE_TIMEOUT_MS = 1000;
@@ -97,13 +98,6 @@ async function readinessProblem(services: Services, clock: Clock): Promise<strin
   }
   const store = services.store;
   if (store === null) return null;
-  // A store that hangs must not hang the probe: bounded by READY_STORE_TIMEOUT_MS.
-  const late = new Error(`no answer in ${READY_STORE_TIMEOUT_MS} ms`);
-  try {
-    const outcome = await clock.within(store.ping().then(() => null), READY_STORE_TIMEOUT_MS, late);
-    if (outcome !== null) throw outcome;
-  } catch (error) {
-    return `not ready: store unreachable (${error instanceof Error ? error.message : error})`;
-  }
-  return null;
+  // The store answers and can take writes, each bounded by READY_STORE_TIMEOUT_MS.
+  return await storeReadinessProblem(store, { clock, timeoutMs: READY_STORE_TIMEOUT_MS });
 }

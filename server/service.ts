@@ -9,8 +9,11 @@
 
 import { Clock } from "../clock/mod.ts";
 import { type H1Limits, Http1Server } from "../http1/mod.ts";
+import type { H2Limits } from "../http2/limits.ts";
+import { Http2Server } from "../http2/server.ts";
 import { type H3Limits, type H3Server, serveH3 } from "../http3/mod.ts";
 import { type ListenerCounters, renderListenerMetrics } from "../listener/metrics.ts";
+import { renderRequestLogMetrics } from "../rpc/metrics.ts";
 import { type ListenerLimits, listenTcp, type TcpListener } from "../listener/tcp_listener.ts";
 import { Pool } from "../pool/mod.ts";
 import type { HeaderPairs } from "../rpc/answer.ts";
@@ -86,6 +89,8 @@ export interface StartServiceOptions {
   readonly h3Limits?: Partial<H3Limits>;
   /** HTTP/1.1 limits (buffers, timeouts) of both TCP ports; default `H1_LIMITS_DEFAULT`. */
   readonly h1Limits?: Partial<H1Limits>;
+  /** HTTP/2 limits of the TLS port and h2c on the plaintext port; default `H2_LIMITS_DEFAULT`. */
+  readonly h2Limits?: Partial<H2Limits>;
   /** TCP listener limits (connection cap, handshake timeout) of both TCP ports. */
   readonly listenerLimits?: Partial<ListenerLimits>;
   /** The call core's limits (body stall timeout). */
@@ -168,7 +173,7 @@ async function openParts(
       shares: core.deps.shares,
       clock,
       listening: () => state.listening,
-      moreMetrics: () => state.moreMetrics(),
+      moreMetrics: () => state.moreMetrics() + renderRequestLogMetrics(options.requestLog ?? null),
     });
     return { pool, ownsPool, store, clock, core, app, state };
   } catch (error) {
@@ -192,6 +197,10 @@ async function startListeners(
     key: options.key,
     core: parts.core,
     app: parts.app,
+    clock: parts.clock,
+    listenerLimits: options.listenerLimits,
+    h1Limits: options.h1Limits,
+    h2Limits: options.h2Limits,
   });
   log(`listening on https://${config.hostname}:${tls.port} (h2, http/1.1)`);
   let h3: H3Server;
@@ -233,6 +242,16 @@ function startPlaintext(
   const wanted = config.plaintextPort;
   if (wanted === undefined || wanted === null || wanted < 0) return null;
   let http1: Http1Server | null = null;
+  const fetch = parts.app.fetchWith(options.extraHeaders);
+  // h2c prior knowledge (RFC 9113 §3.3): a plaintext connection that opens with the preface.
+  const http2 = new Http2Server({
+    core: parts.core,
+    fetch,
+    clock: parts.clock,
+    transport: "h2c",
+    extraHeaders: options.extraHeaders,
+    limits: options.h2Limits,
+  });
   const listener = listenTcp({
     port: wanted,
     hostname: config.hostname,
@@ -243,12 +262,13 @@ function startPlaintext(
   });
   http1 = new Http1Server({
     core: parts.core,
-    fetch: parts.app.fetchWith(options.extraHeaders),
+    fetch,
     clock: parts.clock,
     transport: "h1",
     extraHeaders: options.extraHeaders,
     authority: authorityOf(listener.addr),
     limits: options.h1Limits,
+    h2c: (conn, preread) => http2.connection(conn, preread),
   });
   return { listener, http1 };
 }
@@ -311,7 +331,7 @@ function running(
   const done = [tls.finished, h3.finished, ...(plain === null ? [] : [plain.listener.finished])];
   const finished = Promise.all(done).then(() => {});
   parts.state.listening = true;
-  const counted: [string, ListenerCounters][] = [["h3", h3.counters]];
+  const counted: [string, ListenerCounters][] = [["tls", tls.listener], ["h3", h3.counters]];
   if (plain !== null) counted.unshift(["plaintext", plain.listener]);
   parts.state.moreMetrics = () => renderListenerMetrics(counted);
   // A listener that ends on its own (its socket failed) makes /readyz say not ready.
@@ -326,6 +346,7 @@ function running(
       // From here every new call on every transport is answered 503 by the core.
       parts.core.draining = true;
       plain?.http1.startDraining();
+      tls.startDraining();
       await Promise.all([tls.shutdown(drainMs), h3.shutdown(), plain?.listener.shutdown(drainMs)]);
       await finished;
       await closeParts(parts, options);

@@ -55,3 +55,81 @@ Deno.test("WORKNODE_TOKENS beats --tokens-file, which beats the data directory",
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a world-writable tokens file is refused with a message naming it", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tokens-test-" });
+  try {
+    const tokensFile = join(dataDir, "tokens.json");
+    await Deno.writeTextFile(tokensFile, JSON.stringify({ tokens: [] }));
+    await Deno.chmod(tokensFile, 0o666);
+    await assert.rejects(
+      () => loadTokens({ dataDir, tokensFile }, { envTokens: "" }),
+      new RegExp(
+        `^TypeError: Cannot use tokens file ${tokensFile}: it is world-writable \\(mode 0666\\)`,
+      ),
+    );
+    // The data directory's own tokens.json is checked alike.
+    await assert.rejects(
+      () => loadTokens({ dataDir, tokensFile: undefined }, { envTokens: "" }),
+      /Cannot use tokens file .*tokens\.json: it is world-writable/,
+    );
+    await Deno.chmod(tokensFile, 0o644);
+    assert.equal((await loadTokens({ dataDir, tokensFile }, { envTokens: "" })).tokens.length, 0);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("admin.token is never written through a symbolic link", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tokens-test-" });
+  const elsewhere = await Deno.makeTempDir({ prefix: "tokens-target-" });
+  try {
+    const target = join(elsewhere, "victim");
+    await Deno.writeTextFile(target, "precious\n");
+    await Deno.chmod(target, 0o644);
+    const adminTokenPath = join(dataDir, ADMIN_TOKEN_FILE_NAME);
+    await Deno.symlink(target, adminTokenPath);
+    const loaded = await loadTokens({ dataDir, tokensFile: undefined }, { envTokens: "" });
+    assert.equal(loaded.generated, true);
+    assert.equal(await Deno.readTextFile(target), "precious\n", "the link's target is untouched");
+    assert.equal((await Deno.stat(target)).mode! & 0o777, 0o644);
+    const info = await Deno.lstat(adminTokenPath);
+    assert.ok(info.isFile && !info.isSymlink, "the link was replaced by a file");
+    assert.equal(info.mode! & 0o777, 0o600);
+    const token = (await Deno.readTextFile(adminTokenPath)).trim();
+    assert.deepEqual(loaded.tokens.map((t) => t.sha256), [hashToken(token)]);
+    // Nothing but the two files is left behind (no temporary file).
+    const names = [];
+    for await (const entry of Deno.readDir(dataDir)) names.push(entry.name);
+    assert.deepEqual(names.sort(), [ADMIN_TOKEN_FILE_NAME, TOKENS_FILE_NAME]);
+    assert.equal((await Deno.stat(join(dataDir, TOKENS_FILE_NAME))).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
+
+Deno.test("zero tokens and an admin.token matching none are warnings; its path is not reported", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tokens-test-" });
+  try {
+    const empty = await loadTokens({ dataDir, tokensFile: undefined }, {
+      envTokens: JSON.stringify({ tokens: [] }),
+    });
+    assert.deepEqual(empty.warnings, [
+      "WORKNODE_TOKENS holds no tokens: every call that needs a token answers 401",
+    ]);
+    const first = await loadTokens({ dataDir, tokensFile: undefined }, { envTokens: "" });
+    assert.deepEqual(first.warnings, []);
+    // The operator replaces tokens.json: the old admin.token no longer opens anything.
+    const tokensPath = join(dataDir, TOKENS_FILE_NAME);
+    await Deno.writeTextFile(tokensPath, JSON.stringify({ tokens: [] }));
+    const stale = await loadTokens({ dataDir, tokensFile: undefined }, { envTokens: "" });
+    assert.equal(stale.adminTokenPath, null);
+    assert.deepEqual(stale.warnings, [
+      `${tokensPath} holds no tokens: every call that needs a token answers 401`,
+      `${first.adminTokenPath} matches no token in ${tokensPath}: it is not used`,
+    ]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -105,6 +105,90 @@ BEGIN
 END
 $fn$`;
 
+/**
+ * Create: the insert first, then (a new statement, so a fresh snapshot at READ COMMITTED) the
+ * tombstone. A delete of the same id that committed while the insert waited on its row lock is
+ * therefore seen, and the new version continues from the deleted one (store/tombstones.ts).
+ * Returns NULL when the id is taken.
+ */
+const PG_CREATE_FUNCTION = `CREATE FUNCTION wn_create(
+    p_id text, p_kind text, p_now bigint, p_keys text[], p_values text[])
+  RETURNS bigint
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+BEGIN
+  INSERT INTO worknodes (id, kind, version, created_at_ms, updated_at_ms)
+    VALUES (p_id, p_kind, 0, p_now, p_now) ON CONFLICT (id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  DELETE FROM tombstones t WHERE t.id = p_id RETURNING t.version INTO v_version;
+  IF v_version IS NULL THEN
+    SELECT f.version INTO v_version FROM version_floor f;
+  END IF;
+  v_version := v_version + 1;
+  UPDATE worknodes w SET version = v_version WHERE w.id = p_id;
+  IF cardinality(p_keys) > 0 THEN
+    INSERT INTO properties (worknode_id, key, value)
+      SELECT p_id, t.k, t.v FROM unnest(p_keys, p_values) AS t (k, v);
+  END IF;
+  RETURN v_version;
+END
+$fn$`;
+
+/**
+ * Delete: the version-checked delete, its tombstone, and every p_purge_batch-th tombstone a
+ * purge of those p_tombstones_max sequence numbers old, raising the version floor to their
+ * highest version in the same statement (so no tombstone leaves without its version counted).
+ */
+const PG_DELETE_FUNCTION = `CREATE FUNCTION wn_delete(
+    p_id text, p_expected bigint, p_now bigint, p_tombstones_max bigint, p_purge_batch bigint)
+  RETURNS TABLE (outcome text, current_version bigint)
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_seq bigint;
+BEGIN
+  DELETE FROM worknodes w WHERE w.id = p_id AND w.version = p_expected
+    RETURNING w.version INTO v_version;
+  IF NOT FOUND THEN
+    SELECT w.version INTO v_version FROM worknodes w WHERE w.id = p_id;
+    RETURN QUERY SELECT CASE WHEN v_version IS NULL THEN 'not_found' ELSE 'stale' END, v_version;
+    RETURN;
+  END IF;
+  INSERT INTO tombstones AS t (id, version, deleted_at_ms) VALUES (p_id, v_version, p_now)
+    ON CONFLICT (id) DO UPDATE SET version = greatest(t.version, EXCLUDED.version),
+      deleted_at_ms = EXCLUDED.deleted_at_ms
+    RETURNING t.seq INTO v_seq;
+  IF v_seq % p_purge_batch = 0 THEN
+    WITH purged AS (
+      DELETE FROM tombstones t WHERE t.seq <= v_seq - p_tombstones_max RETURNING t.version
+    )
+    UPDATE version_floor f
+      SET version = greatest(f.version, (SELECT coalesce(max(p.version), 0) FROM purged p));
+  END IF;
+  RETURN QUERY SELECT 'ok'::text, v_version;
+END
+$fn$`;
+
+/**
+ * The write probe of readiness: an insert in a subtransaction that is always rolled back, so it
+ * needs a writable server (not a standby, not default_transaction_read_only) and keeps nothing.
+ */
+const PG_PROBE_WRITE_FUNCTION = `CREATE FUNCTION wn_probe_write()
+  RETURNS text
+  LANGUAGE plpgsql AS $fn$
+BEGIN
+  BEGIN
+    INSERT INTO write_probe (at_ms) VALUES (0);
+    RAISE EXCEPTION 'write probe' USING ERRCODE = 'WN002';
+  EXCEPTION WHEN SQLSTATE 'WN002' THEN
+    RETURN 'ok';
+  END;
+END
+$fn$`;
+
 /** One migration with its statements for each dialect. */
 export interface Migration {
   readonly version: number;
@@ -164,5 +248,40 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "single-statement writes (PostgreSQL functions)",
     sqlite: [],
     postgres: [PG_UPDATE_FUNCTION, PG_GLUE_FUNCTION],
+  },
+  {
+    version: 3,
+    name: "tombstones, version floor, write probe",
+    sqlite: [
+      `CREATE TABLE tombstones (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        deleted_at_ms INTEGER NOT NULL
+      )`,
+      `CREATE TABLE version_floor (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        version INTEGER NOT NULL
+      )`,
+      `INSERT INTO version_floor (singleton, version) VALUES (1, 0)`,
+      `CREATE TABLE write_probe (pad BLOB NOT NULL)`,
+    ],
+    postgres: [
+      `CREATE TABLE tombstones (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT COLLATE "C" NOT NULL UNIQUE,
+        version BIGINT NOT NULL,
+        deleted_at_ms BIGINT NOT NULL
+      )`,
+      `CREATE TABLE version_floor (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        version BIGINT NOT NULL
+      )`,
+      `INSERT INTO version_floor (singleton, version) VALUES (1, 0)`,
+      `CREATE TABLE write_probe (at_ms BIGINT NOT NULL)`,
+      PG_CREATE_FUNCTION,
+      PG_DELETE_FUNCTION,
+      PG_PROBE_WRITE_FUNCTION,
+    ],
   },
 ];

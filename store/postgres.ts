@@ -7,7 +7,11 @@
  * recorded version). Writes are version-checked `UPDATE ... WHERE version = $n` (row locks make
  * concurrent updates of one worknode serialize and all but one see a changed version); glue
  * locks both rows `FOR UPDATE` in id order first, so two glues of the same pair cannot deadlock.
- * Errors that mean "the database is unreachable" become `RpcError("unavailable")`.
+ * Errors that mean "the database is unreachable" become `RpcError("unavailable")`; the server's
+ * own conditions (disk full, read-only, corruption) are recorded for readiness (`health.ts`,
+ * `_pg_faults.ts`), whose write probe is `wn_probe_write()`: an insert always rolled back.
+ * Create and delete are functions too (`wn_create`, `wn_delete`): deletes leave tombstones
+ * (`tombstones.ts`), so versions never go backwards for an id.
  *
  * @module
  */
@@ -17,6 +21,9 @@ import { RpcError } from "../errors/rpc_error.ts";
 import { checkOverlap, gluingConflicts, type OverlapVerdict } from "../domain/sheaf.ts";
 import { DOMAIN_LIMITS, type Property, validateName } from "../domain/limits.ts";
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from "./migrations.ts";
+import { type StoreFault, StoreHealth, type StoreHealthReport } from "./health.ts";
+import { isPgUnreachable, mapPgError, pgFault } from "./_pg_faults.ts";
+import { checkTombstonesMax, purgeBatch } from "./tombstones.ts";
 import {
   alreadyExists,
   checkCreate,
@@ -30,7 +37,6 @@ import {
   notFound,
   PROPERTY_OVERHEAD_BYTES,
   staleVersion,
-  tooManyProperties,
   toWorknode,
   WORKNODE_OVERHEAD_BYTES,
   type WorknodeRow,
@@ -60,51 +66,13 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutSeconds?: number;
   /** Seconds `close` lets running queries finish before it destroys the connections. */
   readonly closeTimeoutSeconds?: number;
+  /** Tombstones kept before the oldest are purged; default 65,536 (`tombstones.ts`). */
+  readonly tombstonesMax?: number;
+  /** Where store-condition lines go; default stderr. */
+  readonly log?: (line: string) => void;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Connection-level failures reported by the driver (not SQLSTATEs). */
-const DRIVER_UNAVAILABLE_CODES = new Set([
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-]);
-
-/** SQLSTATEs that mean the server cannot serve us now (class 08, shutdown, recovery). */
-function isUnavailableSqlState(code: string): boolean {
-  return code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" ||
-    code === "53300";
-}
-
-/** The SQLSTATE our functions raise when a worknode would exceed its property limit. */
-const TOO_MANY_PROPERTIES_SQLSTATE = "WN001";
-
-/** Maps driver and server errors to RpcErrors where the meaning is clear. */
-function mapPgError(error: unknown, id: string): unknown {
-  if (error instanceof RpcError) return error;
-  const code = String((error as { code?: unknown }).code ?? "");
-  if (code === TOO_MANY_PROPERTIES_SQLSTATE) {
-    // DETAIL is "<count>" (update) or "<count> <worknode id>" (glue).
-    const [count, detailId] = String((error as { detail?: unknown }).detail ?? "").split(" ");
-    return tooManyProperties(detailId ?? id, Number(count));
-  }
-  if (DRIVER_UNAVAILABLE_CODES.has(code) || isUnavailableSqlState(code)) {
-    return new RpcError("unavailable", `Cannot reach the store: ${code}`, { cause: error });
-  }
-  if (code === "40001" || code === "40P01") {
-    return new RpcError("aborted", `Cannot complete the transaction: ${code}, retry`, {
-      cause: error,
-    });
-  }
-  return error;
-}
 
 /** The PostgreSQL implementation of `Store`. Open it with `openPostgresStore`. */
 export class PostgresStore implements Store {
@@ -113,11 +81,17 @@ export class PostgresStore implements Store {
   #sql: Sql;
   #closed = false;
   #closeTimeoutSeconds: number;
+  readonly #tombstonesMax: number;
+  readonly #health: StoreHealth;
 
-  constructor(sql: Sql, schema: string, closeTimeoutSeconds = 5) {
+  /** `where` names the database in log lines (host, port, database; never the password). */
+  constructor(sql: Sql, schema: string, options: PostgresStoreOptions & { where?: string } = {}) {
     this.#sql = sql;
     this.schema = schema;
-    this.#closeTimeoutSeconds = closeTimeoutSeconds;
+    this.#closeTimeoutSeconds = options.closeTimeoutSeconds ?? 5;
+    this.#tombstonesMax = checkTombstonesMax(options.tombstonesMax);
+    const where = options.where ?? "PostgreSQL";
+    this.#health = new StoreHealth(`database ${where} schema ${schema}`, { log: options.log });
   }
 
   async #op<T>(body: () => Promise<T>, id = ""): Promise<T> {
@@ -125,8 +99,17 @@ export class PostgresStore implements Store {
     try {
       return await body();
     } catch (error) {
-      throw mapPgError(error, id);
+      const found = pgFault(error);
+      if (found !== null) this.#health.failed(found, error);
+      throw mapPgError(error, id, found);
     }
+  }
+
+  /** A write: as `#op`, and a statement that completed is a successful write for health. */
+  async #write<T>(body: () => Promise<T>, id = ""): Promise<T> {
+    const result = await this.#op(body, id);
+    this.#health.succeeded();
+    return result;
   }
 
   /** Applies pending migrations under an advisory lock (see the module comment). */
@@ -149,23 +132,14 @@ export class PostgresStore implements Store {
   }
 
   create(input: CreateInput): Promise<{ id: string; version: number }> {
-    return this.#op(async () => {
+    return this.#write(async () => {
       const { id, kind } = checkCreate(input);
-      const nowMs = Date.now();
       const keys = input.properties.map((p) => p.key);
       const values = input.properties.map((p) => p.value);
-      // One statement; the properties' foreign keys are checked at its end.
-      const [row] = await this.#sql`WITH inserted AS (
-          INSERT INTO worknodes (id, kind, version, created_at_ms, updated_at_ms)
-          VALUES (${id}, ${kind}, 1, ${nowMs}, ${nowMs})
-          ON CONFLICT (id) DO NOTHING RETURNING id
-        ), props AS (
-          INSERT INTO properties (worknode_id, key, value)
-          SELECT i.id, t.k, t.v FROM inserted i, unnest(${keys}::text[], ${values}::text[]) AS t (k, v)
-        )
-        SELECT count(*) AS n FROM inserted`;
-      if (Number(row.n) === 0) throw alreadyExists(id);
-      return { id, version: 1 };
+      const [row] = await this.#sql`SELECT wn_create(${id}, ${kind}, ${Date.now()},
+        ${keys}::text[], ${values}::text[]) AS version`;
+      if (row.version === null) throw alreadyExists(id);
+      return { id, version: Number(row.version) };
     });
   }
 
@@ -186,7 +160,7 @@ export class PostgresStore implements Store {
   }
 
   update(input: UpdateInput): Promise<{ version: number }> {
-    return this.#op(async () => {
+    return this.#write(async () => {
       checkUpdate(input);
       const keys = input.set.map((p) => p.key);
       const values = input.set.map((p) => p.value);
@@ -202,16 +176,16 @@ export class PostgresStore implements Store {
   }
 
   delete(input: DeleteInput): Promise<void> {
-    return this.#op(async () => {
+    return this.#write(async () => {
       checkDelete(input);
-      const deleted = await this.#sql`DELETE FROM worknodes
-        WHERE id = ${input.id} AND version = ${input.expectedVersion} RETURNING id`;
-      if (deleted.length === 1) return;
-      // A fresh statement, so the version reported is the newest committed one.
-      const rows = await this.#sql`SELECT version FROM worknodes WHERE id = ${input.id}`;
-      if (rows.length === 0) throw notFound(input.id);
-      throw staleVersion(input.id, input.expectedVersion, Number(rows[0].version));
-    });
+      const [row] = await this.#sql`SELECT outcome, current_version FROM wn_delete(
+        ${input.id}, ${input.expectedVersion}, ${Date.now()}, ${this.#tombstonesMax},
+        ${purgeBatch(this.#tombstonesMax)})`;
+      if (row.outcome === "not_found") throw notFound(input.id);
+      if (row.outcome === "stale") {
+        throw staleVersion(input.id, input.expectedVersion, Number(row.current_version));
+      }
+    }, input.id);
   }
 
   list(input: ListInput): Promise<ListPage> {
@@ -280,7 +254,7 @@ export class PostgresStore implements Store {
   }
 
   glue(input: GlueInput): Promise<GlueResult> {
-    return this.#op(async () => {
+    return this.#write(async () => {
       checkGlue(input);
       const keys = input.properties.map((p) => p.key);
       const values = input.properties.map((p) => p.value);
@@ -308,6 +282,40 @@ export class PostgresStore implements Store {
   ping(): Promise<void> {
     return this.#op(async () => {
       await this.#sql`SELECT 1`;
+    });
+  }
+
+  health(): Promise<StoreHealthReport> {
+    return this.#health.report(() => this.#probeWrite());
+  }
+
+  /** The write probe: one statement, an insert always rolled back (see wn_probe_write). */
+  async #probeWrite(): Promise<StoreFault | null> {
+    if (this.#closed) {
+      return { rpcCode: "unavailable", problem: "the store is closed", sticky: false };
+    }
+    try {
+      await this.#sql`SELECT wn_probe_write()`;
+      return null;
+    } catch (error) {
+      const found = pgFault(error);
+      if (found !== null) return found;
+      if (!isPgUnreachable(error)) throw error;
+      const code = String((error as { code?: unknown }).code);
+      return {
+        rpcCode: "unavailable",
+        problem: `the database is unreachable (${code})`,
+        sticky: false,
+      };
+    }
+  }
+
+  /** How many tombstones are kept and the version floor (diagnostics, tests). */
+  tombstoneStats(): Promise<{ count: number; versionFloor: number }> {
+    return this.#op(async () => {
+      const [row] = await this.#sql`SELECT (SELECT count(*) FROM tombstones) AS count,
+        (SELECT version FROM version_floor) AS floor`;
+      return { count: Number(row.count), versionFloor: Number(row.floor) };
     });
   }
 
@@ -363,7 +371,8 @@ export async function openPostgresStore(
     // The application name carries the schema, so operators (and tests) can find our sessions.
     connection: { search_path: schema, application_name: `worknode:${schema}` },
   });
-  const store = new PostgresStore(sql, schema, options.closeTimeoutSeconds);
+  const where = `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  const store = new PostgresStore(sql, schema, { ...options, where });
   try {
     await store.migrate();
   } catch (error) {

@@ -12,15 +12,18 @@
  * `busy_timeout` makes the waiting handle retry for a while before giving up with `unavailable`.
  * The version check inside the transaction makes optimistic concurrency exact.
  *
+ * Files: the database, WAL and SHM are 0600; store failures, their log lines and the write
+ * probe of readiness: `_sqlite_connection.ts`. Deletes leave tombstones (`tombstones.ts`).
+ *
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { RpcError } from "../errors/rpc_error.ts";
 import { checkOverlap, gluingConflicts, type OverlapVerdict } from "../domain/sheaf.ts";
 import { DOMAIN_LIMITS, type Property, validateName } from "../domain/limits.ts";
-import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from "./migrations.ts";
+import type { StoreHealthReport } from "./health.ts";
+import { SqliteConnection, type SqliteConnectionOptions } from "./_sqlite_connection.ts";
+import { checkTombstonesMax, purgeBatch } from "./tombstones.ts";
 import {
   alreadyExists,
   checkCreate,
@@ -56,13 +59,10 @@ import type {
 export const SQLITE_FILE_NAME = "worknode.sqlite";
 
 /** Options of `openSqliteStore`. */
-export interface SqliteStoreOptions {
-  /** How long a handle waits for another handle's write lock before `unavailable`. */
-  readonly busyTimeoutMs?: number;
+export interface SqliteStoreOptions extends SqliteConnectionOptions {
+  /** Tombstones kept before the oldest are purged; default 65,536 (`tombstones.ts`). */
+  readonly tombstonesMax?: number;
 }
-
-const SQLITE_BUSY = 5;
-const SQLITE_LOCKED = 6;
 
 /** A worknodes row as SQLite returns it (integers as numbers). */
 interface SqliteWorknodeRow extends WorknodeRow {
@@ -77,109 +77,28 @@ interface PropertyRow {
   value: string;
 }
 
-/** Turns SQLite's lock errors into `unavailable`; everything else passes through. */
-function mapSqliteError(error: unknown): unknown {
-  if (error instanceof RpcError) return error;
-  const errcode = (error as { errcode?: number }).errcode;
-  if (
-    errcode !== undefined &&
-    ((errcode & 0xff) === SQLITE_BUSY || (errcode & 0xff) === SQLITE_LOCKED)
-  ) {
-    return new RpcError("unavailable", "Cannot reach the store: the database is locked", {
-      cause: error,
-    });
-  }
-  return error;
-}
-
 /** The SQLite implementation of `Store`. Open it with `openSqliteStore`. */
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   readonly path: string;
-  #db: DatabaseSync;
-  #statements = new Map<string, StatementSync>();
-  #closed = false;
+  readonly #db: SqliteConnection;
+  readonly #tombstonesMax: number;
 
+  /** Opens `path`; throws one line naming the file when it cannot be opened or migrated. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-      throw new RangeError(`Cannot open store: busyTimeoutMs ${busyTimeoutMs} is not >= 0`);
-    }
+    this.#tombstonesMax = checkTombstonesMax(options.tombstonesMax);
     this.path = path;
-    this.#db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
-    // busy_timeout first: switching to WAL itself needs a lock another handle may hold.
-    this.#db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    this.#db.exec("PRAGMA journal_mode = WAL");
-    this.#db.exec("PRAGMA synchronous = FULL");
-    this.#migrate();
-  }
-
-  #migrate(): void {
-    this.#transaction(() => {
-      this.#db.exec(MIGRATIONS_TABLE_SQL.sqlite);
-      const row = this.#db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as {
-        v: number | null;
-      };
-      const current = row.v ?? 0;
-      for (const migration of MIGRATIONS) {
-        if (migration.version <= current) continue;
-        for (const statement of migration.sqlite) this.#db.exec(statement);
-        this.#db.prepare(
-          "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
-        ).run(migration.version, migration.name, Date.now());
-      }
-    });
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  #transaction<T>(body: () => T): T {
-    if (this.#closed) throw new RpcError("unavailable", "Cannot use the store: it is closed");
-    try {
-      this.#db.exec("BEGIN IMMEDIATE");
-    } catch (error) {
-      throw mapSqliteError(error);
-    }
-    try {
-      const result = body();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw mapSqliteError(error);
-    }
-  }
-
-  #read<T>(body: () => T): T {
-    if (this.#closed) throw new RpcError("unavailable", "Cannot use the store: it is closed");
-    // A deferred transaction gives one consistent snapshot for multi-statement reads.
-    try {
-      this.#db.exec("BEGIN");
-      try {
-        return body();
-      } finally {
-        if (this.#db.isTransaction) this.#db.exec("COMMIT");
-      }
-    } catch (error) {
-      throw mapSqliteError(error);
-    }
+    this.#db = new SqliteConnection(path, options);
   }
 
   #worknodeRow(id: string): SqliteWorknodeRow | undefined {
-    return this.#statement(
+    return this.#db.statement(
       "SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes WHERE id = ?",
     ).get(id) as SqliteWorknodeRow | undefined;
   }
 
   #upsertProperties(id: string, properties: readonly Property[]): void {
-    const upsert = this.#statement(
+    const upsert = this.#db.statement(
       `INSERT INTO properties (worknode_id, key, value) VALUES (?, ?, ?)
        ON CONFLICT (worknode_id, key) DO UPDATE SET value = excluded.value`,
     );
@@ -187,14 +106,14 @@ export class SqliteStore implements Store {
   }
 
   #checkPropertyCount(id: string): void {
-    const row = this.#statement("SELECT count(*) AS n FROM properties WHERE worknode_id = ?")
+    const row = this.#db.statement("SELECT count(*) AS n FROM properties WHERE worknode_id = ?")
       .get(id) as { n: number };
     if (row.n > DOMAIN_LIMITS.propertiesPerWorknodeMax) throw tooManyProperties(id, row.n);
   }
 
   /** Bumps the version if it matches; throws not_found/aborted otherwise. */
   #bumpVersion(id: string, expectedVersion: number, nowMs: number): number {
-    const bumped = this.#statement(
+    const bumped = this.#db.statement(
       `UPDATE worknodes SET version = version + 1, updated_at_ms = ?
        WHERE id = ? AND version = ? RETURNING version`,
     ).get(nowMs, id, expectedVersion) as { version: number } | undefined;
@@ -205,7 +124,7 @@ export class SqliteStore implements Store {
   }
 
   #values(id: string, keysJson: string): Map<string, string> {
-    const rows = this.#statement(
+    const rows = this.#db.statement(
       `SELECT key, value FROM properties
        WHERE worknode_id = ? AND key IN (SELECT value FROM json_each(?))`,
     ).all(id, keysJson) as unknown as PropertyRow[];
@@ -216,14 +135,18 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(() => {
       const { id, kind } = checkCreate(input);
       const nowMs = Date.now();
-      return this.#transaction(() => {
-        const inserted = this.#statement(
+      return this.#db.transaction(() => {
+        // The version continues from the id's tombstone, else from the floor (tombstones.ts).
+        const inserted = this.#db.statement(
           `INSERT INTO worknodes (id, kind, version, created_at_ms, updated_at_ms)
-           VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING version`,
-        ).get(id, kind, nowMs, nowMs);
+           VALUES (?1, ?2, coalesce((SELECT version FROM tombstones WHERE id = ?1),
+             (SELECT version FROM version_floor)) + 1, ?3, ?3)
+           ON CONFLICT (id) DO NOTHING RETURNING version`,
+        ).get(id, kind, nowMs) as { version: number } | undefined;
         if (inserted === undefined) throw alreadyExists(id);
+        this.#db.statement("DELETE FROM tombstones WHERE id = ?").run(id);
         this.#upsertProperties(id, input.properties);
-        return { id, version: 1 };
+        return { id, version: inserted.version };
       });
     });
   }
@@ -231,10 +154,10 @@ export class SqliteStore implements Store {
   get(id: string): Promise<Worknode> {
     return Promise.resolve().then(() => {
       validateName("id", id);
-      return this.#read(() => {
+      return this.#db.read(() => {
         const row = this.#worknodeRow(id);
         if (row === undefined) throw notFound(id);
-        const properties = this.#statement(
+        const properties = this.#db.statement(
           "SELECT key, value FROM properties WHERE worknode_id = ? ORDER BY key",
         ).all(id) as unknown as Property[];
         return toWorknode(row, properties.map((p) => ({ key: p.key, value: p.value })));
@@ -246,10 +169,12 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(() => {
       checkUpdate(input);
       const nowMs = Date.now();
-      return this.#transaction(() => {
+      return this.#db.transaction(() => {
         const version = this.#bumpVersion(input.id, input.expectedVersion, nowMs);
         this.#upsertProperties(input.id, input.set);
-        const remove = this.#statement("DELETE FROM properties WHERE worknode_id = ? AND key = ?");
+        const remove = this.#db.statement(
+          "DELETE FROM properties WHERE worknode_id = ? AND key = ?",
+        );
         for (const key of input.remove) remove.run(input.id, key);
         if (input.set.length > 0) this.#checkPropertyCount(input.id);
         return { version };
@@ -260,11 +185,11 @@ export class SqliteStore implements Store {
   delete(input: DeleteInput): Promise<void> {
     return Promise.resolve().then(() => {
       checkDelete(input);
-      this.#transaction(() => {
-        const deleted = this.#statement(
-          "DELETE FROM worknodes WHERE id = ? AND version = ? RETURNING id",
-        ).get(input.id, input.expectedVersion);
-        if (deleted !== undefined) return;
+      this.#db.transaction(() => {
+        const deleted = this.#db.statement(
+          "DELETE FROM worknodes WHERE id = ? AND version = ? RETURNING version",
+        ).get(input.id, input.expectedVersion) as { version: number } | undefined;
+        if (deleted !== undefined) return this.#bury(input.id, deleted.version);
         const row = this.#worknodeRow(input.id);
         if (row === undefined) throw notFound(input.id);
         throw staleVersion(input.id, input.expectedVersion, row.version);
@@ -272,16 +197,34 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Leaves the tombstone of a deleted worknode; every purgeBatch-th one purges old ones. */
+  #bury(id: string, version: number): void {
+    const { seq } = this.#db.statement(
+      `INSERT INTO tombstones (id, version, deleted_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET version = max(version, excluded.version),
+         deleted_at_ms = excluded.deleted_at_ms
+       RETURNING seq`,
+    ).get(id, version, Date.now()) as { seq: number };
+    if (seq % purgeBatch(this.#tombstonesMax) !== 0) return;
+    const below = seq - this.#tombstonesMax;
+    // The floor first, so no tombstone leaves without its version counted.
+    this.#db.statement(
+      `UPDATE version_floor SET version = max(version,
+         coalesce((SELECT max(version) FROM tombstones WHERE seq <= ?), 0))`,
+    ).run(below);
+    this.#db.statement("DELETE FROM tombstones WHERE seq <= ?").run(below);
+  }
+
   list(input: ListInput): Promise<ListPage> {
     return Promise.resolve().then(() => {
       const { kind, afterId, limit, bytesMax } = checkList(input);
-      return this.#read(() => {
+      return this.#db.read(() => {
         const rows = (kind === ""
-          ? this.#statement(
+          ? this.#db.statement(
             `SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
              WHERE id > ? ORDER BY id LIMIT ?`,
           ).all(afterId, limit + 1)
-          : this.#statement(
+          : this.#db.statement(
             `SELECT id, kind, version, created_at_ms, updated_at_ms FROM worknodes
              WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`,
           ).all(kind, afterId, limit + 1)) as unknown as SqliteWorknodeRow[];
@@ -300,7 +243,7 @@ export class SqliteStore implements Store {
 
   /** Property counts and bytes per worknode, summed in SQL so nothing large is loaded. */
   #sizesOf(ids: string[]): Map<string, PropertySize> {
-    const rows = this.#statement(
+    const rows = this.#db.statement(
       `SELECT worknode_id, count(*) AS n,
          sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))) AS bytes
        FROM properties WHERE worknode_id IN (SELECT value FROM json_each(?))
@@ -312,7 +255,7 @@ export class SqliteStore implements Store {
   #propertiesOf(ids: string[]): Map<string, Property[]> {
     const byId = new Map<string, Property[]>();
     if (ids.length === 0) return byId;
-    const rows = this.#statement(
+    const rows = this.#db.statement(
       `SELECT worknode_id, key, value FROM properties
        WHERE worknode_id IN (SELECT value FROM json_each(?)) ORDER BY worknode_id, key`,
     ).all(JSON.stringify(ids)) as unknown as PropertyRow[];
@@ -328,7 +271,7 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(() => {
       checkOverlapInput(input);
       const keysJson = JSON.stringify(input.properties.map((p) => p.key));
-      return this.#read(() => {
+      return this.#db.read(() => {
         for (const id of [input.a, input.b]) {
           if (this.#worknodeRow(id) === undefined) throw notFound(id);
         }
@@ -344,7 +287,7 @@ export class SqliteStore implements Store {
       checkGlue(input);
       const keysJson = JSON.stringify(input.properties.map((p) => p.key));
       const nowMs = Date.now();
-      return this.#transaction(() => {
+      return this.#db.transaction(() => {
         const versionA = this.#bumpVersion(input.a, input.expectedVersionA, nowMs);
         const versionB = this.#bumpVersion(input.b, input.expectedVersionB, nowMs);
         if (!input.resolve) {
@@ -366,27 +309,32 @@ export class SqliteStore implements Store {
 
   /** The durability settings in force on this handle (journal mode, synchronous level). */
   settings(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
-    const read = (name: string) => Object.values(this.#db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
-    return {
-      journalMode: String(read("journal_mode")),
-      synchronous: Number(read("synchronous")),
-      busyTimeoutMs: Number(read("busy_timeout")),
-    };
+    return this.#db.settings();
   }
 
   ping(): Promise<void> {
-    return Promise.resolve().then(() => {
-      if (this.#closed) throw new RpcError("unavailable", "Cannot use the store: it is closed");
-      this.#statement("SELECT 1").get();
-    });
+    return Promise.resolve().then(() => this.#db.ping());
+  }
+
+  health(): Promise<StoreHealthReport> {
+    return this.#db.health();
+  }
+
+  /** How many tombstones are kept and the version floor (diagnostics, tests). */
+  tombstoneStats(): Promise<{ count: number; versionFloor: number }> {
+    return Promise.resolve().then(() =>
+      this.#db.read(() => {
+        const row = this.#db.statement(
+          `SELECT (SELECT count(*) FROM tombstones) AS count,
+             (SELECT version FROM version_floor) AS floor`,
+        ).get() as { count: number; floor: number };
+        return { count: row.count, versionFloor: row.floor };
+      })
+    );
   }
 
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#statements.clear();
-      this.#db.close();
-    }
+    this.#db.close();
     return Promise.resolve();
   }
 }
@@ -405,8 +353,20 @@ export function openSqliteStore(
   dataDir: string,
   options: SqliteStoreOptions = {},
 ): Promise<SqliteStore> {
-  return Promise.resolve().then(() => {
-    Deno.mkdirSync(dataDir, { recursive: true });
-    return new SqliteStore(join(dataDir, SQLITE_FILE_NAME), options);
+  return Promise.resolve().then(async () => {
+    try {
+      Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot create data directory ${dataDir}: ${reason}`, { cause: error });
+    }
+    const store = new SqliteStore(join(dataDir, SQLITE_FILE_NAME), options);
+    // One probe at open: a read-only file or a full disk is logged at start, not at the first
+    // failing call.
+    await store.health().catch(async (error) => {
+      await store.close();
+      throw error;
+    });
+    return store;
   });
 }

@@ -2,18 +2,24 @@
  * The Store contract: the durable operations on worknodes that both the SQLite and the
  * PostgreSQL implementations provide with the same behaviour.
  *
- * Errors are `RpcError`s from `rpc/errors.ts`: `invalid_argument` for bad input,
+ * Errors are `RpcError`s from `errors/rpc_error.ts`: `invalid_argument` for bad input,
  * `already_exists` for a duplicate id, `not_found`, `aborted` (stale expectedVersion, details
  * `{ currentVersion }`), `failed_precondition` (gluing condition does not hold, details
- * `{ conflicts }`), `unavailable` (the database cannot be reached).
+ * `{ conflicts }`), `unavailable` (the database cannot be reached, its disk is full, it is
+ * read-only or failing I/O: retriable), `data_loss` (the database is corrupt).
+ *
+ * Versions never go backwards for an id: a delete leaves a tombstone with the last version, and
+ * re-creating the id continues from it (`store/tombstones.ts`), so a stale `expectedVersion`
+ * from before a delete always fails with `aborted`.
  *
  * @module
  */
 
 import type { Property } from "../domain/limits.ts";
 import type { Conflict, OverlapVerdict } from "../domain/sheaf.ts";
+import type { StoreHealthReport } from "./health.ts";
 
-export type { Conflict, OverlapVerdict, Property };
+export type { Conflict, OverlapVerdict, Property, StoreHealthReport };
 
 /** A worknode as stored: properties sorted by key (bytewise). */
 export interface Worknode {
@@ -94,13 +100,16 @@ export type StoreKind = "sqlite" | "postgres";
 /** Durable worknode storage. Every method validates its input at the boundary. */
 export interface Store {
   readonly kind: StoreKind;
-  /** Creates a worknode at version 1. */
+  /**
+   * Creates a worknode: at version 1, or one above the version its id had when it was last
+   * deleted (or above the version floor once old tombstones were purged).
+   */
   create(input: CreateInput): Promise<{ id: string; version: number }>;
   /** Reads a worknode with all its properties. */
   get(id: string): Promise<Worknode>;
   /** Applies set/remove if the version matches, bumping it by one. */
   update(input: UpdateInput): Promise<{ version: number }>;
-  /** Deletes a worknode and its properties if the version matches. */
+  /** Deletes a worknode and its properties if the version matches, leaving a tombstone. */
   delete(input: DeleteInput): Promise<void>;
   /** One page of worknodes in ascending id order. */
   list(input: ListInput): Promise<ListPage>;
@@ -110,6 +119,12 @@ export interface Store {
   glue(input: GlueInput): Promise<GlueResult>;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
+  /**
+   * Whether the store can take writes now (readiness): the last store failure while held, else
+   * a write probe that writes no user data (`store/health.ts`). Never rejects for a store
+   * condition; callers bound its time (`storeReadinessProblem`).
+   */
+  health(): Promise<StoreHealthReport>;
   /** Releases connections and file handles; idempotent. */
   close(): Promise<void>;
 }

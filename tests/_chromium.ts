@@ -21,6 +21,58 @@ export interface ChromiumH3Options {
   readonly leafPem: string;
 }
 
+/**
+ * Launches headless Chromium over TCP only (QUIC off): HTTP/2 or HTTP/1.1 as ALPN decides,
+ * trusting the leaf certificate by its SPKI hash.
+ *
+ * @example
+ * ```ts
+ * const { context, close } = await launchChromiumTcp({ leafPem });
+ * ```
+ */
+export async function launchChromiumTcp(
+  options: { readonly leafPem: string },
+): Promise<ChromiumH3> {
+  return await launchWith([
+    "--disable-quic",
+    `--ignore-certificate-errors-spki-list=${await spkiHashBase64(options.leafPem)}`,
+  ]);
+}
+
+/** Chromium with the flags every launch needs (docs/design.md), plus `extra`. */
+async function launchWith(extra: readonly string[]): Promise<ChromiumH3> {
+  const profileDir = await Deno.makeTempDir({ prefix: "chromium-" });
+  let context: BrowserContext;
+  try {
+    // Playwright wants the fresh profile directory here rather than as --user-data-dir.
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND",
+        ...extra,
+      ],
+    });
+  } catch (error) {
+    await Deno.remove(profileDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  return {
+    context,
+    async close() {
+      await context.close();
+      await Deno.remove(profileDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
 /** A launched browser (its persistent context) and its fresh profile, removed by `close`. */
 export interface ChromiumH3 {
   readonly context: BrowserContext;
@@ -56,37 +108,9 @@ export async function spkiHashBase64(leafPem: string): Promise<string> {
  * ```
  */
 export async function launchChromiumForH3(options: ChromiumH3Options): Promise<ChromiumH3> {
-  const profileDir = await Deno.makeTempDir({ prefix: "chromium-h3-" });
-  const spki = await spkiHashBase64(options.leafPem);
-  let context: BrowserContext;
-  try {
-    // Playwright wants the fresh profile directory here rather than as --user-data-dir.
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND",
-        "--enable-quic",
-        `--origin-to-force-quic-on=localhost:${options.port}`,
-        `--ignore-certificate-errors-spki-list=${spki}`,
-      ],
-    });
-  } catch (error) {
-    await Deno.remove(profileDir, { recursive: true }).catch(() => {});
-    throw error;
-  }
-  return {
-    context,
-    async close() {
-      await context.close();
-      await Deno.remove(profileDir, { recursive: true }).catch(() => {});
-    },
-  };
+  return await launchWith([
+    "--enable-quic",
+    `--origin-to-force-quic-on=localhost:${options.port}`,
+    `--ignore-certificate-errors-spki-list=${await spkiHashBase64(options.leafPem)}`,
+  ]);
 }

@@ -38,7 +38,7 @@ Deno.test("data dir: a regular file, or a path under one, exits 2 with one line"
 
 async function mountReadOnly(dir: string): Promise<boolean> {
   const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir],
+    args: ["-t", "tmpfs", "-o", "ro,size=64k,mode=0700", "tmpfs", dir],
     stdout: "null",
     stderr: "null",
   }).output().catch(() => null);

@@ -86,7 +86,7 @@ Deno.test("main: auth on by default, the generated token works from deno task ca
     assert.deepEqual(rpc.map((line) => [line.method, line.code, line.httpStatus, line.transport]), [
       ["system.echo", "unauthenticated", 401, "h1"],
       ["system.echo", "ok", 200, "h1"],
-      ["system.config", "ok", 200, "tls"],
+      ["system.config", "ok", 200, "h2"],
       ["system.config", "ok", 200, "h3"],
       ["system.config", "unauthenticated", 401, "h1"],
     ]);

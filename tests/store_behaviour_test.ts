@@ -4,7 +4,8 @@
 
 import assert from "@std/assert";
 import { RpcError } from "../errors/rpc_error.ts";
-import type { Store } from "../store/mod.ts";
+import type { SqliteStore, Store } from "../store/mod.ts";
+import type { PostgresStore } from "../store/postgres.ts";
 import { openFreshStore, STORE_KINDS } from "./store_harness.ts";
 
 type Case = (store: Store) => Promise<void>;
@@ -298,8 +299,63 @@ const CASES: Record<string, Case> = {
     assert.deepEqual((await store.get("a")).properties, props(["s", "3"]));
     assert.deepEqual((await store.get("b")).properties, props(["s", "3"]));
   },
-  "ping answers": async (store) => {
+  "ping answers; health is ok and its report is stable": async (store) => {
     await store.ping();
+    assert.deepEqual(await store.health(), { ok: true, problem: null });
+    // A second report within the probe interval reuses the first probe.
+    assert.deepEqual(await store.health(), { ok: true, problem: null });
+  },
+  "delete + re-create continues the version: a stale expectedVersion is aborted": async (store) => {
+    await store.create({ kind: "k", properties: props(["a", "1"]), id: "aba" });
+    await store.update({ id: "aba", expectedVersion: 1, set: props(["a", "2"]), remove: [] });
+    await store.delete({ id: "aba", expectedVersion: 2 });
+    // The tombstone is invisible: get, list, overlap, update and delete see no worknode.
+    await rejectsWith(store.get("aba"), "not_found");
+    assert.deepEqual((await store.list({})).worknodes, []);
+    await rejectsWith(
+      store.update({ id: "aba", expectedVersion: 2, set: [], remove: [] }),
+      "not_found",
+    );
+    await rejectsWith(store.delete({ id: "aba", expectedVersion: 2 }), "not_found");
+    // It does not block a re-create, of any kind; the version continues from the deleted one.
+    assert.deepEqual(await store.create({ kind: "other", properties: [], id: "aba" }), {
+      id: "aba",
+      version: 3,
+    });
+    const worknode = await store.get("aba");
+    assert.deepEqual([worknode.kind, worknode.version, worknode.properties], ["other", 3, []]);
+    for (const stale of [1, 2]) {
+      const error = await rejectsWith(
+        store.update({ id: "aba", expectedVersion: stale, set: props(["a", "x"]), remove: [] }),
+        "aborted",
+      );
+      assert.equal(error.details?.currentVersion, 3);
+      await rejectsWith(store.delete({ id: "aba", expectedVersion: stale }), "aborted");
+    }
+    assert.deepEqual(await store.update({ id: "aba", expectedVersion: 3, set: [], remove: [] }), {
+      version: 4,
+    });
+    // A second cycle keeps climbing, and a glue with the stale pair is refused too.
+    await store.delete({ id: "aba", expectedVersion: 4 });
+    assert.equal((await store.create({ kind: "k", properties: [], id: "aba" })).version, 5);
+    await store.create({ kind: "k", properties: [], id: "other" });
+    const glue = { a: "aba", b: "other", expectedVersionB: 1, properties: [], resolve: false };
+    await rejectsWith(store.glue({ ...glue, expectedVersionA: 4 }), "aborted");
+    assert.deepEqual(await store.glue({ ...glue, expectedVersionA: 5 }), {
+      versionA: 6,
+      versionB: 2,
+    });
+  },
+  "list skips tombstones between live worknodes, across pages": async (store) => {
+    for (const id of ["a", "b", "c", "d", "e"]) {
+      await store.create({ kind: "k", properties: [], id });
+    }
+    for (const id of ["b", "d"]) await store.delete({ id, expectedVersion: 1 });
+    const first = await store.list({ limit: 2 });
+    assert.deepEqual(first.worknodes.map((w) => w.id), ["a", "c"]);
+    const second = await store.list({ limit: 2, cursor: first.nextCursor });
+    assert.deepEqual([second.worknodes.map((w) => w.id), second.nextCursor], [["e"], ""]);
+    assert.deepEqual((await store.list({ kind: "k" })).worknodes.map((w) => w.id), ["a", "c", "e"]);
   },
 };
 
@@ -328,6 +384,83 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual((await again.get(id)).properties, props(["a", "1"]));
       } finally {
         await again.close();
+      }
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+}
+
+/** Tombstone count and version floor: both stores expose them for diagnostics. */
+function tombstoneStats(store: Store): Promise<{ count: number; versionFloor: number }> {
+  return (store as SqliteStore | PostgresStore).tombstoneStats();
+}
+
+for (const kind of STORE_KINDS) {
+  Deno.test(`store ${kind}: tombstones stay bounded, and purged ids still never go back`, async () => {
+    // A cap of 4: a purge every 4th delete drops those 4 sequence numbers old, so at most
+    // 4 + 4 - 1 tombstones are ever kept.
+    const fresh = await openFreshStore(kind, { tombstonesMax: 4 });
+    const store = fresh.store;
+    try {
+      const lastVersion = new Map<string, number>();
+      for (let i = 0; i < 20; i++) {
+        const id = `t${i}`;
+        let { version } = await store.create({ kind: "k", properties: props(["a", "1"]), id });
+        // Some worknodes reach higher versions before their delete.
+        for (let n = 0; n < i % 3; n++) {
+          version = (await store.update({ id, expectedVersion: version, set: [], remove: [] }))
+            .version;
+        }
+        await store.delete({ id, expectedVersion: version });
+        lastVersion.set(id, version);
+        assert.ok((await tombstoneStats(store)).count <= 7, `after ${i + 1} deletes`);
+      }
+      const stats = await tombstoneStats(store);
+      assert.equal(stats.count, 4, "seqs 17..20 are kept after the purge at 20");
+      // t0..t15 were purged; the floor is the highest version among them.
+      const purged = [...lastVersion].filter(([id]) => Number(id.slice(1)) < 16);
+      assert.equal(stats.versionFloor, Math.max(...purged.map(([, version]) => version)));
+      assert.ok(stats.versionFloor > 3, "ids created after a purge start above the floor");
+      for (const [id, version] of lastVersion) {
+        const created = await store.create({ kind: "k", properties: [], id });
+        assert.ok(created.version > version, `${id}: ${created.version} > ${version}`);
+        await rejectsWith(
+          store.update({ id, expectedVersion: version, set: [], remove: [] }),
+          "aborted",
+        );
+      }
+      // A never-seen id starts above the floor once a purge happened.
+      const { versionFloor } = await tombstoneStats(store);
+      assert.equal(
+        (await store.create({ kind: "k", properties: [], id: "new" })).version,
+        versionFloor + 1,
+      );
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  Deno.test(`store ${kind}: racing delete and re-create of one id never reuse a version`, async () => {
+    const fresh = await openFreshStore(kind);
+    const store = fresh.store;
+    try {
+      let version = (await store.create({ kind: "k", properties: [], id: "race" })).version;
+      const seen = [version];
+      for (let round = 0; round < 25; round++) {
+        // The create may run before the delete (already_exists) or after it (a new version).
+        const [, created] = await Promise.allSettled([
+          store.delete({ id: "race", expectedVersion: version }),
+          store.create({ kind: "k", properties: [], id: "race" }),
+        ]);
+        if (created.status === "rejected") {
+          assert.equal((created.reason as RpcError).code, "already_exists");
+          version = (await store.create({ kind: "k", properties: [], id: "race" })).version;
+        } else {
+          version = created.value.version;
+        }
+        assert.ok(version > seen[seen.length - 1], `round ${round}: ${version} after ${seen}`);
+        seen.push(version);
       }
     } finally {
       await fresh.cleanup();

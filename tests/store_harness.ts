@@ -44,6 +44,12 @@ export function uniqueSchema(): string {
   return `wn_test_${Deno.pid}_${schemaCounter++}_${random}`;
 }
 
+/** Options of a fresh store (both kinds). */
+export interface FreshStoreOptions {
+  /** Tombstones kept before the oldest are purged (store/tombstones.ts). */
+  readonly tombstonesMax?: number;
+}
+
 /**
  * Opens a fresh, empty store of `kind`.
  *
@@ -54,14 +60,17 @@ export function uniqueSchema(): string {
  * await fresh.cleanup();
  * ```
  */
-export async function openFreshStore(kind: StoreKind): Promise<FreshStore> {
+export async function openFreshStore(
+  kind: StoreKind,
+  options: FreshStoreOptions = {},
+): Promise<FreshStore> {
   if (kind === "sqlite") {
     const dataDir = await Deno.makeTempDir({ prefix: "worknode-store-test-" });
-    const store = await openSqliteStore(dataDir);
+    const store = await openSqliteStore(dataDir, options);
     return {
       store,
       spec: { kind, dataDir, url: "", schema: "" },
-      reopen: () => openSqliteStore(dataDir),
+      reopen: () => openSqliteStore(dataDir, options),
       cleanup: async () => {
         await store.close();
         await Deno.remove(dataDir, { recursive: true });
@@ -70,11 +79,12 @@ export async function openFreshStore(kind: StoreKind): Promise<FreshStore> {
   }
   const url = pgTestUrl();
   const schema = uniqueSchema();
-  const store = await openPostgresStore(url, { schema, connectTimeoutSeconds: 5 });
+  const pgOptions = { schema, connectTimeoutSeconds: 5, ...options };
+  const store = await openPostgresStore(url, pgOptions);
   return {
     store,
     spec: { kind, dataDir: "", url, schema },
-    reopen: () => openPostgresStore(url, { schema, connectTimeoutSeconds: 5 }),
+    reopen: () => openPostgresStore(url, pgOptions),
     cleanup: () => store.dropSchemaAndClose(),
   };
 }

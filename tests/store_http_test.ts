@@ -292,3 +292,46 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+for (const kind of STORE_KINDS) {
+  Deno.test(`http ${kind}: delete + re-create + a stale update answers 409 aborted`, async () => {
+    const service = await startStoreService(kind);
+    const base = `http://127.0.0.1:${service.svc.plaintextPort}`;
+    const post = async (method: string, params: unknown) => {
+      const response = await fetch(`${base}/rpc/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(params),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    try {
+      const create = { kind: "k", properties: props(["a", "1"]), id: "aba" };
+      assert.deepEqual(await post("worknode.create", create), {
+        status: 200,
+        body: { id: "aba", version: 1 },
+      });
+      assert.equal((await post("worknode.delete", { id: "aba", expectedVersion: 1 })).status, 200);
+      assert.deepEqual(await post("worknode.create", create), {
+        status: 200,
+        body: { id: "aba", version: 2 },
+      });
+      // The client that read version 1 before the delete cannot overwrite the new worknode.
+      const stale = await post("worknode.update", {
+        id: "aba",
+        expectedVersion: 1,
+        set: props(["a", "mine"]),
+        remove: [],
+      });
+      assert.equal(stale.status, 409);
+      assert.equal(stale.body.error.code, "aborted");
+      assert.equal(stale.body.error.details.currentVersion, 2);
+      const got = await post("worknode.get", { id: "aba" });
+      assert.deepEqual(got.body.worknode.properties, props(["a", "1"]));
+      const ready = await fetch(`${base}/readyz`);
+      assert.deepEqual([ready.status, await ready.text()], [200, "ready"]);
+    } finally {
+      await service.close();
+    }
+  });
+}

@@ -1,13 +1,15 @@
 /**
  * The HPACK/QPACK Huffman code (RFC 7541 Appendix B, used by RFC 9204 §4.1.2): table-driven
- * decode and encode of string literals.
+ * decode and encode of string literals. One implementation serves both `http2/` (HPACK) and
+ * `http3/` (QPACK).
  *
  * The code is canonical, so it is stored as the code length of each of the 257 symbols (256
  * octets + EOS); the codes follow from the lengths. Decoding walks a 4-bit state machine built
  * once at load (16 transitions per internal tree node), so each input byte costs two table
  * lookups. Decoding refuses the EOS symbol, padding longer than 7 bits and padding that is not
  * all ones (RFC 7541 §5.2), by returning `undefined`; callers turn that into their own error code
- * (QPACK_DECOMPRESSION_FAILED or QPACK_ENCODER_STREAM_ERROR).
+ * (QPACK_DECOMPRESSION_FAILED or QPACK_ENCODER_STREAM_ERROR in QPACK, COMPRESSION_ERROR in
+ * HPACK).
  *
  * @example
  * ```ts
@@ -132,23 +134,56 @@ const DECODE_TABLE = buildDecodeTable();
  * ```
  */
 export function huffmanDecode(encoded: Uint8Array): Uint8Array | undefined {
-  const out = new Uint8Array(Math.floor((encoded.length * 8) / 5));
+  const out = new Uint8Array(huffmanDecodedLengthMax(encoded.length));
+  const length = huffmanDecodeInto(encoded, 0, encoded.length, out);
+  return length < 0 ? undefined : out.subarray(0, length);
+}
+
+/**
+ * The most bytes `encodedLength` Huffman-coded bytes can decode to (the shortest code is 5
+ * bits): the room `huffmanDecodeInto` needs.
+ *
+ * @example
+ * ```ts
+ * huffmanDecodedLengthMax(5); // 8
+ * ```
+ */
+export function huffmanDecodedLengthMax(encodedLength: number): number {
+  return Math.floor((encodedLength * 8) / 5);
+}
+
+/**
+ * Decodes `encoded[start, end)` into `out` from offset 0, without allocating (the HPACK
+ * decoder's hot path); returns the decoded length, or -1 when the input is not a valid
+ * encoding. `out` must have room for {@link huffmanDecodedLengthMax} of the input length.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(16);
+ * huffmanDecodeInto(new Uint8Array([0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf]), 0, 6, out); // 8
+ * ```
+ */
+export function huffmanDecodeInto(
+  encoded: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+): number {
   let outLength = 0;
   let state = 0;
   let entry = FLAG_ACCEPT;
-  for (let i = 0; i < encoded.length; i++) {
+  for (let i = start; i < end; i++) {
     const byte = encoded[i];
     entry = DECODE_TABLE[state * 16 + (byte >> 4)];
-    if (entry & FLAG_FAIL) return undefined;
+    if (entry & FLAG_FAIL) return -1;
     if (entry & 0x3fe00) out[outLength++] = ((entry >> 9) & 0x1ff) - 1;
     state = entry & 0x1ff;
     entry = DECODE_TABLE[state * 16 + (byte & 0x0f)];
-    if (entry & FLAG_FAIL) return undefined;
+    if (entry & FLAG_FAIL) return -1;
     if (entry & 0x3fe00) out[outLength++] = ((entry >> 9) & 0x1ff) - 1;
     state = entry & 0x1ff;
   }
-  if ((entry & FLAG_ACCEPT) === 0) return undefined;
-  return out.subarray(0, outLength);
+  return (entry & FLAG_ACCEPT) === 0 ? -1 : outLength;
 }
 
 /**

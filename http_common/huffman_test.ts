@@ -3,6 +3,8 @@ import {
   HUFFMAN_CODES,
   HUFFMAN_LENGTHS_BITS,
   huffmanDecode,
+  huffmanDecodedLengthMax,
+  huffmanDecodeInto,
   huffmanEncode,
   huffmanEncodeByteStringInto,
   huffmanEncodedLength,
@@ -76,4 +78,17 @@ Deno.test("huffman: ByteString encoding into a buffer matches the byte encoder",
     assert.deepEqual(out.subarray(1, 1 + encoded.length / 2), hex(encoded));
   }
   assert.throws(() => huffmanEncodedLengthOfByteString("caf\u0100"), TypeError);
+});
+
+Deno.test("huffman: decodes a sub-range into a reused buffer, -1 when invalid", () => {
+  const out = new Uint8Array(64);
+  for (const [text, encoded] of RFC_CASES.slice(0, 4)) {
+    const bytes = hex("00" + encoded + "00");
+    const length = huffmanDecodeInto(bytes, 1, bytes.length - 1, out);
+    assert.deepEqual(out.subarray(0, length), encoder.encode(text), text);
+    assert.ok(length <= huffmanDecodedLengthMax(encoded.length / 2));
+  }
+  assert.equal(huffmanDecodeInto(new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0, 4, out), -1);
+  assert.equal(huffmanDecodeInto(new Uint8Array([0x00]), 0, 1, out), -1);
+  assert.equal(huffmanDecodeInto(new Uint8Array(0), 0, 0, out), 0);
 });
