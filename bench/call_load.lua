@@ -27,14 +27,24 @@ else
   local count = tonumber(os.getenv("WN_UPDATE_COUNT") or "1000")
   local counter = 0
   local versions = {}
-  request = function()
-    local slot = counter % count
-    counter = counter + 1
-    local version = versions[slot] or 1
-    versions[slot] = version + 1
+  local function update(slot, version)
     local body = string.format(
       '{"id":"b-%05d","expectedVersion":%d,"set":[{"key":"n","value":"%d"}],"remove":[]}',
       offset + slot, version, counter)
     return wrk.format("POST", nil, headers, body)
+  end
+  -- wrk calls request() once per thread before it connects and never sends that request: the
+  -- first call builds the first update without counting it.
+  local probed = false
+  request = function()
+    if not probed then
+      probed = true
+      return update(0, 1)
+    end
+    local slot = counter % count
+    counter = counter + 1
+    local version = versions[slot] or 1
+    versions[slot] = version + 1
+    return update(slot, version)
   end
 end
