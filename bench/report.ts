@@ -165,11 +165,20 @@ async function main(): Promise<void> {
   const records: BenchRecord[] = [];
   // Each file's printed text, parsed on its own (two files print lines that look alike).
   const texts = new Map<string, string>();
+  // A bench file that fails is named in the report; the rest of the run still counts.
+  const failures: string[] = [];
   for (const { file, env } of BENCH_FILES) {
     console.error(`bench report: running ${file}`);
-    const run = await runDenoBench(`${ROOT}${file}`, env ?? {});
-    records.push(...run.records);
-    texts.set(file, run.text);
+    try {
+      const run = await runDenoBench(`${ROOT}${file}`, env ?? {});
+      records.push(...run.records);
+      texts.set(file, run.text);
+    } catch (error) {
+      console.error(String(error));
+      const reason = /error: \(in promise\) ([^\n]{0,160})/.exec(String(error))?.[1] ??
+        "see stderr";
+      failures.push(`**\`${file}\` failed** in this run: ${reason.replace(/[^ -~]/g, "")}`, "");
+    }
   }
   const minutes = ((Date.now() - startedMs) / 60000).toFixed(1);
   const lines = [
@@ -193,6 +202,7 @@ async function main(): Promise<void> {
     "without auth, request log or store (tests/_h3_service.ts); the rows above are the service " +
     "as shipped.",
     "",
+    ...failures,
     ...groupTables(records),
     "The sections after this generated part are the owners' notes: how each benchmark works and " +
     "why; their tables are figures from earlier runs, the tables above are this run's.",
