@@ -169,7 +169,11 @@ function statusText(row: Row): string {
     return acceptable ? `${status}: ${n}` : `**${status}: ${n}**`;
   });
   if (row.result.errors.length > 0) {
-    parts.push(`**errors: ${row.result.errors.length}+** (${row.result.errors[0].slice(0, 80)})`);
+    // runOverload keeps the first 20 errors only.
+    const count = row.result.errors.length;
+    parts.push(
+      `**errors: ${count}${count >= 20 ? "+" : ""}** (${row.result.errors[0].slice(0, 80)})`,
+    );
   }
   if (row.result.retryAfterMissing > 0) {
     parts.push(`**${row.result.retryAfterMissing} refusals without Retry-After**`);
