@@ -14,7 +14,7 @@
  * @module
  */
 
-import { measureResponse, writeResponse } from "../capnp/mod.ts";
+import { measureResponse, writeResponse } from "../rpc/envelope.ts";
 import { Pool } from "../pool/mod.ts";
 import { SystemEchoResultCodec } from "../schema/system_capnp.ts";
 import { startService } from "../server/service.ts";

@@ -24,7 +24,7 @@
 
 import { cpuTimeUs, median } from "./_proc.ts";
 import { requestFrame } from "../tests/_frames.ts";
-import { measureResponse, writeResponse } from "../capnp/mod.ts";
+import { measureResponse, writeResponse } from "../rpc/envelope.ts";
 import { SystemEchoParamsCodec, SystemEchoResultCodec } from "../schema/system_capnp.ts";
 
 const ROUNDS = Number(Deno.env.get("RPC_BENCH_ROUNDS") ?? "3");

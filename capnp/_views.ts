@@ -7,19 +7,23 @@
  * @module
  */
 
-/** A DataView and a Uint8Array over one whole ArrayBuffer. */
+/** A DataView, a Uint8Array and a Uint32Array over one whole ArrayBuffer. */
 export interface BufferViews {
   readonly buffer: ArrayBufferLike;
   readonly view: DataView;
   readonly u8: Uint8Array;
+  /** The buffer's whole 4-byte words (for scans four bytes at a time; platform byte order). */
+  readonly u32: Uint32Array;
 }
 
 let recent: BufferViews | null = null;
 let older: BufferViews | null = null;
 
-function fresh(entry: BufferViews | null, buffer: ArrayBufferLike): boolean {
-  // A detached or shrunk buffer gets new views (old ones would have the wrong length).
-  return entry !== null && entry.buffer === buffer && entry.u8.length === buffer.byteLength;
+function fresh(entry: BufferViews | null, buffer: ArrayBufferLike, end: number): boolean {
+  // The views must cover the bytes asked for: a buffer that grew since (a growable
+  // ArrayBuffer) gets new ones. `u32` has the fixed length of its creation and is the shortest;
+  // only whole words inside the bytes are ever read through it.
+  return entry !== null && entry.buffer === buffer && end >>> 2 <= entry.u32.length;
 }
 
 /**
@@ -33,14 +37,20 @@ function fresh(entry: BufferViews | null, buffer: ArrayBufferLike): boolean {
  */
 export function viewsOf(bytes: Uint8Array): BufferViews {
   const buffer = bytes.buffer;
-  if (fresh(recent, buffer)) return recent!;
-  if (fresh(older, buffer)) {
+  const end = bytes.byteOffset + bytes.length;
+  if (fresh(recent, buffer, end)) return recent!;
+  if (fresh(older, buffer, end)) {
     const hit = older!;
     older = recent;
     recent = hit;
     return hit;
   }
   older = recent;
-  recent = { buffer, view: new DataView(buffer), u8: new Uint8Array(buffer) };
+  recent = {
+    buffer,
+    view: new DataView(buffer),
+    u8: new Uint8Array(buffer),
+    u32: new Uint32Array(buffer, 0, buffer.byteLength >>> 2),
+  };
   return recent;
 }

@@ -3,8 +3,16 @@
  *
  * @module
  */
-import type { MessageReader } from "./reader.ts";
-import type { MessageWriter } from "./writer.ts";
+
+/**
+ * The reader a codec reads from: a `MessageReader` (reader.ts). Opaque here so that this file
+ * imports neither the reader nor the writer, which both import it (no import cycle); generated
+ * codecs name the concrete types, and method parameters accept them.
+ */
+export type CodecReader = object;
+
+/** The writer a codec writes to: a `MessageWriter` (writer.ts); opaque for the same reason. */
+export type CodecWriter = object;
 
 /**
  * Reads, measures, writes and converts (JSON) one struct type. Generated from the schema.
@@ -33,7 +41,7 @@ export interface StructCodec<T> {
    * generated code calls it with bounds already checked by the reader.
    */
   readBody(
-    msg: MessageReader,
+    msg: CodecReader,
     seg: number,
     dataPos: number,
     dataBytes: number,
@@ -43,7 +51,7 @@ export interface StructCodec<T> {
   /** Words of out-of-line content (texts, lists, child structs) below a struct of this value. */
   measureChildren(value: T): number;
   /** Writes the fields of `value` into the (zeroed) struct whose data starts at `dataPos`. */
-  writeBody(w: MessageWriter, value: T, dataPos: number): void;
+  writeBody(w: CodecWriter, value: T, dataPos: number): void;
   /** Validates a JSON value (parsed) and returns the typed value; throws CapnpError bad_json. */
   fromJson(value: unknown, path?: string): T;
   /** The JSON form (UInt64 as number, Data as base64 text). */

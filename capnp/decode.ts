@@ -21,5 +21,5 @@ export function decodeMessage<T>(
   limits?: ReadLimits,
 ): T {
   const m = readMessage(bytes, limits);
-  return m.structField(0, m.segmentStart[0], 0, codec);
+  return m.structField(0, m.segments[0], 0, codec);
 }

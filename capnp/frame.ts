@@ -12,8 +12,8 @@ import { viewsOf } from "./_views.ts";
 /** The frame of one message: its header size and the segment byte ranges. */
 interface Frame {
   readonly frameBytes: number;
-  readonly segmentStart: number[];
-  readonly segmentEnd: number[];
+  /** Segment bounds, interleaved (start, end) as `MessageReader.segments`. */
+  readonly segments: number[];
 }
 
 /**
@@ -45,16 +45,15 @@ function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): 
       `Cannot read message: ${available} bytes is shorter than the ${headerBytes}-byte header`,
     );
   }
-  const segmentStart: number[] = [];
-  const segmentEnd: number[] = [];
+  const segments: number[] = [];
   let position = start + headerBytes;
   for (let i = 0; i < segmentCount; i++) {
     const words = view.getUint32(start + 4 + 4 * i, true);
-    segmentStart.push(position);
+    segments.push(position);
     position += words * 8;
-    segmentEnd.push(position);
+    segments.push(position);
   }
-  if (segmentEnd[0] === segmentStart[0]) {
+  if (segments[1] === segments[0]) {
     throw new CapnpError("bad_frame", "Cannot read message: segment 0 has no root pointer");
   }
   if (position - start > available) {
@@ -63,7 +62,7 @@ function readFrame(bytes: Uint8Array, offset: number, segmentCountMax: number): 
       `Cannot read message: the frame declares ${position - start} bytes but ${available} arrived`,
     );
   }
-  return { frameBytes: position - start, segmentStart, segmentEnd };
+  return { frameBytes: position - start, segments };
 }
 
 /**
@@ -97,10 +96,11 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
   // The common single-segment frame is checked inline (no frame object, no table loop).
   const length = bytes.length;
   if (length >= 16) {
-    const view = viewsOf(bytes).view;
+    const views = viewsOf(bytes);
+    const view = views.view;
     const base = bytes.byteOffset;
     if (view.getUint32(base, true) === 0 && view.getUint32(base + 4, true) * 8 + 8 === length) {
-      return new MessageReader(bytes, [base + 8], [base + length], limits);
+      return new MessageReader(bytes, [base + 8, base + length], limits, views);
     }
   }
   const segmentCountMax = limits?.segmentCountMax ?? READ_LIMITS_DEFAULT.segmentCountMax;
@@ -111,5 +111,5 @@ export function readMessage(bytes: Uint8Array, limits?: ReadLimits): MessageRead
       `Cannot read message: ${bytes.length - frame.frameBytes} bytes follow the frame`,
     );
   }
-  return new MessageReader(bytes, frame.segmentStart, frame.segmentEnd, limits);
+  return new MessageReader(bytes, frame.segments, limits);
 }

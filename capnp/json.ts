@@ -1,6 +1,20 @@
 /**
  * Validation helpers for the JSON form of the schema (used by the generated `fromJson`).
- * UInt64/Int64 are JSON numbers (a decimal string is accepted too); Data is base64 text.
+ *
+ * The JSON form is strictly typed, and every refusal names the field (its path from the
+ * struct, e.g. `WorknodeListParams.limit`) and what it got:
+ * - integers (UInt32, UInt64, Int64) are JSON numbers with no fraction, inside the type's range
+ *   (64-bit ones within ±(2^53-1), as the binary reader); a string is not a number, even a
+ *   decimal one (`"limit":"2"` is refused);
+ * - Text is a JSON string of well-formed Unicode (a lone surrogate is refused, as invalid UTF-8
+ *   is in the binary form), within the field's `textBytesMax` in UTF-8;
+ * - Bool is `true` or `false`; a List is an array; a struct is an object; Data is canonical
+ *   base64 text;
+ * - an absent field is the schema default; `null` is a value only for the recursive struct
+ *   fields that are `T | null`, and is refused everywhere else;
+ * - unknown fields are refused (unlike protobuf's JSON mapping, which ignores them by default):
+ *   a misspelled field such as `expectedVersoin` must not silently become the default, which
+ *   for a version check would mean "no check".
  *
  * @module
  */
@@ -9,6 +23,14 @@ import { utf8Length } from "./text.ts";
 
 function fail(path: string, what: string): never {
   throw new CapnpError("bad_json", `Cannot read JSON: ${path} ${what}`);
+}
+
+/** What a JSON value is, for messages: "a string", "null", "an array"... */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "object" ? "an object" : `a ${type}`;
 }
 
 /**
@@ -25,7 +47,7 @@ export function jsonObject(
   keys: readonly string[],
 ): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    fail(path, "must be an object");
+    fail(path, `must be an object, not ${kindOf(value)}`);
   }
   const record = value as Record<string, unknown>;
   for (const key in record) {
@@ -35,7 +57,8 @@ export function jsonObject(
 }
 
 /**
- * A Text field: absent is `""`; longer than `bytesMax` UTF-8 bytes is refused.
+ * A Text field: absent is `""`; a lone surrogate, or more than `bytesMax` UTF-8 bytes, is
+ * refused.
  *
  * @example
  * ```ts
@@ -44,7 +67,8 @@ export function jsonObject(
  */
 export function jsonText(value: unknown, path: string, bytesMax: number): string {
   if (value === undefined) return "";
-  if (typeof value !== "string") fail(path, "must be a string");
+  if (typeof value !== "string") fail(path, `must be a string, not ${kindOf(value)}`);
+  if (!value.isWellFormed()) fail(path, "must be well-formed Unicode (it has a lone surrogate)");
   if (value.length > bytesMax / 3 && utf8Length(value) > bytesMax) {
     throw new CapnpError(
       "too_large",
@@ -55,7 +79,7 @@ export function jsonText(value: unknown, path: string, bytesMax: number): string
 }
 
 /**
- * An unsigned integer field of `bits` (8..64 → 0..2^53-1 for 64); absent is 0.
+ * An unsigned integer field of `bits` (32, or 64 → 0..2^53-1); absent is 0.
  *
  * @example
  * ```ts
@@ -63,14 +87,12 @@ export function jsonText(value: unknown, path: string, bytesMax: number): string
  * ```
  */
 export function jsonUint(value: unknown, path: string, bits: number): number {
-  const n = jsonInteger(value, path);
   const max = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** bits - 1;
-  if (n < 0 || n > max) fail(path, `must be an integer in 0..${max}`);
-  return n;
+  return jsonInteger(value, path, 0, max);
 }
 
 /**
- * A signed integer field of `bits`; absent is 0.
+ * A signed integer field of `bits` (64 → ±(2^53-1)); absent is 0.
  *
  * @example
  * ```ts
@@ -78,19 +100,19 @@ export function jsonUint(value: unknown, path: string, bits: number): number {
  * ```
  */
 export function jsonInt(value: unknown, path: string, bits: number): number {
-  const n = jsonInteger(value, path);
   const max = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** (bits - 1) - 1;
   const min = bits >= 53 ? -Number.MAX_SAFE_INTEGER : -(2 ** (bits - 1));
-  if (n < min || n > max) fail(path, `must be an integer in ${min}..${max}`);
-  return n;
+  return jsonInteger(value, path, min, max);
 }
 
-function jsonInteger(value: unknown, path: string): number {
+function jsonInteger(value: unknown, path: string, min: number, max: number): number {
   if (value === undefined) return 0;
-  let n = value;
-  if (typeof value === "string" && /^-?[0-9]{1,16}$/.test(value)) n = Number(value);
-  if (typeof n !== "number" || !Number.isSafeInteger(n)) fail(path, "must be a safe integer");
-  return n as number;
+  if (typeof value !== "number") fail(path, `must be a number, not ${kindOf(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(path, `must be an integer in ${min}..${max}, not ${value}`);
+  }
+  // -0 is 0 (the binary form has no negative zero).
+  return value === 0 ? 0 : value;
 }
 
 /**
@@ -103,7 +125,7 @@ function jsonInteger(value: unknown, path: string): number {
  */
 export function jsonBool(value: unknown, path: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== "boolean") fail(path, "must be a boolean");
+  if (typeof value !== "boolean") fail(path, `must be a boolean, not ${kindOf(value)}`);
   return value;
 }
 
@@ -121,7 +143,7 @@ export function jsonList<T>(
   options: { lengthMax: number; element: (value: unknown, path: string) => T },
 ): T[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) fail(path, "must be an array");
+  if (!Array.isArray(value)) fail(path, `must be an array, not ${kindOf(value)}`);
   if (value.length > options.lengthMax) {
     throw new CapnpError(
       "too_large",
@@ -133,8 +155,12 @@ export function jsonList<T>(
   return out;
 }
 
+/** Base64 characters with padding only at the end (one character class: linear on big text). */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /**
- * A Data field from base64 text; absent is empty.
+ * A Data field from base64 text (padded, no whitespace, as {@link dataToJson} writes it);
+ * absent is empty.
  *
  * @example
  * ```ts
@@ -143,13 +169,11 @@ export function jsonList<T>(
  */
 export function jsonData(value: unknown, path: string): Uint8Array {
   if (value === undefined) return new Uint8Array(0);
-  if (typeof value !== "string") fail(path, "must be base64 text");
-  let binary: string;
-  try {
-    binary = atob(value);
-  } catch {
-    fail(path, "must be base64 text");
+  if (typeof value !== "string") fail(path, `must be base64 text, not ${kindOf(value)}`);
+  if (value.length % 4 !== 0 || !BASE64.test(value)) {
+    fail(path, "must be base64 text (A-Z a-z 0-9 + /, padded with = to a multiple of 4)");
   }
+  const binary = atob(value);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;

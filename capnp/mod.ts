@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { readParams, readRequest, measureResponse, writeResponse } from "./capnp/mod.ts";
+ * import { readParams, readRequest, measureResponse, writeResponse } from "../rpc/envelope.ts";
  * import { SystemEchoParamsCodec, SystemEchoResultCodec } from "./schema/system_capnp.ts";
  * const request = readRequest(leaseView, { listLengthMax: plan.maxPropertiesPerOverlap });
  * const params = readParams(request, SystemEchoParamsCodec);
@@ -32,19 +32,4 @@ export { LIST_KIND, MessageReader, type PointerRef } from "./reader.ts";
 export { frameByteLength, readMessage } from "./frame.ts";
 export { measureMessage, MessageWriter, writeMessage } from "./writer.ts";
 export { decodeMessage } from "./decode.ts";
-export {
-  measureRequest,
-  measureResponse,
-  methodNameOf,
-  readParams,
-  readRequest,
-  readResponse,
-  readResult,
-  type RequestEnvelope,
-  type RequestOut,
-  type ResponseEnvelope,
-  type ResponseOut,
-  writeRequest,
-  writeResponse,
-} from "./envelope.ts";
 export { decodeUtf8, utf8Length } from "./text.ts";

@@ -10,8 +10,12 @@
 import type { StructCodec } from "./codec.ts";
 import { CapnpError } from "./errors.ts";
 import { READ_LIMITS_DEFAULT, type ReadLimits } from "./limits.ts";
-import { decodeUtf8, shortAscii } from "./text.ts";
-import { viewsOf } from "./_views.ts";
+import { decodeUtf8 } from "./text.ts";
+import { asciiWindow } from "./_ascii_window.ts";
+import { resolveFar } from "./_far_pointer.ts";
+import { RESOLVED, setTag } from "./_resolved.ts";
+import { shortAsciiText } from "./_short_texts.ts";
+import { type BufferViews, viewsOf } from "./_views.ts";
 
 /** Where a pointer sits in a message: a segment index and the pointer's byte offset. */
 export interface PointerRef {
@@ -21,10 +25,15 @@ export interface PointerRef {
   readonly position: number;
 }
 
+export { RESOLVED } from "./_resolved.ts";
+
 /** List element encodings the generated readers ask for (Cap'n Proto element sizes). */
 export const LIST_KIND = { byte: 2, pointer: 6, composite: 7 } as const;
 
-/** Texts up to this many bytes are built from char codes (see `decodeShortText`). */
+/**
+ * In small messages, texts up to this many bytes (up to 8 in any message) go through the
+ * short-text cache (`_short_texts.ts`) instead of an ASCII window.
+ */
 const SHORT_TEXT_BYTES_MAX = 16;
 
 const TWO_POW_32 = 4294967296;
@@ -32,36 +41,9 @@ const TWO_POW_32 = 4294967296;
 const TRAVERSAL_WORDS_MIN = 64;
 
 /** Largest ASCII window decoded at once for Text fields (see `decodeText`). */
-const TEXT_WINDOW_BYTES = 8192;
-const ASCII_DECODER = new TextDecoder();
+const TEXT_WINDOW_BYTES = 32768;
 
-/**
- * Results of the last pointer resolution: `resolveStruct`/`resolveList`/`textRange` leave them
- * here for the caller to read at once. Decoding is synchronous and never calls out, so one
- * shared set serves every reader (and keeps each reader object small).
- */
-export const RESOLVED = {
-  /** Segment of the target. */
-  seg: 0,
-  /** Byte position of the target (struct data, or first list element). */
-  pos: 0,
-  /** Struct data section bytes (struct, or composite list element). */
-  dataBytes: 0,
-  /** Struct pointer count (struct, or composite list element). */
-  ptrCount: 0,
-  /** List element count (Text: bytes without the NUL). */
-  count: 0,
-  /** Bytes from one list element to the next (composite lists). */
-  step: 0,
-  // The pointer's kind and tag, split so every value stays a small integer.
-  kind: 0,
-  tagLow: 0,
-  tagHigh: 0,
-};
 const R = RESOLVED;
-
-/** The last ASCII window (see `decodeText`): valid only for the reader that opened it. */
-const WINDOW = { owner: null as MessageReader | null, start: 0, end: 0, text: "" };
 
 /**
  * A validated message. Generated code calls its methods to resolve pointers; each call checks
@@ -77,8 +59,13 @@ export class MessageReader {
   /** The whole underlying buffer (positions index it). */
   readonly u8: Uint8Array;
   readonly view: DataView;
-  readonly segmentStart: readonly number[];
-  readonly segmentEnd: readonly number[];
+  /** The buffer's 4-byte words (ASCII scans). */
+  readonly u32: Uint32Array;
+  /**
+   * Segment bounds, interleaved: segment `i` is the bytes `[segments[2i], segments[2i + 1])`
+   * of `u8` (one array per message, not two).
+   */
+  readonly segments: readonly number[];
   readonly nestingDepthMax: number;
   /** Writable only so `readParams` can tighten it for one decode (a per-method limit). */
   listLengthMax: number;
@@ -89,35 +76,42 @@ export class MessageReader {
   dataViews = false;
   traversalWordsLeft: number;
   private scanBytesLeft: number;
+  /** The last ASCII window (see `decodeText`): its byte range and its text. */
+  private windowStart = 0;
+  private windowEnd = 0;
+  private windowText = "";
+  /** Whether the message is small enough that texts of up to 16 bytes skip windows. */
+  private readonly small: boolean;
 
   constructor(
     bytes: Uint8Array,
-    segmentStart: readonly number[],
-    segmentEnd: readonly number[],
+    segments: readonly number[],
     limits?: ReadLimits,
+    views: BufferViews = viewsOf(bytes),
   ) {
-    const views = viewsOf(bytes);
     this.bytes = bytes;
     this.base = bytes.byteOffset;
     this.u8 = views.u8;
     this.view = views.view;
-    this.segmentStart = segmentStart;
-    this.segmentEnd = segmentEnd;
-    this.nestingDepthMax = limits?.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
-    this.listLengthMax = limits?.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
-    const amplification = limits?.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
-    const traversalMax = limits?.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
-    const bodyWords = (this.base + bytes.length - segmentStart[0]) / 8;
-    this.traversalWordsLeft = Math.min(
-      traversalMax,
-      Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification)),
-    );
+    this.u32 = views.u32;
+    this.segments = segments;
+    const bodyWords = (this.base + bytes.length - segments[0]) / 8;
+    if (limits === undefined || limits === READ_LIMITS_DEFAULT) {
+      this.nestingDepthMax = READ_LIMITS_DEFAULT.nestingDepthMax;
+      this.listLengthMax = READ_LIMITS_DEFAULT.listLengthMax;
+      this.traversalWordsLeft = traversalBudget(bodyWords, READ_LIMITS_DEFAULT);
+    } else {
+      this.nestingDepthMax = limits.nestingDepthMax ?? READ_LIMITS_DEFAULT.nestingDepthMax;
+      this.listLengthMax = limits.listLengthMax ?? READ_LIMITS_DEFAULT.listLengthMax;
+      this.traversalWordsLeft = traversalBudget(bodyWords, limits);
+    }
     this.scanBytesLeft = 2 * bytes.length + TEXT_WINDOW_BYTES;
+    this.small = bytes.length < 2048;
   }
 
   /** The root pointer: the first word of segment 0. */
   root(): PointerRef {
-    return { segment: 0, position: this.segmentStart[0] };
+    return { segment: 0, position: this.segments[0] };
   }
 
   /** Decodes the struct behind the pointer at `position` of `seg` with `codec`. */
@@ -178,33 +172,37 @@ export class MessageReader {
     return out;
   }
 
-  /** Decodes the Text behind the pointer at `position`; null reads as `""`. */
+  /**
+   * Decodes the Text behind the pointer at `position`; null reads as `""`. The common case (a
+   * near byte-list pointer inside its segment, NUL-terminated, within the field's limit) is
+   * checked first, in one condition; everything else (null, far pointers, every error) goes
+   * through `textRange`. Short texts come from the short-text cache, longer ones from the
+   * current ASCII window when they lie inside it.
+   */
   text(seg: number, position: number, textBytesMax: number): string {
-    const lo = this.view.getUint32(position, true);
-    const hi = this.view.getUint32(position + 4, true);
-    const count = hi >>> 3;
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
     const at = position + 8 + (lo >> 2) * 8;
-    // The common case (a near byte-list pointer inside its segment) is checked inline; every
-    // other case, errors included, goes through the general path.
+    const length = (hi >>> 3) - 1;
     if (
-      (lo & 3) !== 1 || (hi & 7) !== LIST_KIND.byte || count === 0 ||
-      at < this.segmentStart[seg] || at + count > this.segmentEnd[seg]
+      (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
+      at >= this.segments[2 * seg] && at + length < this.segments[2 * seg + 1] &&
+      this.u8[at + length] === 0
     ) {
-      if (!this.textRange(seg, position, textBytesMax)) return "";
-      return this.decodeText(R.pos, R.count);
+      this.traversalWordsLeft -= (length + 8) >>> 3;
+      if (this.traversalWordsLeft < 0) this.charge(0);
+      if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
+        return this.shortText(at, length);
+      }
+      const offset = at - this.windowStart;
+      if (offset >= 0 && at + length <= this.windowEnd) {
+        return this.windowText.substring(offset, offset + length);
+      }
+      return this.decodeText(at, length);
     }
-    this.charge((count + 7) >>> 3);
-    const length = count - 1;
-    if (this.u8[at + length] !== 0) {
-      throw new CapnpError("bad_text", "Cannot read text: it is not NUL-terminated");
-    }
-    if (length > textBytesMax) {
-      throw new CapnpError(
-        "too_large",
-        `Cannot read text: length ${length} bytes exceeds ${textBytesMax}`,
-      );
-    }
-    return this.decodeText(at, length);
+    if (!this.textRange(seg, position, textBytesMax)) return "";
+    return this.decodeText(R.pos, R.count);
   }
 
   /**
@@ -216,51 +214,38 @@ export class MessageReader {
   private decodeText(at: number, length: number): string {
     // Windows pay off when many texts share one; in small messages short texts are cheaper
     // to build one by one.
-    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.bytes.length < 2048)) {
-      return this.decodeShortText(at, length);
-    }
-    if (WINDOW.owner === this) {
-      const offset = at - WINDOW.start;
-      if (offset >= 0 && at + length <= WINDOW.end) {
-        return WINDOW.text.substring(offset, offset + length);
-      }
+    if (length <= 8 || (length <= SHORT_TEXT_BYTES_MAX && this.small)) {
+      return this.shortText(at, length);
     }
     if (this.scanBytesLeft > 0 && this.openWindow(at, length)) {
-      return WINDOW.text.substring(0, length);
+      return this.windowText.substring(0, length);
     }
     return decodeUtf8(this.u8, at, length);
   }
 
   /**
-   * Short ASCII texts are built from char codes in at most two calls (one allocation each),
-   * which costs less than a native decode call; anything else takes the general path.
+   * A text of at most 16 bytes: the ASCII check reads the (word-aligned) text's first one or
+   * two words, which belong to the text (its NUL and padding included); any byte of 0x80 or
+   * more there, or an unaligned text, takes the strict path.
    */
-  private decodeShortText(at: number, length: number): string {
-    const u8 = this.u8;
+  private shortText(at: number, length: number): string {
     if (length === 0) return "";
-    let bits = 0;
-    for (let i = at; i < at + length; i++) bits |= u8[i];
-    if (bits >= 0x80) return decodeUtf8(u8, at, length);
-    if (length <= 8) return shortAscii(u8, at, length);
-    return shortAscii(u8, at, 8) + shortAscii(u8, at + 8, length - 8);
+    const short = (at & 3) === 0 ? shortAsciiText(this.u8, this.u32, at, length) : null;
+    return short ?? decodeUtf8(this.u8, at, length);
   }
 
+  /** Opens the ASCII window at `at` (see `asciiWindow`), charged to `scanBytesLeft`. */
   private openWindow(at: number, length: number): boolean {
-    const view = this.view;
-    const u8 = this.u8;
     const limit = Math.min(
       this.base + this.bytes.length,
       at + Math.min(this.scanBytesLeft, Math.max(length, TEXT_WINDOW_BYTES)),
     );
-    let p = at;
-    while (p + 4 <= limit && (view.getUint32(p, true) & 0x80808080) === 0) p += 4;
-    while (p < limit && u8[p] < 0x80) p++;
-    this.scanBytesLeft -= p - at + 1;
-    if (p < at + length) return false;
-    WINDOW.owner = this;
-    WINDOW.text = ASCII_DECODER.decode(u8.subarray(at, p));
-    WINDOW.start = at;
-    WINDOW.end = p;
+    const window = asciiWindow(this.u8, this.u32, at, limit);
+    this.scanBytesLeft -= window.scannedBytes + 1;
+    if (window.end < at + length) return false;
+    this.windowText = window.text;
+    this.windowStart = at;
+    this.windowEnd = window.end;
     return true;
   }
 
@@ -270,6 +255,23 @@ export class MessageReader {
    * (`""`).
    */
   textRange(seg: number, position: number, textBytesMax: number): boolean {
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    const at = position + 8 + (lo >> 2) * 8;
+    const length = (hi >>> 3) - 1;
+    if (
+      (lo & 3) === 1 && (hi & 7) === LIST_KIND.byte && length >= 0 && length <= textBytesMax &&
+      at >= this.segments[2 * seg] && at + length < this.segments[2 * seg + 1] &&
+      this.u8[at + length] === 0
+    ) {
+      this.traversalWordsLeft -= (length + 8) >>> 3;
+      if (this.traversalWordsLeft < 0) this.charge(0);
+      R.seg = seg;
+      R.pos = at;
+      R.count = length;
+      return true;
+    }
     if (!this.resolveList(seg, position, 1, LIST_KIND.byte, 0x7fffffff)) return false;
     const count = R.count;
     if (count === 0 || this.u8[R.pos + count - 1] !== 0) {
@@ -300,6 +302,7 @@ export class MessageReader {
   /** Reads a UInt64 at byte `position` as a number; above 2^53-1 is refused. */
   u64(position: number): number {
     const hi = this.view.getUint32(position + 4, true);
+    if (hi === 0) return this.view.getUint32(position, true);
     if (hi > 0x1fffff) {
       throw new CapnpError("bad_value", "Cannot read UInt64: value exceeds 2^53-1");
     }
@@ -321,6 +324,24 @@ export class MessageReader {
    * `seg`, `pos`, `dataBytes`, `ptrCount` after checking bounds, depth and traversal budget.
    */
   resolveStruct(seg: number, position: number, depth: number): boolean {
+    const view = this.view;
+    const lo = view.getUint32(position, true);
+    const hi = view.getUint32(position + 4, true);
+    // The common case (a near struct pointer inside its segment) is checked inline.
+    if ((lo & 3) === 0 && (lo | hi) !== 0 && depth <= this.nestingDepthMax) {
+      const at = position + 8 + (lo >> 2) * 8;
+      const dataWords = hi & 0xffff;
+      const words = dataWords + (hi >>> 16);
+      if (at >= this.segments[2 * seg] && at + words * 8 <= this.segments[2 * seg + 1]) {
+        this.traversalWordsLeft -= words === 0 ? 1 : words;
+        if (this.traversalWordsLeft < 0) this.charge(0);
+        R.seg = seg;
+        R.pos = at;
+        R.dataBytes = dataWords * 8;
+        R.ptrCount = hi >>> 16;
+        return true;
+      }
+    }
     if (!this.resolve(seg, position, depth)) return false;
     if (R.kind !== 0) {
       throw new CapnpError(
@@ -428,68 +449,18 @@ export class MessageReader {
       throw new CapnpError("bad_pointer", "Cannot read pointer: capabilities are not supported");
     }
     if (kind !== 2) {
-      this.setTag(lo, hi);
+      setTag(lo, hi);
       R.seg = seg;
       R.pos = position + 8 + (lo >> 2) * 8;
       return true;
     }
-    this.resolveFar(lo, hi);
+    resolveFar(this.view, this.segments, lo, hi);
     return true;
-  }
-
-  private resolveFar(lo: number, hi: number): void {
-    const isDouble = (lo & 4) !== 0;
-    const padPos = this.landingPad(hi, lo >>> 3, isDouble ? 2 : 1);
-    const view = this.view;
-    const padLo = view.getUint32(padPos, true);
-    const padHi = view.getUint32(padPos + 4, true);
-    if (!isDouble) {
-      if ((padLo & 3) === 2 || (padLo & 3) === 3) {
-        throw new CapnpError(
-          "bad_pointer",
-          "Cannot read pointer: far landing pad is not a pointer",
-        );
-      }
-      this.setTag(padLo, padHi);
-      R.seg = hi;
-      R.pos = padPos + 8 + (padLo >> 2) * 8;
-      return;
-    }
-    if ((padLo & 7) !== 2) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far pad is not a far");
-    }
-    const contentPos = this.landingPad(padHi, padLo >>> 3, 0);
-    const tagLo = view.getUint32(padPos + 8, true);
-    if ((tagLo & 3) > 1) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: double-far tag is not a pointer");
-    }
-    this.setTag(tagLo, view.getUint32(padPos + 12, true));
-    R.seg = padHi;
-    R.pos = contentPos;
-  }
-
-  private setTag(lo: number, hi: number): void {
-    R.kind = lo & 3;
-    R.tagLow = hi & 0xffff;
-    R.tagHigh = hi >>> 16;
-  }
-
-  /** Byte position of word `word` of segment `segment`, with `words` words inside it. */
-  private landingPad(segment: number, word: number, words: number): number {
-    if (segment >= this.segmentStart.length) {
-      throw new CapnpError("bad_pointer", `Cannot read pointer: far to missing segment ${segment}`);
-    }
-    const at = this.segmentStart[segment] + word * 8;
-    if (at + words * 8 > this.segmentEnd[segment]) {
-      throw new CapnpError("bad_pointer", "Cannot read pointer: far pointer lands out of bounds");
-    }
-    R.seg = segment;
-    return at;
   }
 
   private checkRange(position: number, words: number, what: string): void {
     const seg = R.seg;
-    if (position < this.segmentStart[seg] || position + words * 8 > this.segmentEnd[seg]) {
+    if (position < this.segments[2 * seg] || position + words * 8 > this.segments[2 * seg + 1]) {
       throw new CapnpError(
         "bad_pointer",
         `Cannot read ${what}: ${words} words at byte ${position} are outside segment ${seg}`,
@@ -510,4 +481,15 @@ export class MessageReader {
       throw new CapnpError("traversal_exceeded", "Cannot read message: traversal limit reached");
     }
   }
+}
+
+/**
+ * The words a decode of a message of `bodyWords` may read: `amplificationMax` times the
+ * message, at least {@link TRAVERSAL_WORDS_MIN}, at most `traversalWordsMax`.
+ */
+function traversalBudget(bodyWords: number, limits: ReadLimits): number {
+  const amplification = limits.amplificationMax ?? READ_LIMITS_DEFAULT.amplificationMax;
+  const max = limits.traversalWordsMax ?? READ_LIMITS_DEFAULT.traversalWordsMax;
+  const budget = Math.max(TRAVERSAL_WORDS_MIN, Math.ceil(bodyWords * amplification));
+  return Math.min(max, budget);
 }

@@ -66,9 +66,11 @@ export function structListWords<T>(codec: StructCodec<T>, values: readonly T[]):
 }
 
 /**
- * Writes a message into `target` (zeroed by `startMessage`, so unset fields and padding read as
- * zero). Generated code calls it. Positions are absolute in the whole underlying buffer
- * (`bytes`); the message starts at `base`.
+ * Writes a message into a target buffer, word by word from its start. Every allocation checks
+ * that it ends inside the target (a target too small is a CapnpError target_too_small before
+ * any byte outside it is touched) and zeroes its words, so a reused pool block never leaks old
+ * bytes and unset fields and padding read as zero. Generated code calls it. Positions are
+ * absolute in the whole underlying buffer (`bytes`); the message starts at `base`.
  */
 export class MessageWriter {
   /** The whole underlying buffer of the target. */
@@ -78,6 +80,9 @@ export class MessageWriter {
   base: number;
   /** Byte position of the next free word. */
   next: number;
+  /** Byte position just past the target. */
+  end: number;
+  private target: Uint8Array;
 
   constructor(target: Uint8Array, nextBytes: number) {
     const views = viewsOf(target);
@@ -85,24 +90,49 @@ export class MessageWriter {
     this.view = views.view;
     this.base = target.byteOffset;
     this.next = this.base + nextBytes;
+    this.end = this.base + target.length;
+    this.target = target;
   }
 
-  /** Points this writer at a new target (writes are synchronous, so one writer is reused). */
+  /**
+   * Points this writer at a new target (writes are synchronous, so one writer is reused). The
+   * views of the last target are kept when the same target comes again (a pool keeps one view
+   * per block): a typed array never changes its buffer, and a detached or out-of-bounds one has
+   * length 0, which `startMessage` refuses.
+   */
   reset(target: Uint8Array, nextBytes: number): this {
-    const views = viewsOf(target);
-    this.bytes = views.u8;
-    this.view = views.view;
+    if (target !== this.target) {
+      const views = viewsOf(target);
+      this.bytes = views.u8;
+      this.view = views.view;
+      this.target = target;
+    }
     this.base = target.byteOffset;
     this.next = this.base + nextBytes;
+    this.end = this.base + target.length;
     return this;
+  }
+
+  /** Takes `words` zeroed words at the next free position; returns their first byte. */
+  take(words: number): number {
+    const at = this.next;
+    const next = at + words * 8;
+    if (next > this.end) this.tooSmall(next);
+    this.next = next;
+    if (words <= ZERO_BY_WORDS_MAX) {
+      const view = this.view;
+      for (let p = at; p < next; p += 8) view.setFloat64(p, 0);
+    } else {
+      this.bytes.fill(0, at, next);
+    }
+    return at;
   }
 
   /** Allocates a struct, points the pointer at `ptrPos` to it, returns its data position. */
   allocStruct(ptrPos: number, dataWordCount: number, pointerCount: number): number {
     const words = dataWordCount + pointerCount;
     // A zero-sized struct points at itself (offset -1) so the pointer is not null.
-    const at = words === 0 ? ptrPos : this.next;
-    this.next += words * 8;
+    const at = words === 0 ? ptrPos : this.take(words);
     this.view.setUint32(ptrPos, ((at - ptrPos - 8) / 8) << 2, true);
     this.view.setUint32(ptrPos + 4, dataWordCount | (pointerCount << 16), true);
     return at;
@@ -120,8 +150,7 @@ export class MessageWriter {
     if (count === 0) return;
     const elementWords = codec.dataWords + codec.pointerCount;
     const wordCount = elementWords * count;
-    const tag = this.next;
-    this.next += 8 + wordCount * 8;
+    const tag = this.take(1 + wordCount);
     this.listPointer(ptrPos, tag, 7 | (wordCount << 3));
     this.view.setUint32(tag, count << 2, true);
     this.view.setUint32(tag + 4, codec.dataWords | (codec.pointerCount << 16), true);
@@ -133,8 +162,7 @@ export class MessageWriter {
   textList(ptrPos: number, values: readonly string[]): void {
     const count = values.length;
     if (count === 0) return;
-    const first = this.next;
-    this.next += count * 8;
+    const first = this.take(count);
     this.listPointer(ptrPos, first, 6 | (count << 3));
     for (let i = 0; i < count; i++) this.text(first + i * 8, values[i]);
   }
@@ -143,26 +171,38 @@ export class MessageWriter {
   text(ptrPos: number, s: string): void {
     const n = s.length;
     if (n === 0) return;
+    // One pass for ASCII: the space for n bytes and the NUL is taken (its last word zeroed:
+    // the NUL and the padding), then the characters are copied while checked; a non-ASCII
+    // string is encoded afterwards.
     const at = this.next;
+    const next = at + ((n + 8) & ~7);
+    if (next > this.end) this.tooSmall(next);
+    this.next = next;
+    this.view.setFloat64(next - 8, 0);
     const bytes = this.bytes;
-    // One pass for ASCII: copy while measuring; the space was measured, so it exists.
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) break;
       bytes[at + i] = c;
     }
-    const length = i === n ? n : utf8Length(s);
-    if (i !== n) encodeUtf8Into(s, bytes, { start: at, length });
-    this.next += (length + 8) & ~7;
+    const length = i === n ? n : this.encodeRest(s, at, (n + 8) >>> 3);
     this.listPointer(ptrPos, at, 2 | ((length + 1) << 3));
+  }
+
+  /** Writes a non-ASCII `s` at `at`, where `words` words are taken; returns its UTF-8 length. */
+  private encodeRest(s: string, at: number, words: number): number {
+    const length = utf8Length(s);
+    const needed = (length + 8) >>> 3;
+    if (needed > words) this.take(needed - words);
+    encodeUtf8Into(s, this.bytes, { start: at, length });
+    return length;
   }
 
   /** Writes a Data field; empty is a null pointer. */
   data(ptrPos: number, b: Uint8Array): void {
     if (b.length === 0) return;
-    const at = this.next;
-    this.next += (b.length + 7) & ~7;
+    const at = this.take((b.length + 7) >>> 3);
     this.listPointer(ptrPos, at, 2 | (b.length << 3));
     this.bytes.set(b, at);
   }
@@ -177,6 +217,10 @@ export class MessageWriter {
 
   /** Writes a UInt64 (a safe non-negative integer). */
   u64(position: number, value: number): void {
+    if (value >= 0 && value <= 0xffffffff && (value >>> 0) === value) {
+      this.view.setUint32(position, value, true);
+      return;
+    }
     if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
       throw new RangeError(`Cannot write UInt64: ${value} is not an integer in 0..2^53-1`);
     }
@@ -198,6 +242,15 @@ export class MessageWriter {
     this.view.setUint32(ptrPos, (((target - ptrPos - 8) / 8) << 2) | 1, true);
     this.view.setUint32(ptrPos + 4, hi, true);
   }
+
+  private tooSmall(next: number): never {
+    throw new CapnpError(
+      "target_too_small",
+      `Cannot write message: ${next - this.base} bytes exceed the ${
+        this.end - this.base
+      }-byte target`,
+    );
+  }
 }
 
 /**
@@ -215,7 +268,8 @@ export function measureMessage<T>(codec: StructCodec<T>, value: T): number {
 
 /**
  * Writes a framed, unpacked, single-segment message into `target` (e.g. a pool lease view)
- * and returns the bytes written. Throws CapnpError target_too_small when it does not fit.
+ * and returns the bytes written ({@link measureMessage} gives the same number beforehand).
+ * Throws CapnpError target_too_small when it does not fit.
  *
  * @example
  * ```ts
@@ -224,39 +278,32 @@ export function measureMessage<T>(codec: StructCodec<T>, value: T): number {
  * ```
  */
 export function writeMessage<T>(codec: StructCodec<T>, value: T, target: Uint8Array): number {
-  const total = measureMessage(codec, value);
-  const w = startMessage(target, total);
+  const w = startMessage(target);
   w.struct(w.base + 8, codec, value);
-  return finishMessage(w, total);
+  return finishMessage(w);
 }
 
-const SHARED_WRITER = new MessageWriter(new Uint8Array(8), 0);
-const ZERO_BY_WORDS_BYTES_MAX = 512;
+const SHARED_WRITER = new MessageWriter(new Uint8Array(16), 0);
+/** Up to this many words are zeroed one store at a time (`fill` costs ~30 ns even for one). */
+const ZERO_BY_WORDS_MAX = 64;
 
-/** Zeroes `total` bytes of `target`, writes the one-segment frame header, returns a writer. */
-export function startMessage(target: Uint8Array, total: number): MessageWriter {
-  if (total > target.length) {
+/** Points the shared writer at `target`, past the one-segment frame header and root pointer. */
+export function startMessage(target: Uint8Array): MessageWriter {
+  if (target.length < 16) {
     throw new CapnpError(
       "target_too_small",
-      `Cannot write message: ${total} bytes exceed the ${target.length}-byte target`,
+      `Cannot write message: 16 bytes exceed the ${target.length}-byte target`,
     );
   }
   const w = SHARED_WRITER.reset(target, 16);
-  // `fill` costs ~30 ns even for a few words; small messages are zeroed word by word.
-  if (total <= ZERO_BY_WORDS_BYTES_MAX) {
-    const view = w.view;
-    for (let at = w.base, end = w.base + total; at < end; at += 8) view.setFloat64(at, 0);
-  } else {
-    target.fill(0, 0, total);
-  }
-  w.view.setUint32(w.base + 4, (total - 8) / 8, true);
+  w.view.setFloat64(w.base + 8, 0);
   return w;
 }
 
-/** Checks that the writer used exactly the measured size (a codec bug otherwise). */
-export function finishMessage(w: MessageWriter, total: number): number {
-  if (w.next - w.base !== total) {
-    throw new Error(`Cannot write message: wrote ${w.next - w.base} bytes but measured ${total}`);
-  }
+/** Writes the frame header (one segment of everything written); returns the framed size. */
+export function finishMessage(w: MessageWriter): number {
+  const total = w.next - w.base;
+  w.view.setUint32(w.base, 0, true);
+  w.view.setUint32(w.base + 4, (total - 8) / 8, true);
   return total;
 }

@@ -4,13 +4,8 @@
  * @module
  */
 
-import {
-  frameByteLength,
-  measureRequest,
-  readResponse,
-  readResult,
-  writeRequest,
-} from "../capnp/mod.ts";
+import { frameByteLength } from "../capnp/mod.ts";
+import { measureRequest, readResponse, readResult, writeRequest } from "../rpc/envelope.ts";
 import { isErrorCode, RpcError } from "../errors/rpc_error.ts";
 import { codecsOf } from "./codecs.ts";
 

@@ -121,8 +121,11 @@ export class H2CoreAdapter implements H2Handler {
   onRequest(head: H2RequestHead, stream: H2ServerStream): H2StreamHandler {
     const matched = matchRpcPath(head.path);
     if (matched === TARGET_APP) {
-      serveApp(head, stream, this.#options);
-      return IGNORE;
+      if (head.endStream) {
+        serveApp(head, stream, this.#options);
+        return IGNORE;
+      }
+      return new AppBodyDiscard(head, stream, this.#options);
     }
     const call = new CallStream(stream, this.#options.extraHeaders);
     call.open(this.#options.core, this.#callHead(head, matched), this.#options, head.endStream);
@@ -142,6 +145,56 @@ export class H2CoreAdapter implements H2Handler {
     callHead.contentLengthBytes = head.contentLengthBytes;
     this.#heads.set(head.fields, callHead);
     return callHead;
+  }
+}
+
+/** The most body bytes an app request may send before its answer (the routes take none). */
+export const APP_BODY_DISCARD_BYTES_MAX = 64 * 1024;
+
+/**
+ * An app request that came with a body: the app's routes take none, so the bytes are dropped
+ * (and the window reopened by as much, up to APP_BODY_DISCARD_BYTES_MAX), and the app answers at
+ * the body's end. Waiting for the end lets the engine check the body against its content-length
+ * first (a mismatch is a stream error, RFC 9113 §8.1.1); a body past the bound is answered 413.
+ */
+class AppBodyDiscard implements H2StreamHandler {
+  readonly #head: H2RequestHead;
+  readonly #stream: H2ServerStream;
+  readonly #options: H2AdapterOptions;
+  #droppedBytes = 0;
+  #answered = false;
+
+  constructor(head: H2RequestHead, stream: H2ServerStream, options: H2AdapterOptions) {
+    this.#head = head;
+    this.#stream = stream;
+    this.#options = options;
+  }
+
+  onData(bytes: Uint8Array): void {
+    if (this.#answered) return;
+    this.#droppedBytes += bytes.length;
+    if (this.#droppedBytes > APP_BODY_DISCARD_BYTES_MAX) {
+      this.#answered = true;
+      const error = new RpcError(
+        "resource_exhausted",
+        `Cannot serve ${this.#head.path}: it takes no request body`,
+        { httpStatus: 413 },
+      );
+      new CallStream(this.#stream, this.#options.extraHeaders)
+        .answer(this.#options.core.refusal(error, null));
+      return;
+    }
+    this.#stream.grant(bytes.length);
+  }
+
+  onEnd(): void {
+    if (this.#answered) return;
+    this.#answered = true;
+    serveApp(this.#head, this.#stream, this.#options);
+  }
+
+  onAbort(): void {
+    this.#answered = true;
   }
 }
 

@@ -344,7 +344,7 @@ export class Dispatcher {
     } catch (error) {
       this.#life.handlerFailed(opened, error);
     }
-    if (id >= STREAM_ID_MAX - 1 || this.table.openedCount >= limits.streamsPerConnectionMax) {
+    if (id + 2 > STREAM_ID_MAX || this.table.openedCount >= limits.streamsPerConnectionMax) {
       this.#owner.onStreamsExhausted();
     }
   }

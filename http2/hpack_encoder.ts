@@ -171,8 +171,12 @@ const CONNECTION_SPECIFIC = new Set([
 
 /** Response blocks longer than this are encoded each time, not cached. */
 const CACHED_BLOCK_BYTES_MAX = 512;
-/** Bounds one connection's response-block cache (at most ~8 KiB). */
+/** Keys longer than this (long field values) are not cached. */
+const CACHED_KEY_CHARS_MAX = 1024;
+/** Bounds one connection's response-block cache: at most 16 * (512 + 1024) bytes. */
 const CACHE_ENTRY_COUNT_MAX = 16;
+/** The reused output of `encode`; a larger head gets an array of its own. */
+const SCRATCH_BYTES = 1024;
 /** The size update announcing an empty dynamic table (RFC 7541 §6.3). */
 const SIZE_UPDATE_ZERO = 0x20;
 /** Room for the content-length literal: name index (2 bytes), length (1), up to 16 digits. */
@@ -189,7 +193,7 @@ const CONTENT_LENGTH_LITERAL_BYTES_MAX = 19;
  */
 export class ResponseHeadEncoder {
   readonly #cache = new Map<string, Uint8Array>();
-  #scratch = new Uint8Array(256);
+  readonly #scratch = new Uint8Array(SCRATCH_BYTES);
   #sizeUpdatePending = true;
 
   /** Cached blocks now (tests; bounded by 16). */
@@ -197,9 +201,9 @@ export class ResponseHeadEncoder {
     return this.#cache.size;
   }
 
-  /** Bytes the cache holds (the engine's memory accounting). */
+  /** Bytes the cache and the scratch hold (the engine's memory accounting). */
   get cachedBytes(): number {
-    let bytes = 0;
+    let bytes = SCRATCH_BYTES;
     for (const [key, block] of this.#cache) bytes += key.length + block.length;
     return bytes;
   }
@@ -225,7 +229,7 @@ export class ResponseHeadEncoder {
     let block = this.#cache.get(key);
     if (block === undefined) {
       block = encodeResponseBlock(status, fields);
-      if (block.length <= CACHED_BLOCK_BYTES_MAX) {
+      if (block.length <= CACHED_BLOCK_BYTES_MAX && key.length <= CACHED_KEY_CHARS_MAX) {
         if (this.#cache.size >= CACHE_ENTRY_COUNT_MAX) this.#cache.clear();
         this.#cache.set(key, block);
       }
@@ -235,8 +239,7 @@ export class ResponseHeadEncoder {
 
   #assemble(block: Uint8Array, contentLength: string | null): Uint8Array {
     const needed = 1 + block.length + CONTENT_LENGTH_LITERAL_BYTES_MAX;
-    if (this.#scratch.length < needed) this.#scratch = new Uint8Array(needed * 2);
-    const out = this.#scratch;
+    const out = needed <= SCRATCH_BYTES ? this.#scratch : new Uint8Array(needed);
     let at = 0;
     if (this.#sizeUpdatePending) {
       out[at++] = SIZE_UPDATE_ZERO;

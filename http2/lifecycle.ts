@@ -54,6 +54,7 @@ export class StreamLifecycle implements SenderOwner {
       limits.outputBufferBytes,
       this,
       limits.writeStallTimeoutMs,
+      limits.maxConcurrentStreams,
     );
     this.flood = new FloodGuard(limits);
   }
@@ -116,7 +117,7 @@ export class StreamLifecycle implements SenderOwner {
   onResponseComplete(stream: H2Stream): void {
     if (stream.remoteEnded) return this.close(stream, CLOSED.ENDED);
     // RFC 9113 §8.1: a complete response may end the upload with RST_STREAM(NO_ERROR).
-    this.sender.output.rstStream(stream.id, H2_ERROR.NO_ERROR);
+    this.sender.resetAfterAnswer(stream.id);
     this.close(stream, CLOSED.OUR_RESET);
   }
 

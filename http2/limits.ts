@@ -23,7 +23,7 @@
  *
  * Header sizes are counted as RFC 9113 §6.5.2 does (name + value + 32 per field); K = 3 turns
  * that into JavaScript heap bytes (a field costs at most ~96 bytes of objects besides its
- * characters, and at least 32 are counted). With the defaults M ≈ 726 KiB at worst; an ordinary
+ * characters, and at least 32 are counted). With the defaults M ≈ 735 KiB at worst; an ordinary
  * RPC connection holds about 70 KiB (its two buffers and a few small heads).
  * `h2ConnectionMemoryBoundBytes` computes M; the connection's `heldBytes` is its own
  * accounting of the same terms, which tests check against M.
@@ -145,8 +145,8 @@ export const HEAP_BYTES_PER_HEADER_BYTE = 3;
 /** The request-head cache at its fullest. */
 export const HEAD_CACHE_BYTES = HEAD_CACHE_ENTRY_COUNT_MAX *
   (HEAD_CACHE_BLOCK_BYTES_MAX + HEAD_CACHE_HEAD_BYTES_MAX);
-/** The response-head cache at its fullest (16 blocks of 512 bytes and their keys). */
-export const RESPONSE_CACHE_BYTES = 16 * 1024;
+/** The response-head encoder at its fullest: 16 blocks of 512 bytes, their keys, its scratch. */
+export const RESPONSE_CACHE_BYTES = 16 * (512 + 1024) + 1024;
 /** Recently closed stream IDs remembered (to tell a late frame from a protocol error). */
 export const CLOSED_STREAMS_REMEMBERED = 256;
 /** Their cost: a Map entry each. */
@@ -157,7 +157,7 @@ export const CLOSED_STREAMS_BYTES = CLOSED_STREAMS_REMEMBERED * 64;
  *
  * @example
  * ```ts
- * h2ConnectionMemoryBoundBytes(H2_LIMITS_DEFAULT); // 743,424 (≈ 726 KiB)
+ * h2ConnectionMemoryBoundBytes(H2_LIMITS_DEFAULT); // 752,640 (≈ 735 KiB)
  * ```
  */
 export function h2ConnectionMemoryBoundBytes(limits: H2Limits): number {

@@ -79,7 +79,11 @@ export class Sender implements StreamHost, OutputHost {
   readonly #clock: Clock;
   readonly #writeStallTimeoutMs: number;
   #connectionGrantBytes = 0;
+  /** RST_STREAM(NO_ERROR)s waiting for the write that carries their stream's END_STREAM. */
+  readonly #resetsAfter: { streamId: number; afterBytes: number }[] = [];
+  readonly #resetsAfterMax: number;
   #flushScheduled = false;
+  readonly #flushTask = () => this.flushNow();
   #closed = false;
 
   constructor(
@@ -88,8 +92,10 @@ export class Sender implements StreamHost, OutputHost {
     outputBytes: number,
     owner: SenderOwner,
     writeStallTimeoutMs: number,
+    resetsAfterMax: number,
   ) {
     this.output = new Output(conn, clock, outputBytes, this);
+    this.#resetsAfterMax = resetsAfterMax;
     this.#owner = owner;
     this.#clock = clock;
     this.#writeStallTimeoutMs = writeStallTimeoutMs;
@@ -109,6 +115,34 @@ export class Sender implements StreamHost, OutputHost {
   close(): void {
     this.#closed = true;
     this.output.close();
+  }
+
+  /**
+   * RST_STREAM(NO_ERROR) for a stream whose complete answer is in the output, sent in a later
+   * write than the answer: some clients (curl 7.88) drop an answer whose RST_STREAM they read
+   * in the same pass. Past `resetsAfterMax` waiting, it goes at once.
+   */
+  resetAfterAnswer(streamId: number): void {
+    if (this.#resetsAfter.length >= this.#resetsAfterMax) {
+      this.output.rstStream(streamId, H2_ERROR.NO_ERROR);
+      return;
+    }
+    this.#resetsAfter.push({ streamId, afterBytes: this.output.writtenBytes + this.output.length });
+  }
+
+  /** Appends the waiting resets whose answers were written. */
+  #writeResetsAfter(): void {
+    const waiting = this.#resetsAfter;
+    let kept = 0;
+    for (let i = 0; i < waiting.length; i++) {
+      const entry = waiting[i];
+      if (entry.afterBytes <= this.output.writtenBytes && this.output.room >= 13) {
+        this.output.rstStream(entry.streamId, H2_ERROR.NO_ERROR);
+      } else {
+        waiting[kept++] = entry;
+      }
+    }
+    waiting.length = kept;
   }
 
   /** The peer changed SETTINGS_HEADER_TABLE_SIZE (the encoder re-announces its table). */
@@ -439,7 +473,7 @@ export class Sender implements StreamHost, OutputHost {
   scheduleFlush(): void {
     if (this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => this.flushNow());
+    queueMicrotask(this.#flushTask);
   }
 
   // --- OutputHost. ---
@@ -449,6 +483,7 @@ export class Sender implements StreamHost, OutputHost {
   }
 
   onWritable(): void {
+    this.#writeResetsAfter();
     this.pump();
     this.#writeGrants();
   }

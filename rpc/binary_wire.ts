@@ -6,17 +6,15 @@
  * @module
  */
 
+import { CapnpError, READ_LIMITS_DEFAULT, type ReadLimits } from "../capnp/mod.ts";
 import {
-  CapnpError,
   measureResponse,
-  READ_LIMITS_DEFAULT,
-  type ReadLimits,
   readParams,
   readRequest,
   type RequestEnvelope,
   type ResponseOut,
   writeResponse,
-} from "../capnp/mod.ts";
+} from "./envelope.ts";
 import { RpcError } from "../errors/rpc_error.ts";
 import type { AnyMethodSpec, LeaseLike, MethodReadLimits, PoolLike } from "./method.ts";
 import type { MethodRegistry } from "./registry.ts";

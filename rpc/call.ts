@@ -42,6 +42,8 @@ export interface CallPlan {
   readonly lease: LeaseLike | null;
   /** The block charged to the call's connection and principal (given back with the lease). */
   readonly charge: ShareCharge;
+  /** A JSON call's heap allowance (json_budget.ts), given back once the call and its handler end. */
+  readonly jsonCharge: number;
   readonly limitBytes: number;
   /** The declared body length, or -1. */
   readonly declaredBytes: number;
@@ -113,6 +115,9 @@ export class Call implements CallBody, Timeout {
   /** A handler (or a batch run) may still view the request block. */
   #handlerHolds = false;
   #releaseWanted = false;
+  /** A handler (or batch run) has not settled yet (it may still hold decoded params). */
+  #handlerRunning = false;
+  #jsonCharge: number;
   #controller: AbortController | null = null;
   #abortReason: RpcError | null = null;
 
@@ -125,6 +130,7 @@ export class Call implements CallBody, Timeout {
     this.transport = plan.transport;
     this.startMs = startMs;
     this.#lease = plan.lease;
+    this.#jsonCharge = plan.jsonCharge;
     this.#body = new LeaseBody(plan.lease, {
       limitBytes: plan.limitBytes,
       declaredBytes: plan.declaredBytes,
@@ -225,6 +231,7 @@ export class Call implements CallBody, Timeout {
     this.#abortReason = error;
     this.#controller?.abort(error);
     this.#releaseRequest();
+    this.#releaseJson();
     this.#core.record(this, "canceled", CANCELED_ANSWER);
   }
 
@@ -347,6 +354,7 @@ export class Call implements CallBody, Timeout {
   }
 
   #awaitHandler(running: Promise<unknown>, spec: AnyMethodSpec): void {
+    this.#handlerRunning = true;
     running.then((result) => {
       this.#handlerSettled();
       if (this.#state === STATE.running) this.#succeed(spec, result);
@@ -358,6 +366,7 @@ export class Call implements CallBody, Timeout {
 
   #runBatch(): void {
     this.#handlerHolds = true;
+    this.#handlerRunning = true;
     runBatch(this.#body.bytes(), {
       core: this.#core,
       call: this,
@@ -375,7 +384,16 @@ export class Call implements CallBody, Timeout {
 
   #handlerSettled(): void {
     this.#handlerHolds = false;
+    this.#handlerRunning = false;
     if (this.#releaseWanted) this.#releaseRequest();
+    if (this.#state === STATE.done) this.#releaseJson();
+  }
+
+  /** Gives the JSON allowance back once the call ended and no handler holds its params. */
+  #releaseJson(): void {
+    if (this.#jsonCharge === 0 || this.#handlerRunning) return;
+    this.#core.deps.jsonBudget.give(this.#jsonCharge);
+    this.#jsonCharge = 0;
   }
 
   #succeed(spec: AnyMethodSpec, result: unknown): void {
@@ -415,6 +433,7 @@ export class Call implements CallBody, Timeout {
     this.#state = STATE.done;
     this.#core.deps.clock.disarm(this);
     this.#releaseRequest();
+    this.#releaseJson();
     this.#core.record(this, code, answer);
     this.#onFinished?.(answer.status);
     this.#sink.answer(answer);

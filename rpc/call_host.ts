@@ -12,6 +12,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { Authenticator } from "./auth.ts";
 import type { ErrorAnswers } from "./error_answer.ts";
 import type { FairShares } from "./fair_share.ts";
+import type { JsonBudget } from "./json_budget.ts";
 import type { MethodReadLimits, Services } from "./method.ts";
 import type { RejectReason, RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -30,6 +31,7 @@ export interface CallHostDeps {
   readonly auth: Authenticator | null;
   readonly tracer: RpcTracer | null;
   readonly shares: FairShares;
+  readonly jsonBudget: JsonBudget;
 }
 
 /** What a finished call is recorded with. */

@@ -15,6 +15,7 @@ import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer } from "./answer.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { FairShares, ShareCharge } from "./fair_share.ts";
+import type { JsonBudget } from "./json_budget.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
 import type { CallHead } from "./call_head.ts";
@@ -63,6 +64,8 @@ export interface CoreDeps {
   readonly tracer: RpcTracer | null;
   /** The fair shares of the pool per connection and principal. */
   readonly shares: FairShares;
+  /** The heap allowance of JSON calls in flight. */
+  readonly jsonBudget: JsonBudget;
   readonly limits?: Partial<CoreLimits>;
 }
 
@@ -91,6 +94,7 @@ export class CallCore implements CallHost {
   readonly errors: ErrorAnswers;
   /** True once shutdown began: new calls are answered 503 with Retry-After. */
   draining = false;
+  readonly #refusals = new RefusalCache();
 
   constructor(deps: CoreDeps) {
     if (!deps.registry.frozen) {
@@ -203,12 +207,20 @@ export class CallCore implements CallHost {
     const timeoutMax = deps.services.config.rpcTimeoutMsMax;
     const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
     const sizeBytes = declared >= 0 ? declared : limitBytes;
-    const { lease, charge } = this.#take(sizeBytes, { head, principal, methodId });
+    const jsonCharge = wire === "json" ? this.#takeJson(sizeBytes, methodId) : 0;
+    let taken: { lease: LeaseLike | null; charge: ShareCharge };
+    try {
+      taken = this.#take(sizeBytes, { head, principal, methodId });
+    } catch (error) {
+      deps.jsonBudget.give(jsonCharge);
+      throw error;
+    }
     return {
       methodId,
       wire,
-      lease,
-      charge,
+      lease: taken.lease,
+      charge: taken.charge,
+      jsonCharge,
       limitBytes,
       declaredBytes: declared,
       timeoutMs,
@@ -216,6 +228,19 @@ export class CallCore implements CallHost {
       authorization: head.authorization,
       transport: head.transport,
     };
+  }
+
+  /** A JSON call's heap allowance (json_budget.ts), or the 503 refusing it. */
+  #takeJson(sizeBytes: number, methodId: number): number {
+    const charge = this.deps.jsonBudget.tryTake(sizeBytes);
+    if (charge > 0) return charge;
+    this.recordRejected("json_budget");
+    throw this.#refusals.get(`json ${methodId}`, () =>
+      new RpcError(
+        "unavailable",
+        `Cannot call ${this.nameOf(methodId)}: the JSON decode budget is spent, retry ` +
+          "(or call with application/capnp)",
+      ));
   }
 
   /**
@@ -233,10 +258,11 @@ export class CallCore implements CallHost {
     if (lease === null) {
       deps.shares.release(charge);
       this.recordRejected("pool_exhausted");
-      throw new RpcError(
-        "unavailable",
-        `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
-      );
+      throw this.#refusals.get(`${call.methodId}`, () =>
+        new RpcError(
+          "unavailable",
+          `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
+        ));
     }
     return { lease, charge };
   }
@@ -276,14 +302,17 @@ export class CallCore implements CallHost {
     const charge = shares.tryCharge(sizeBytes, head.share, shares.principalAccount(principal));
     if (typeof charge !== "string") return charge;
     this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
-    const cap = shares.caps[shares.classOf(sizeBytes)];
-    const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+    const classIndex = shares.classOf(sizeBytes);
     const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
-    throw new RpcError(
-      "resource_exhausted",
-      `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
-        `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
-    );
+    throw this.#refusals.get(`${methodId} ${classIndex} ${who}`, () => {
+      const cap = shares.caps[classIndex];
+      const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+      return new RpcError(
+        "resource_exhausted",
+        `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
+          `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
+      );
+    });
   }
 
   /** The name a method id has in messages and logs (`batch` for a batch). */
@@ -341,8 +370,31 @@ export class CallCore implements CallHost {
 }
 
 /** Errors made once and reused (auth's 401s and 403s): their answers are shared too. */
+/**
+ * Errors made once and reused: their answers are shared too (built once per wire). Refusing
+ * under load (a spent pool, a client over its share) is the path a flood keeps hot, so those
+ * refusals cost no error object, no encoding and no answer per call.
+ */
+const SHARED_ERRORS = new WeakSet<RpcError>();
+
 function isShared(error: RpcError): boolean {
-  return error.code === "unauthenticated" || error.code === "permission_denied";
+  return error.code === "unauthenticated" || error.code === "permission_denied" ||
+    SHARED_ERRORS.has(error);
+}
+
+/** A reused refusal per key (bounded: methods x classes x two scopes, or methods). */
+class RefusalCache {
+  readonly #errors = new Map<string, RpcError>();
+
+  get(key: string, make: () => RpcError): RpcError {
+    let error = this.#errors.get(key);
+    if (error === undefined) {
+      error = make();
+      SHARED_ERRORS.add(error);
+      this.#errors.set(key, error);
+    }
+    return error;
+  }
 }
 
 function repeatedField(head: CallHead): string {

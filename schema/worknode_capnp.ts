@@ -386,7 +386,10 @@ export const WorknodeGetResultCodec: StructCodec<WorknodeGetResult> = {
   fromJson(value: unknown, path = "WorknodeGetResult"): WorknodeGetResult {
     const o = jsonObject(value, path, WorknodeGetResultKeys);
     return {
-      worknode: WorknodeCodec.fromJson(o.worknode ?? {}, path + ".worknode"),
+      worknode: WorknodeCodec.fromJson(
+        o.worknode === undefined ? {} : o.worknode,
+        path + ".worknode",
+      ),
     };
   },
   toJson(v: WorknodeGetResult): unknown {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { measureRequest, type StructCodec, writeRequest } from "../capnp/mod.ts";
+import { type StructCodec } from "../capnp/mod.ts";
+import { measureRequest, writeRequest } from "../rpc/envelope.ts";
 
 /** A framed RpcRequest built with the codec. */
 export function requestFrame<P>(

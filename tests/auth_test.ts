@@ -6,7 +6,8 @@
  */
 
 import assert from "@std/assert";
-import { frameByteLength, readResponse } from "../capnp/mod.ts";
+import { frameByteLength } from "../capnp/mod.ts";
+import { readResponse } from "../rpc/envelope.ts";
 import { Authenticator, hashToken } from "../rpc/auth.ts";
 import { defineMethod } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";

@@ -17,19 +17,21 @@ import {
   decodeMessage,
   frameByteLength,
   measureMessage,
+  type ReadLimits,
+  type StructCodec,
+  writeMessage,
+} from "../capnp/mod.ts";
+import {
   measureRequest,
   measureResponse,
   methodNameOf,
-  type ReadLimits,
   readParams,
   readRequest,
   readResponse,
   readResult,
-  type StructCodec,
-  writeMessage,
   writeRequest,
   writeResponse,
-} from "../capnp/mod.ts";
+} from "../rpc/envelope.ts";
 import { RpcErrorCodec } from "../schema/rpc_capnp.ts";
 import { CAPNP_MUTATORS, envInt, hex, loadFindings, mutate, Rng, saveFinding } from "./_fuzz.ts";
 import { CORPUS_SAMPLES, type Sample } from "./_fuzz_capnp_samples.ts";

@@ -8,7 +8,7 @@
  */
 
 import assert from "@std/assert";
-import { readResponse, readResult } from "../capnp/mod.ts";
+import { readResponse, readResult } from "../rpc/envelope.ts";
 import { encodeDataFrame, encodeHeadersFrame, FrameParser } from "../http3/frame.ts";
 import { decodeFieldSection } from "../http3/qpack.ts";
 import { encodeFieldSection } from "../http3/qpack.ts";

@@ -6,7 +6,7 @@
 
 import assert from "@std/assert";
 import { SystemConfigParamsCodec, SystemEchoParamsCodec } from "../schema/system_capnp.ts";
-import { readResponse } from "../capnp/mod.ts";
+import { readResponse } from "../rpc/envelope.ts";
 import { defineMethod } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { allocTotal, eventually, startTestService } from "./_rpc_harness.ts";

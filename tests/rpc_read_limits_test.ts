@@ -10,7 +10,7 @@ import { RpcError } from "../errors/rpc_error.ts";
 import { type AnyMethodSpec, defineMethod } from "../rpc/method.ts";
 import { METHODS } from "../rpc/methods.ts";
 import { sheafGlue, sheafOverlap } from "../rpc/handlers/sheaf.ts";
-import { readResponse } from "../capnp/mod.ts";
+import { readResponse } from "../rpc/envelope.ts";
 import { SheafOverlapMessageCodec } from "../schema/sheaf_capnp.ts";
 import { startTestService } from "./_rpc_harness.ts";
 import { requestFrame } from "./_frames.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "@std/assert";
-import { readResponse } from "../capnp/mod.ts";
+import { readResponse } from "../rpc/envelope.ts";
 import { RpcClient } from "../client/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
 import { SystemConfigParamsCodec, SystemEchoParamsCodec } from "../schema/system_capnp.ts";

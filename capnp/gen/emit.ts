@@ -220,7 +220,7 @@ function fromJsonExpr(f: FieldModel, ctx: EmitContext): string {
       if (isNullable(f, ctx)) {
         return `${j} == null ? null : ${codecOf(f, ctx)}.fromJson(${j}, ${path})`;
       }
-      return `${codecOf(f, ctx)}.fromJson(${j} ?? {}, ${path})`;
+      return `${codecOf(f, ctx)}.fromJson(${j} === undefined ? {} : ${j}, ${path})`;
     case "structList":
       return `jsonList(${j}, ${path}, { lengthMax: ${list}, element: (e, ep) => ${
         codecOf(f, ctx)

@@ -2,9 +2,9 @@ import assert from "@std/assert";
 import { SheafOverlapMessageCodec } from "../schema/sheaf_capnp.ts";
 import { SystemEchoParamsCodec, SystemEchoResultCodec } from "../schema/system_capnp.ts";
 import { WorknodeGetParamsCodec } from "../schema/worknode_capnp.ts";
+import { CapnpError, frameByteLength } from "../capnp/mod.ts";
+import { frame, structPtr } from "../capnp/_test_frames.ts";
 import {
-  CapnpError,
-  frameByteLength,
   measureRequest,
   measureResponse,
   methodNameOf,
@@ -14,8 +14,7 @@ import {
   readResult,
   writeRequest,
   writeResponse,
-} from "./mod.ts";
-import { frame, structPtr } from "./_test_frames.ts";
+} from "./envelope.ts";
 
 function request<P>(
   methodName: string,

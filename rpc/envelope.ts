@@ -1,5 +1,5 @@
 /**
- * The RPC envelope: read an RpcRequest without decoding its method name, decode its params
+ * The RPC envelope, beside the binary wire that uses it (binary_wire.ts): read an RpcRequest without decoding its method name, decode its params
  * with a method's codec, and measure/write an RpcResponse with a result or an RpcError.
  *
  * @module
@@ -10,13 +10,13 @@ import {
   RpcRequestLayout,
   RpcResponseLayout,
 } from "../schema/rpc_capnp.ts";
-import type { StructCodec } from "./codec.ts";
-import { CapnpError } from "./errors.ts";
-import type { ReadLimits } from "./limits.ts";
-import { type MessageReader, type PointerRef, RESOLVED as R } from "./reader.ts";
-import { readMessage } from "./frame.ts";
-import { decodeUtf8 } from "./text.ts";
-import { finishMessage, startMessage, textWords } from "./writer.ts";
+import type { StructCodec } from "../capnp/codec.ts";
+import { CapnpError } from "../capnp/errors.ts";
+import type { ReadLimits } from "../capnp/limits.ts";
+import { type MessageReader, type PointerRef, RESOLVED as R } from "../capnp/reader.ts";
+import { readMessage } from "../capnp/frame.ts";
+import { decodeUtf8 } from "../capnp/text.ts";
+import { finishMessage, startMessage, textWords } from "../capnp/writer.ts";
 
 /** A validated RpcRequest: everything but the params is read; the params are not decoded. */
 export interface RequestEnvelope {
@@ -54,6 +54,11 @@ export interface RequestOut<P> {
 const REQ = RpcRequestLayout;
 const RES = RpcResponseLayout;
 const NO_POINTER: PointerRef = { segment: 0, position: -1 };
+// The layout offsets as plain constants (the layout objects' nested fields would be three
+// dependent loads per use on the hot path).
+const REQ_ID_BYTE = REQ.fields.requestId.byteOffset;
+const REQ_NAME_AT = 8 * REQ.fields.methodName.pointerIndex;
+const REQ_PARAMS_AT = 8 * REQ.fields.params.pointerIndex;
 
 /**
  * Validates the frame and reads the RpcRequest envelope in place. The method name is returned
@@ -68,7 +73,7 @@ const NO_POINTER: PointerRef = { segment: 0, position: -1 };
  */
 export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnvelope {
   const m = readMessage(bytes, limits);
-  if (!m.resolveStruct(0, m.segmentStart[0], 1)) {
+  if (!m.resolveStruct(0, m.segments[0], 1)) {
     return {
       message: m,
       requestId: 0,
@@ -82,16 +87,16 @@ export function readRequest(bytes: Uint8Array, limits?: ReadLimits): RequestEnve
   const db = R.dataBytes;
   const pc = R.ptrCount;
   const p = d + db;
-  const requestId = db > REQ.fields.requestId.byteOffset ? m.u64(d) : 0;
-  const namePtr = REQ.fields.methodName.pointerIndex;
-  const paramsPtr = REQ.fields.params.pointerIndex;
+  const requestId = db > REQ_ID_BYTE ? m.u64(d + REQ_ID_BYTE) : 0;
   let methodNameOffset = 0;
   let methodNameLength = 0;
-  if (pc > namePtr && m.textRange(seg, p + 8 * namePtr, 0x7fffffff)) {
+  if (pc * 8 > REQ_NAME_AT && m.textRange(seg, p + REQ_NAME_AT, 0x7fffffff)) {
     methodNameOffset = R.pos - m.base;
     methodNameLength = R.count;
   }
-  const params = pc > paramsPtr ? { segment: seg, position: p + 8 * paramsPtr } : NO_POINTER;
+  const params = pc * 8 > REQ_PARAMS_AT
+    ? { segment: seg, position: p + REQ_PARAMS_AT }
+    : NO_POINTER;
   return { message: m, requestId, methodNameOffset, methodNameLength, params };
 }
 
@@ -162,7 +167,7 @@ function readPointer<T>(m: MessageReader, at: PointerRef, codec: StructCodec<T>)
  */
 export function readResponse(bytes: Uint8Array, limits?: ReadLimits): ResponseEnvelope {
   const m = readMessage(bytes, limits);
-  if (!m.resolveStruct(0, m.segmentStart[0], 1)) {
+  if (!m.resolveStruct(0, m.segments[0], 1)) {
     return { message: m, requestId: 0, result: NO_POINTER, error: null };
   }
   const seg = R.seg;
@@ -198,10 +203,12 @@ export function readResult<R>(response: ResponseEnvelope, codec: StructCodec<R>)
 }
 
 function childWords<T>(response: ResponseOut<T>): number {
-  const codec = "error" in response ? RpcErrorCodec : response.codec;
-  const value = "error" in response ? response.error : response.result;
-  return codec.dataWords + codec.pointerCount +
-    (codec as StructCodec<unknown>).measureChildren(value);
+  if ("error" in response) {
+    return RpcErrorCodec.dataWords + RpcErrorCodec.pointerCount +
+      RpcErrorCodec.measureChildren(response.error);
+  }
+  const codec = response.codec;
+  return codec.dataWords + codec.pointerCount + codec.measureChildren(response.result);
 }
 
 /**
@@ -225,8 +232,7 @@ export function measureResponse<T>(response: ResponseOut<T>): number {
  * ```
  */
 export function writeResponse<T>(response: ResponseOut<T>, target: Uint8Array): number {
-  const total = measureResponse(response);
-  const w = startMessage(target, total);
+  const w = startMessage(target);
   const d = w.allocStruct(w.base + 8, RES.dataWords, RES.pointerCount);
   w.u64(d + RES.fields.requestId.byteOffset, response.requestId);
   const ptr = d + RES.dataWords * 8;
@@ -236,7 +242,7 @@ export function writeResponse<T>(response: ResponseOut<T>, target: Uint8Array): 
   } else {
     w.struct(ptr + 8 * RES.fields.result.pointerIndex, response.codec, response.result);
   }
-  return finishMessage(w, total);
+  return finishMessage(w);
 }
 
 /**
@@ -263,12 +269,11 @@ export function measureRequest<P>(request: RequestOut<P>): number {
  * ```
  */
 export function writeRequest<P>(request: RequestOut<P>, target: Uint8Array): number {
-  const total = measureRequest(request);
-  const w = startMessage(target, total);
+  const w = startMessage(target);
   const d = w.allocStruct(w.base + 8, REQ.dataWords, REQ.pointerCount);
   w.u64(d + REQ.fields.requestId.byteOffset, request.requestId);
   const ptr = d + REQ.dataWords * 8;
   w.text(ptr + 8 * REQ.fields.methodName.pointerIndex, request.methodName);
   w.struct(ptr + 8 * REQ.fields.params.pointerIndex, request.codec, request.params);
-  return finishMessage(w, total);
+  return finishMessage(w);
 }
