@@ -79,6 +79,8 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   #lateWrite: Promise<void> | null = null;
 
   #done: Promise<void> | null = null;
+  /** The connection ends after an answer whose request body was not read (see `#linger`). */
+  #lingerOnClose = false;
   /** The HTTP/2 connection this one became (h2c prior knowledge), or null. */
   #h2: ServedConnection | null = null;
 
@@ -180,10 +182,40 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     } finally {
       await this.#lateWrite?.catch(() => {});
       await this.#writer.flushed().catch(() => {});
+      if (this.#lingerOnClose && !this.#closing) await this.#linger();
       this.destroy();
       // The buffers go back only once no read into them can still be pending.
       await this.#pendingRead?.catch(() => {});
       this.#ctx.buffers.give(this.#buffers);
+    }
+  }
+
+  /**
+   * A lingering close (nginx's `lingering_close`): after an answer to a request whose body was
+   * not read, our side is shut for writing and what the client still sends is read and dropped,
+   * for at most LINGER_MS and LINGER_BYTES_MAX, before the socket closes. Closing at once with
+   * unread bytes makes the kernel send a reset, and a client still uploading then loses the
+   * answer it was sent (seen as "fetch failed" on early 503s over TLS).
+   */
+  async #linger(): Promise<void> {
+    const clock = this.#ctx.clock;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      return; // Closed already.
+    }
+    const untilMs = clock.nowMs + LINGER_MS;
+    let dropped = 0;
+    // Each pass reads at least one byte or ends; bounded by the bytes and the time.
+    while (dropped < LINGER_BYTES_MAX) {
+      const leftMs = untilMs - clock.nowMs;
+      if (leftMs <= 0) return;
+      const reading = this.#conn.read(this.#buf);
+      this.#pendingRead = reading;
+      const n = await clock.within(reading.catch(() => null), leftMs, null);
+      if (n === null) return;
+      this.#pendingRead = null;
+      dropped += n;
     }
   }
 
@@ -415,6 +447,10 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     const answer = this.#answer;
     this.#answer = null;
     if (answer === null) return false;
+    // An answer before the body was read (a refusal): the client may still be sending it.
+    if (!keep && this.bodyState !== BODY_STATE.done && this.bodyState !== BODY_STATE.none) {
+      this.#lingerOnClose = true;
+    }
     const writing = this.#writeAnswer(answer, keep);
     return writing === undefined ? keep : writing.then(() => keep);
   }
@@ -508,6 +544,11 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
 }
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** A lingering close drops what the client still sends for at most this long... */
+const LINGER_MS = 2000;
+/** ...and at most this many bytes (the largest request a method takes, roughly). */
+const LINGER_BYTES_MAX = 16 * 1024 * 1024;
 
 /** RFC 9113 §3.4: the client connection preface. */
 const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");

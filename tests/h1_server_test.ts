@@ -252,6 +252,51 @@ Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (c
   });
 });
 
+Deno.test("h1: an early answer with the body still coming: the upload is drained, not reset", async () => {
+  await withConnection({}, async (t, conn) => {
+    const allocs = allocTotal(t.pool);
+    const chunkBytes = 64 * 1024;
+    const chunkCount = 16;
+    const head =
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+      `Content-Length: ${chunkBytes * chunkCount}\r\n\r\n`;
+    await conn.write(encoder.encode(head));
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 501);
+    assert.equal(response.headers.get("connection"), "close");
+    // A client that keeps uploading after the answer (as fetch clients do): a server that
+    // closed with the bytes unread would reset the connection and these writes would fail
+    // (EPIPE / ECONNRESET), losing the answer for clients that read it only after sending.
+    const chunk = new Uint8Array(chunkBytes).fill(0x20);
+    for (let i = 0; i < chunkCount; i++) {
+      for (let at = 0; at < chunk.length;) at += await conn.write(chunk.subarray(at));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(await responses.closed(), true);
+    assert.equal(allocTotal(t.pool), allocs, "no block taken");
+  });
+});
+
+Deno.test("h1: a lingering close is bounded: an endless upload is cut within seconds", async () => {
+  await withConnection({}, async (_t, conn) => {
+    await conn.write(encoder.encode(
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n",
+    ));
+    const response = await new Responses(conn).next();
+    assert.equal(response.status, 501);
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let cut = false;
+    // At most 400 × 20 ms = 8 s; the server stops draining after 2 s.
+    for (let i = 0; i < 400 && !cut; i++) {
+      cut = await conn.write(chunk).then(() => false, () => true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(cut, true, "the server closed while the client still sent");
+  });
+});
+
 Deno.test("h1: an unknown method whose body is buffered is skipped; the connection stays", async () => {
   await withConnection({}, async (_t, conn) => {
     const body = '{"a":1}';
