@@ -27,7 +27,9 @@ import { runBatch } from "./batch.ts";
 import { LeaseBody } from "./body_sink.ts";
 import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
 import type { CallHost } from "./call_host.ts";
-import type { ShareCharge } from "./fair_share.ts";
+import type { ShareAccount, ShareCharge } from "./fair_share.ts";
+import { encodeGetAnswer } from "./get_answer.ts";
+import { inflateBody } from "./inflate_body.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
 import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
@@ -50,6 +52,14 @@ export interface CallPlan {
   readonly principal: Principal | null;
   readonly authorization: string | null;
   readonly transport: Transport;
+  /** The connection's share account (an inflated body's block is charged to it too). */
+  readonly share: ShareAccount | null;
+  /** The body is gzip-coded: it is inflated into a block of its own once it is in. */
+  readonly gzip: boolean;
+  /** The call came as a GET: its answer is tagged (get_answer.ts). */
+  readonly get: boolean;
+  /** A GET's If-None-Match. */
+  readonly ifNoneMatch: string | null;
 }
 
 /** The body side of an open call, as a transport drives it. */
@@ -105,6 +115,10 @@ export class Call implements CallBody, Timeout {
   readonly #body: LeaseBody;
   readonly #callDeadlineAtMs: number;
   #lease: LeaseLike | null;
+  /** The charge of `#lease` (another once an inflated body replaced the compressed one). */
+  #charge: ShareCharge;
+  /** The inflated body of a gzip-coded request (a view of `#lease`), or null. */
+  #inflated: Uint8Array | null = null;
   #state: number = STATE.body;
   #bodyDone = false;
   #progressAtMs: number;
@@ -125,6 +139,7 @@ export class Call implements CallBody, Timeout {
     this.transport = plan.transport;
     this.startMs = startMs;
     this.#lease = plan.lease;
+    this.#charge = plan.charge;
     this.#body = new LeaseBody(plan.lease, {
       limitBytes: plan.limitBytes,
       declaredBytes: plan.declaredBytes,
@@ -193,7 +208,7 @@ export class Call implements CallBody, Timeout {
 
   end(): void {
     if (this.#state !== STATE.body) return;
-    const error = this.#body.finish();
+    const error = this.#body.finish() ?? (this.#plan.gzip ? this.#inflate() : null);
     if (error !== null) {
       this.#failBody(error);
       return;
@@ -226,6 +241,40 @@ export class Call implements CallBody, Timeout {
     this.#controller?.abort(error);
     this.#releaseRequest();
     this.#core.record(this, "canceled", CANCELED_ANSWER);
+  }
+
+  /**
+   * Inflates a gzip-coded body into a block of its own (inflate_body.ts) and lets the
+   * compressed one go; the refusal when it cannot.
+   */
+  #inflate(): RpcError | null {
+    const core = this.#core;
+    const shares = core.deps.shares;
+    let inflated;
+    try {
+      inflated = inflateBody(this.#body.bytes(), {
+        limitBytes: this.#plan.limitBytes,
+        what: core.nameOf(this.methodId),
+        take: (sizeBytes) => core.takeBlock(sizeBytes, this.#plan),
+        give: (block) => {
+          block.lease?.release();
+          shares.release(block.charge);
+        },
+      });
+    } catch (thrown) {
+      return toRpcError(thrown, false);
+    }
+    this.#lease?.release();
+    shares.release(this.#charge);
+    this.#lease = inflated.lease;
+    this.#charge = inflated.charge;
+    this.#inflated = inflated.lease?.bytes.subarray(0, inflated.lengthBytes) ?? EMPTY;
+    return null;
+  }
+
+  /** The body the params are decoded from: the inflated one, or the body as it came. */
+  #paramsBytes(): Uint8Array {
+    return this.#inflated ?? this.#body.bytes();
   }
 
   /** Called by the clock: the deadline passed, or the body stalled. */
@@ -314,7 +363,7 @@ export class Call implements CallBody, Timeout {
     const spec = deps.registry.get(this.methodId);
     let params: unknown;
     try {
-      params = decodeCallParams(this.#body.bytes(), {
+      params = decodeCallParams(this.#paramsBytes(), {
         wire: this.wire,
         spec,
         methodId: this.methodId,
@@ -358,7 +407,7 @@ export class Call implements CallBody, Timeout {
 
   #runBatch(): void {
     this.#handlerHolds = true;
-    runBatch(this.#body.bytes(), {
+    runBatch(this.#paramsBytes(), {
       core: this.#core,
       call: this,
       principal: this.#plan.principal,
@@ -382,13 +431,16 @@ export class Call implements CallBody, Timeout {
     let answer: CallAnswer;
     try {
       const deps = this.#core.deps;
-      answer = encodeResultAnswer(result, {
+      const options = {
         wire: this.wire,
         spec,
         requestId: this.requestId,
         binary: deps.binary,
         services: deps.services,
-      });
+      };
+      answer = this.#plan.get
+        ? encodeGetAnswer(result, { ...options, ifNoneMatch: this.#plan.ifNoneMatch })
+        : encodeResultAnswer(result, options);
     } catch (thrown) {
       this.#fail(toRpcError(thrown, false));
       return;
@@ -428,7 +480,7 @@ export class Call implements CallBody, Timeout {
     if (lease === null) return;
     this.#lease = null;
     lease.release();
-    this.#core.deps.shares.release(this.#plan.charge);
+    this.#core.deps.shares.release(this.#charge);
   }
 }
 
