@@ -81,7 +81,11 @@ export class CallHead {
     this.rpcTimeoutMsCount = 0;
     this.queryStart = -1;
     this.queryEnd = this.targetLengthBytes = 0;
-    this.origin = this.preflightMethod = this.ifNoneMatch = this.acceptEncoding = null;
+    this.origin =
+      this.preflightMethod =
+      this.ifNoneMatch =
+      this.acceptEncoding =
+        null;
     this.originCount = 0;
     this.contentEncoding = null;
     this.contentEncodingCount = 0;

@@ -86,7 +86,8 @@ export function parseCorsOrigin(text: string): string {
  */
 export function parseCacheControl(text: string): string {
   if (
-    text.length === 0 || text.length > CACHE_CONTROL_CHARS_MAX || !/^[\x21-\x7e][\x20-\x7e]*$/.test(text) ||
+    text.length === 0 || text.length > CACHE_CONTROL_CHARS_MAX ||
+    !/^[\x21-\x7e][\x20-\x7e]*$/.test(text) ||
     text.endsWith(" ")
   ) {
     throw new RangeError(`must be 1..${CACHE_CONTROL_CHARS_MAX} visible ASCII characters`);
