@@ -13,7 +13,7 @@ import {
   CORS_ORIGINS_MAX,
   parseCacheControl,
   parseCorsOrigin,
-} from "../rpc/web_policy.ts";
+} from "../rpc/web_config.ts";
 import { parseByteSize } from "./byte_size.ts";
 
 /** Log levels, least to most severe. */

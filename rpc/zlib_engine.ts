@@ -6,8 +6,9 @@
  * ends, so inflating a gzip bomb writes at most the block's length and nothing grows outside
  * the pool (docs/design.md, "Compression").
  *
- * One engine per coding per process, made on first use and reset before each use: every use
- * runs to its end synchronously, so no two uses interleave. What the engines hold outside the
+ * One engine per coding per process, made on first use and reset before each use (a reset
+ * also clears a malformed stream's error): every use runs to its end synchronously, so no two
+ * uses interleave. What the engines hold outside the
  * pool is fixed: zlib's inflate state (~44 KiB), deflate's (~268 KiB at memLevel 8) and zstd's
  * at level 1 (window 2^19; ~1.3 MiB measured), once each.
  *
@@ -136,7 +137,7 @@ export function gunzipInto(input: Uint8Array, output: Uint8Array): number {
   if (written < output.length) {
     // Room was left: the stream ended (a truncated one threw). Multi-member streams are read
     // whole by the handle; anything after the last member is not a member and threw.
-    if (read < input.length) throw new RangeError("Cannot inflate: bytes after the stream");
+    if (read < input.length) throw new RangeError("Cannot gunzip: bytes after the stream");
     return written;
   }
   // The output is full: the stream may still hold its trailer, or more data.
