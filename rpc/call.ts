@@ -3,7 +3,8 @@
  * transport pushes goes into the call's lease (`body_sink.ts`), then the params are decoded, the
  * handler runs (raced against the deadline and the client going away), the result is encoded
  * into a lease and the answer handed to the transport's sink. A batch (`batch.ts`) takes the same
- * path with its own run step.
+ * path with its own run step. A gzip-coded body is inflated into a block of its own once it is
+ * all in (`inflate_body.ts`); a GET's result is answered with its tag, or 304 (`get_answer.ts`).
  *
  * Timing: the call is its own `Timeout` on the service's clock, armed once when the call opens.
  * While the body arrives it fires at the earlier of the deadline and the body-stall limit (each
@@ -31,7 +32,8 @@ import type { ShareAccount, ShareCharge } from "./fair_share.ts";
 import { encodeGetAnswer } from "./get_answer.ts";
 import { inflateBody } from "./inflate_body.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
-import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
+import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
+import { LazyHandlerContext } from "./handler_context.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
 import type { Transport } from "./request_log.ts";
 
@@ -481,25 +483,5 @@ export class Call implements CallBody, Timeout {
     this.#lease = null;
     lease.release();
     this.#core.deps.shares.release(this.#charge);
-  }
-}
-
-/**
- * A handler's context whose `signal` getter makes the call's AbortController only when a handler
- * asks for it. A class: an object literal with a getter takes a slow runtime path per call.
- */
-class LazyHandlerContext implements HandlerContext {
-  readonly deadlineAtMs: number;
-  readonly services: Services;
-  readonly #call: Call;
-
-  constructor(call: Call) {
-    this.#call = call;
-    this.deadlineAtMs = call.callDeadlineAtMs;
-    this.services = call.services;
-  }
-
-  get signal(): AbortSignal {
-    return this.#call.signal();
   }
 }

@@ -7,6 +7,11 @@
  * and hands the answer to the transport's sink (`call.ts`). A transport only turns its bytes into
  * a `CallHead` plus body chunks, and the answer back into its bytes (docs/design.md).
  *
+ * Browsers and caches (docs/design.md, "Browsers and caches") are the core's too: an `OPTIONS`
+ * preflight is answered here from shared bytes, a `GET` of a side-effect-free method becomes the
+ * call its query's message stands for (`get_form.ts`), and a call whose answers get CORS or
+ * caching fields, or may be compressed, answers through a web sink (`web_sink.ts`).
+ *
  * @module
  */
 
