@@ -23,74 +23,21 @@
 import type { Timeout } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
 import { Answer, type AnswerSink, type CallAnswer } from "./answer.ts";
-import type { Principal } from "./auth.ts";
 import { runBatch } from "./batch.ts";
 import { LeaseBody } from "./body_sink.ts";
 import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
 import type { CallHost } from "./call_host.ts";
-import type { ShareAccount, ShareCharge } from "./fair_share.ts";
+import type { ShareCharge } from "./fair_share.ts";
 import { encodeGetAnswer } from "./get_answer.ts";
 import { inflateBody } from "./inflate_body.ts";
+import type { CallBody, CallPlan } from "./call_plan.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
 import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
 import { LazyHandlerContext } from "./handler_context.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
 import type { Transport } from "./request_log.ts";
 
-/** What the core admitted: everything a call needs before its body. */
-export interface CallPlan {
-  /** The method, or METHOD_ID_NONE for a batch. */
-  readonly methodId: number;
-  readonly wire: WireKind;
-  /** The request block (null for an empty body). */
-  readonly lease: LeaseLike | null;
-  /** The block charged to the call's connection and principal (given back with the lease). */
-  readonly charge: ShareCharge;
-  readonly limitBytes: number;
-  /** The declared body length, or -1. */
-  readonly declaredBytes: number;
-  readonly timeoutMs: number;
-  /** A batch's principal (its calls' scopes are checked one by one); null otherwise. */
-  readonly principal: Principal | null;
-  readonly authorization: string | null;
-  readonly transport: Transport;
-  /** The connection's share account (an inflated body's block is charged to it too). */
-  readonly share: ShareAccount | null;
-  /** The body is gzip-coded: it is inflated into a block of its own once it is in. */
-  readonly gzip: boolean;
-  /** The call came as a GET: its answer is tagged (get_answer.ts). */
-  readonly get: boolean;
-  /** A GET's If-None-Match. */
-  readonly ifNoneMatch: string | null;
-}
-
-/** The body side of an open call, as a transport drives it. */
-export interface CallBody {
-  /** More body bytes the call takes (the declared rest, or up to the limit). */
-  readonly wantBytes: number;
-  /** Whether the call still takes body bytes (not answered, not aborted). */
-  readonly accepting: boolean;
-  /** Whether the body was read to its end (the connection may then serve another request). */
-  readonly bodyDone: boolean;
-  /** Copies a chunk into the lease; false when the call takes no more body (it was answered). */
-  push(chunk: Uint8Array): boolean;
-  /**
-   * The lease's room for the rest of the body, to read into directly; `commit` (or `abort`)
-   * must follow, and until then the lease is not released.
-   */
-  room(): Uint8Array;
-  /** Counts bytes read into `room()`; false when the call takes no more body. */
-  commit(n: number): boolean;
-  /** The body is complete: the call runs (its answer reaches the sink, maybe at once). */
-  end(): void;
-  /**
-   * The transport found the body malformed (e.g. bad chunked framing): the call is answered
-   * with `error` (a 400) and takes no more body.
-   */
-  fail(error: RpcError): void;
-  /** The client went away: the call is canceled and never answered. Idempotent. */
-  abort(reason?: unknown): void;
-}
+export type { CallBody, CallPlan } from "./call_plan.ts";
 
 const STATE = { body: 0, running: 1, done: 2 } as const;
 
@@ -129,6 +76,9 @@ export class Call implements CallBody, Timeout {
   /** A handler (or a batch run) may still view the request block. */
   #handlerHolds = false;
   #releaseWanted = false;
+  /** A handler (or batch run) has not settled yet (it may still hold decoded params). */
+  #handlerRunning = false;
+  #jsonCharge: number;
   #controller: AbortController | null = null;
   #abortReason: RpcError | null = null;
 
@@ -142,6 +92,7 @@ export class Call implements CallBody, Timeout {
     this.startMs = startMs;
     this.#lease = plan.lease;
     this.#charge = plan.charge;
+    this.#jsonCharge = plan.jsonCharge;
     this.#body = new LeaseBody(plan.lease, {
       limitBytes: plan.limitBytes,
       declaredBytes: plan.declaredBytes,
@@ -242,6 +193,7 @@ export class Call implements CallBody, Timeout {
     this.#abortReason = error;
     this.#controller?.abort(error);
     this.#releaseRequest();
+    this.#releaseJson();
     this.#core.record(this, "canceled", CANCELED_ANSWER);
   }
 
@@ -271,6 +223,15 @@ export class Call implements CallBody, Timeout {
     this.#lease = inflated.lease;
     this.#charge = inflated.charge;
     this.#inflated = inflated.lease?.bytes.subarray(0, inflated.lengthBytes) ?? EMPTY;
+    // The JSON allowance was taken for the compressed length: now for what will be parsed.
+    if (this.wire !== "json") return null;
+    core.deps.jsonBudget.give(this.#jsonCharge);
+    this.#jsonCharge = 0;
+    try {
+      this.#jsonCharge = core.takeJson(inflated.lengthBytes, this.methodId);
+    } catch (thrown) {
+      return toRpcError(thrown, false);
+    }
     return null;
   }
 
@@ -398,6 +359,7 @@ export class Call implements CallBody, Timeout {
   }
 
   #awaitHandler(running: Promise<unknown>, spec: AnyMethodSpec): void {
+    this.#handlerRunning = true;
     running.then((result) => {
       this.#handlerSettled();
       if (this.#state === STATE.running) this.#succeed(spec, result);
@@ -409,6 +371,7 @@ export class Call implements CallBody, Timeout {
 
   #runBatch(): void {
     this.#handlerHolds = true;
+    this.#handlerRunning = true;
     runBatch(this.#paramsBytes(), {
       core: this.#core,
       call: this,
@@ -426,7 +389,16 @@ export class Call implements CallBody, Timeout {
 
   #handlerSettled(): void {
     this.#handlerHolds = false;
+    this.#handlerRunning = false;
     if (this.#releaseWanted) this.#releaseRequest();
+    if (this.#state === STATE.done) this.#releaseJson();
+  }
+
+  /** Gives the JSON allowance back once the call ended and no handler holds its params. */
+  #releaseJson(): void {
+    if (this.#jsonCharge === 0 || this.#handlerRunning) return;
+    this.#core.deps.jsonBudget.give(this.#jsonCharge);
+    this.#jsonCharge = 0;
   }
 
   #succeed(spec: AnyMethodSpec, result: unknown): void {
@@ -469,6 +441,7 @@ export class Call implements CallBody, Timeout {
     this.#state = STATE.done;
     this.#core.deps.clock.disarm(this);
     this.#releaseRequest();
+    this.#releaseJson();
     this.#core.record(this, code, answer);
     this.#onFinished?.(answer.status);
     this.#sink.answer(answer);

@@ -12,6 +12,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { ErrorAnswers } from "./error_answer.ts";
 import type { FairShares, ShareAccount, ShareCharge } from "./fair_share.ts";
+import type { JsonBudget } from "./json_budget.ts";
 import type { LeaseLike, MethodReadLimits, Services } from "./method.ts";
 import type { RejectReason, RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -30,6 +31,7 @@ export interface CallHostDeps {
   readonly auth: Authenticator | null;
   readonly tracer: RpcTracer | null;
   readonly shares: FairShares;
+  readonly jsonBudget: JsonBudget;
 }
 
 /** What a finished call is recorded with. */
@@ -62,4 +64,6 @@ export interface CallHost {
    * 429 (over a share) or 503 (pool exhausted).
    */
   takeBlock(sizeBytes: number, owner: BlockOwner): { lease: LeaseLike | null; charge: ShareCharge };
+  /** A JSON call's heap allowance for `sizeBytes` (json_budget.ts); throws the 503. */
+  takeJson(sizeBytes: number, methodId: number): number;
 }

@@ -20,12 +20,27 @@ import { RpcError } from "../errors/rpc_error.ts";
 import type { AnswerSink, CallAnswer, HeaderPairs } from "./answer.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { FairShares, ShareCharge } from "./fair_share.ts";
+import type { JsonBudget } from "./json_budget.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { tooLarge } from "./body_sink.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
+import type { AdmittedCall } from "./call_plan.ts";
 import type { CallHead } from "./call_head.ts";
 import type { BlockOwner, CallHost } from "./call_host.ts";
 import { bodyCodingOf } from "./content_coding.ts";
+import {
+  DRAINING,
+  GET_WITH_BODY,
+  internalError,
+  isShared,
+  NOT_GET,
+  NOT_POST,
+  NOT_POST_OR_GET,
+  RefusalCache,
+  repeatedField,
+  UNKNOWN_METHOD,
+  UNSUPPORTED_CODING,
+} from "./core_refusals.ts";
 import { ALLOW_GET_POST, ErrorAnswers } from "./error_answer.ts";
 import { parseDecimalHeader } from "./header_values.ts";
 import { type WireKind, wireKindOf } from "./media_type.ts";
@@ -73,26 +88,13 @@ export interface CoreDeps {
   readonly tracer: RpcTracer | null;
   /** The fair shares of the pool per connection and principal. */
   readonly shares: FairShares;
+  /** The heap allowance of JSON calls in flight. */
+  readonly jsonBudget: JsonBudget;
   readonly limits?: Partial<CoreLimits>;
 }
 
 /** The charge of a call that takes no block. */
 const NO_CHARGE: ShareCharge = Object.freeze({ classIndex: -1, connection: null, principal: null });
-
-const NOT_POST = new RpcError("unimplemented", "Cannot call: /rpc takes POST", {
-  httpStatus: 405,
-});
-const NOT_POST_OR_GET = new RpcError("unimplemented", "Cannot call: the method takes GET or POST", {
-  httpStatus: 405,
-});
-const NOT_GET = new RpcError(
-  "unimplemented",
-  "Cannot call with GET: the method has side effects (or is a batch); POST it",
-  { httpStatus: 405 },
-);
-const GET_WITH_BODY = new RpcError("invalid_argument", "Cannot call with GET: it takes no body");
-const UNKNOWN_METHOD = new RpcError("unimplemented", "Cannot call: unknown method");
-const DRAINING = new RpcError("unavailable", "Cannot call: the server is shutting down");
 
 /**
  * The call core of one service.
@@ -112,6 +114,7 @@ export class CallCore implements CallHost {
   readonly web: WebPolicy;
   /** True once shutdown began: new calls are answered 503 with Retry-After. */
   draining = false;
+  readonly #refusals = new RefusalCache();
 
   constructor(deps: CoreDeps) {
     if (!deps.registry.frozen) {
@@ -317,12 +320,20 @@ export class CallCore implements CallHost {
     const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
     const sizeBytes = declared >= 0 ? declared : limitBytes;
     const principal = call.principal;
-    const taken = this.takeBlock(sizeBytes, { share: head.share, principal, methodId });
+    const jsonCharge = wire === "json" ? this.takeJson(sizeBytes, methodId) : 0;
+    let taken: { lease: LeaseLike | null; charge: ShareCharge };
+    try {
+      taken = this.takeBlock(sizeBytes, { share: head.share, principal, methodId });
+    } catch (error) {
+      deps.jsonBudget.give(jsonCharge);
+      throw error;
+    }
     return {
       methodId,
       wire,
       lease: taken.lease,
       charge: taken.charge,
+      jsonCharge,
       limitBytes,
       declaredBytes: declared,
       timeoutMs,
@@ -345,6 +356,22 @@ export class CallCore implements CallHost {
   }
 
   /**
+   * A JSON call's heap allowance (json_budget.ts) for a body of `sizeBytes`, or the 503
+   * refusing it (also for an inflated body: call.ts).
+   */
+  takeJson(sizeBytes: number, methodId: number): number {
+    const charge = this.deps.jsonBudget.tryTake(sizeBytes);
+    if (charge > 0) return charge;
+    this.recordRejected("json_budget");
+    throw this.#refusals.get(`json ${methodId}`, () =>
+      new RpcError(
+        "unavailable",
+        `Cannot call ${this.nameOf(methodId)}: the JSON decode budget is spent, retry ` +
+          "(or call with application/capnp)",
+      ));
+  }
+
+  /**
    * The share and the lease come last: nothing after them can refuse the call, so neither is
    * ever taken in vain (but for an inflated body's block: call.ts). Throws 429 (over a share)
    * or 503 (pool exhausted).
@@ -357,10 +384,11 @@ export class CallCore implements CallHost {
     if (lease === null) {
       deps.shares.release(charge);
       this.recordRejected("pool_exhausted");
-      throw new RpcError(
-        "unavailable",
-        `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
-      );
+      throw this.#refusals.get(`${call.methodId}`, () =>
+        new RpcError(
+          "unavailable",
+          `Cannot call ${this.nameOf(call.methodId)}: pool exhausted, retry`,
+        ));
     }
     return { lease, charge };
   }
@@ -396,14 +424,18 @@ export class CallCore implements CallHost {
     const charge = shares.tryCharge(sizeBytes, call.share, shares.principalAccount(principal));
     if (typeof charge !== "string") return charge;
     this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
-    const cap = shares.caps[shares.classOf(sizeBytes)];
-    const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+    const classIndex = shares.classOf(sizeBytes);
     const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
-    throw new RpcError(
-      "resource_exhausted",
-      `Cannot call ${this.nameOf(call.methodId)}: ${who} holds its share of ` +
-        `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
-    );
+    const methodId = call.methodId;
+    throw this.#refusals.get(`${methodId} ${classIndex} ${who}`, () => {
+      const cap = shares.caps[classIndex];
+      const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
+      return new RpcError(
+        "resource_exhausted",
+        `Cannot call ${this.nameOf(methodId)}: ${who} holds its share of ` +
+          `${cap.blockSizeBytes}-byte blocks (${held}), retry`,
+      );
+    });
   }
 
   /** The name a method id has in messages and logs (`batch` for a batch). */
@@ -458,36 +490,4 @@ export class CallCore implements CallHost {
       transport: call.transport,
     });
   }
-}
-
-/** What the core checked of a call before its plan: its method, wire, caller and length. */
-interface AdmittedCall {
-  readonly methodId: number;
-  readonly wire: WireKind | null;
-  readonly principal: Principal | null;
-  /** The body's declared length (a GET: its decoded message's), or -1. */
-  readonly declaredBytes: number;
-  readonly get: boolean;
-}
-
-const UNSUPPORTED_CODING = new RpcError(
-  "invalid_argument",
-  "Cannot call: unsupported Content-Encoding (gzip or identity)",
-  { httpStatus: 415 },
-);
-
-/** Errors made once and reused (auth's 401s and 403s): their answers are shared too. */
-function isShared(error: RpcError): boolean {
-  return error.code === "unauthenticated" || error.code === "permission_denied";
-}
-
-function repeatedField(head: CallHead): string {
-  if (head.authorizationCount > 1) return "Authorization";
-  if (head.contentTypeCount > 1) return "Content-Type";
-  return "Rpc-Timeout-Ms";
-}
-
-function internalError(thrown: unknown): RpcError {
-  console.error("rpc: opening a call failed:", thrown);
-  return new RpcError("internal", "Internal error", { cause: thrown });
 }

@@ -11,6 +11,7 @@ import type { Authenticator } from "./auth.ts";
 import type { BinaryWire } from "./binary_wire.ts";
 import { CallCore, type CoreLimits } from "./core.ts";
 import { FairShares } from "./fair_share.ts";
+import { JsonBudget } from "./json_budget.ts";
 import type { MethodReadLimits, Services } from "./method.ts";
 import { RpcMetrics } from "./metrics.ts";
 import type { MethodRegistry } from "./registry.ts";
@@ -78,6 +79,8 @@ export interface CreateCoreOptions {
   readonly requestLog?: RequestLog | null;
   readonly tracer?: RpcTracer | null;
   readonly limits?: Partial<CoreLimits>;
+  /** The JSON decode budget; default JSON_BUDGET_BYTES_DEFAULT. */
+  readonly jsonBudgetBytes?: number;
 }
 
 /**
@@ -103,6 +106,7 @@ export function createCore(services: Services, options: CreateCoreOptions): Call
     requestLog: options.requestLog ?? null,
     tracer: options.tracer ?? null,
     shares: new FairShares(services.plan),
+    jsonBudget: new JsonBudget(options.jsonBudgetBytes),
     limits: options.limits,
   });
 }

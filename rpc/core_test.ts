@@ -242,3 +242,33 @@ Deno.test("core: a malformed body reported by the transport is 400; abort is ide
     await t.close();
   }
 });
+
+Deno.test("core: JSON calls draw on the JSON decode budget; spent is 503, capnp unaffected", async () => {
+  const t = openCore({ jsonBudgetBytes: 16384 });
+  try {
+    const held = [];
+    for (let i = 0; i < 2; i++) {
+      const call = t.core.open(head("system.echo", { contentLengthBytes: 1500 }), new Answers());
+      assert.ok(call !== null);
+      held.push(call);
+    }
+    assert.equal(t.core.deps.jsonBudget.inUseBytes, 12000);
+    const sink = new Answers();
+    assert.equal(t.core.open(head("system.echo", { contentLengthBytes: 1500 }), sink), null);
+    const refused = sink.take();
+    assert.equal(refused.status, 503);
+    assert.equal(refused.fields.get("retry-after"), "1");
+    assert.match(refused.text, /JSON decode budget is spent/);
+    assert.equal(t.core.deps.metrics.rejectedCount("json_budget"), 1);
+    const capnp = t.core.open(
+      head("system.echo", { contentLengthBytes: 1500, contentType: "application/capnp" }),
+      new Answers(),
+    );
+    assert.ok(capnp !== null, "a binary call needs no JSON budget");
+    capnp?.abort();
+    for (const call of held) call?.abort();
+    assert.equal(t.core.deps.jsonBudget.inUseBytes, 0, "given back when the calls end");
+  } finally {
+    await t.close();
+  }
+});

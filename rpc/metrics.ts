@@ -28,6 +28,7 @@ export const REJECT_REASONS = [
   "permission_denied",
   "share_connection",
   "share_principal",
+  "json_budget",
 ] as const;
 
 /** One reason of `REJECT_REASONS`. */

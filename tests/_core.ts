@@ -27,6 +27,7 @@ export interface CoreFixtureOptions {
   readonly auth?: Authenticator | null;
   readonly requestLog?: RequestLog | null;
   readonly coreLimits?: Partial<CoreLimits>;
+  readonly jsonBudgetBytes?: number;
 }
 
 /** A core over a real pool. */
@@ -70,6 +71,7 @@ export function openCore(options: CoreFixtureOptions = {}): CoreFixture {
     auth: options.auth ?? null,
     requestLog: options.requestLog ?? null,
     limits: options.coreLimits,
+    jsonBudgetBytes: options.jsonBudgetBytes,
   });
   const app = createHttpApp({
     services,
