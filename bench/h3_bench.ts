@@ -12,7 +12,10 @@
  *   in JSON (base64 payload) shows the JSON wire's extra cost. The same POST to an unknown method (501 before any body byte is read, no pool block) shows the
  *   HTTP/3 layer and the direct RPC route without the call itself; a GET of /healthz goes
  *   through the app's `fetch` (Request, Hono, Response).
- * - "h1 / h2 / h3": the same call over HTTP/1.1 (TLS), HTTP/2 and HTTP/3 to the same service.
+ *
+ * The same call over every transport of the service as shipped (auth, request log, store, its
+ * pool's fair shares) is bench/shipped_bench.ts. (The "h1 / h2 / h3" group that ran here sent 16
+ * h2 streams on one connection to this small-pool service, over its per-connection share: 429.)
  *
  * Deno.bench runs one benchmark after another, and the same h3 call measured in two groups has
  * differed by 30% (the order, the GC state it inherits). So the headline ratio also comes from
@@ -57,8 +60,6 @@ const h3 = await H3Client.connect({
   caCerts: [caPem],
   serverName: "localhost",
 });
-const h1Client = Deno.createHttpClient({ caCerts: [caPem], http1: true, http2: false });
-const h2Client = Deno.createHttpClient({ caCerts: [caPem], http1: false, http2: true });
 const rawConn = await Deno.connectQuic({
   hostname: "127.0.0.1",
   port: rawPort,
@@ -107,13 +108,11 @@ const callH3Unknown = async () => {
   await response.arrayBuffer();
   if (response.status !== 501) throw new Error(`status ${response.status}`);
 };
-const callH1 = async () => await checked(await fetch(url, { ...init, body, client: h1Client }));
-const callH2 = async () => await checked(await fetch(url, { ...init, body, client: h2Client }));
 
 // Warm-up: the server's and the client's code paths for every call are compiled (JIT) before
 // any timing, so no benchmark pays for another's warm-up. (Without it the first h3 benchmark ran
 // 1.5-4x slower than the same call measured later in the file.)
-for (const call of [rawEcho, callH3, callH3Json, callH3Unknown, callH3Health, callH1, callH2]) {
+for (const call of [rawEcho, callH3, callH3Json, callH3Unknown, callH3Health]) {
   for (let round = 0; round < WARMUP_BATCH_COUNT; round++) await batch(call);
 }
 
@@ -170,8 +169,6 @@ alternating rounds (${ROUNDS} x ${calls} calls per kind, ms per round):`);
 globalThis.addEventListener("unload", () => {
   rawConn.close();
   h3.connection.close();
-  h1Client.close();
-  h2Client.close();
   // Closing its stdin stops the server process.
   server.stdin.close();
 });
@@ -214,30 +211,5 @@ Deno.bench({
   group: "h3 vs raw QUIC",
   async fn() {
     await batch(callH3Health);
-  },
-});
-
-Deno.bench({
-  name: "h1 system.echo x256 (c16)",
-  group: "h1 / h2 / h3",
-  baseline: true,
-  async fn() {
-    await batch(callH1);
-  },
-});
-
-Deno.bench({
-  name: "h2 system.echo x256 (c16)",
-  group: "h1 / h2 / h3",
-  async fn() {
-    await batch(callH2);
-  },
-});
-
-Deno.bench({
-  name: "h3 system.echo x256 (c16) ",
-  group: "h1 / h2 / h3",
-  async fn() {
-    await batch(callH3);
   },
 });

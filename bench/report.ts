@@ -2,15 +2,19 @@
  * `deno task bench`: runs the project's benchmarks and regenerates the generated part of
  * docs/benchmarks.md (between `<!-- bench-report:begin -->` and `<!-- bench-report:end -->`),
  * every row a ratio against a baseline measured in the same run:
+ * - the service as shipped (`deno task start`'s flags, auth on, the request log to a file, the
+ *   store open) on every transport against bare baselines (bench/shipped_bench.ts);
+ * - RSS under overload on every transport, and against a plain Hono app (bench/_report_overload.ts);
  * - the `deno bench --json` groups of bench/pool_bench.ts (leases vs JS allocation),
- *   bench/codec_bench.ts (Cap'n Proto vs JSON), bench/h3_bench.ts (h3 vs raw QUIC; h1/h2/h3)
- *   and bench/rpc_h1_bench.ts (in-process dispatch vs a bare handler);
- * - the wrk rounds of bench/rpc_h1_bench.ts (echo and unknown-method rejection vs bare
- *   `Deno.serve`), parsed from its output;
- * - RSS under overload (concurrent 1 MiB uploads): the service against a plain Hono app that
- *   buffers bodies with `arrayBuffer()`, each in its own process.
+ *   bench/codec_bench.ts (Cap'n Proto vs JSON), bench/auth_log_bench.ts (auth and request-log
+ *   costs in process), bench/h3_bench.ts (h3 vs raw QUIC; h1/h2/h3, the service without auth or
+ *   log) and bench/rpc_h1_bench.ts (in-process dispatch vs a bare handler);
+ * - only when RPC_BENCH_ROUNDS or H3_BENCH_ROUNDS is set above 0: the alternating rounds of
+ *   rpc_h1_bench.ts (wrk) and h3_bench.ts against the service without auth, log or store, as
+ *   extra rows named so.
  *
- * Environment: BENCH_OVERLOAD_SECONDS (default 15), RPC_BENCH_ROUNDS (default 5),
+ * Environment: BENCH_ROUNDS (default 3) and BENCH_LOAD_SECONDS (default 3) of the as-shipped
+ * rows, BENCH_OVERLOAD_SECONDS (default 18), RPC_BENCH_ROUNDS and H3_BENCH_ROUNDS (default 0),
  * BENCH_REPORT_OUT (default docs/benchmarks.md).
  *
  * @module
@@ -18,20 +22,24 @@
 
 import { buildOverloadSection } from "./_report_overload.ts";
 import { type BenchRecord, groupTables, runDenoBench } from "./_report_deno_bench.ts";
+import { renderShippedSection } from "./_report_shipped.ts";
+import { runShippedBench } from "./shipped_bench.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BEGIN = "<!-- bench-report:begin -->";
 const END = "<!-- bench-report:end -->";
 
+/** Rounds of the older benches' own alternating loads (0: their `deno bench` groups only). */
+const RPC_ROUNDS = Deno.env.get("RPC_BENCH_ROUNDS") ?? "0";
+const H3_ROUNDS = Deno.env.get("H3_BENCH_ROUNDS") ?? "0";
+
 /** The bench files whose groups go into the report, with their extra environment. */
 const BENCH_FILES: readonly { file: string; env?: Record<string, string> }[] = [
   { file: "bench/pool_bench.ts" },
   { file: "bench/codec_bench.ts" },
-  { file: "bench/h3_bench.ts", env: { H3_BENCH_ROUNDS: Deno.env.get("H3_BENCH_ROUNDS") ?? "7" } },
-  {
-    file: "bench/rpc_h1_bench.ts",
-    env: { RPC_BENCH_ROUNDS: Deno.env.get("RPC_BENCH_ROUNDS") ?? "5" },
-  },
+  { file: "bench/auth_log_bench.ts" },
+  { file: "bench/h3_bench.ts", env: { H3_BENCH_ROUNDS: H3_ROUNDS } },
+  { file: "bench/rpc_h1_bench.ts", env: { RPC_BENCH_ROUNDS: RPC_ROUNDS } },
 ];
 
 /** The wrk summary lines of rpc_h1_bench.ts as table rows. */
@@ -126,19 +134,52 @@ async function writeReport(path: string, generated: string): Promise<void> {
   }
 }
 
+/** The older benches' alternating rounds (the service without auth, log or store), when run. */
+function extraRows(texts: Map<string, string>): string[] {
+  const lines: string[] = [];
+  if (Number(RPC_ROUNDS) > 0) {
+    lines.push(
+      "### Extra rows: HTTP/1.1 without auth, log or store (`rpc_h1_bench.ts`, wrk)",
+      "",
+      ...wrkRows(texts.get("bench/rpc_h1_bench.ts") ?? ""),
+      "",
+    );
+  }
+  if (Number(H3_ROUNDS) > 0) {
+    lines.push(
+      "### Extra rows: HTTP/3 without auth, log or store (`h3_bench.ts`)",
+      "",
+      ...h3Rows(texts.get("bench/h3_bench.ts") ?? ""),
+      "",
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const startedMs = Date.now();
+  console.error("bench report: running the as-shipped rows (bench/shipped_bench.ts)");
+  const shipped = renderShippedSection(await runShippedBench());
+  console.error("bench report: running the overload RSS rows");
+  const overload = await buildOverloadSection();
   const records: BenchRecord[] = [];
   // Each file's printed text, parsed on its own (two files print lines that look alike).
   const texts = new Map<string, string>();
+  // A bench file that fails is named in the report; the rest of the run still counts.
+  const failures: string[] = [];
   for (const { file, env } of BENCH_FILES) {
     console.error(`bench report: running ${file}`);
-    const run = await runDenoBench(`${ROOT}${file}`, env ?? {});
-    records.push(...run.records);
-    texts.set(file, run.text);
+    try {
+      const run = await runDenoBench(`${ROOT}${file}`, env ?? {});
+      records.push(...run.records);
+      texts.set(file, run.text);
+    } catch (error) {
+      console.error(String(error));
+      const reason = /error: \(in promise\) ([^\n]{0,160})/.exec(String(error))?.[1] ??
+        "see stderr";
+      failures.push(`**\`${file}\` failed** in this run: ${reason.replace(/[^ -~]/g, "")}`, "");
+    }
   }
-  console.error("bench report: running the overload RSS comparison");
-  const overload = await buildOverloadSection();
   const minutes = ((Date.now() - startedMs) / 60000).toFixed(1);
   const lines = [
     "## Generated report (`deno task bench`)",
@@ -151,17 +192,18 @@ async function main(): Promise<void> {
     "box is shared, so expect ±15-20% between runs. Deno bench ratios are of the average time " +
     'per iteration ("2.0x faster" = half the baseline\'s time).',
     "",
-    "### RPC over HTTP/1.1 against bare `Deno.serve` (wrk, separate processes)",
-    "",
-    ...wrkRows(texts.get("bench/rpc_h1_bench.ts") ?? ""),
-    "",
-    "### RPC over HTTP/3 against a raw QUIC stream echo (same client, alternating rounds)",
-    "",
-    ...h3Rows(texts.get("bench/h3_bench.ts") ?? ""),
-    "",
-    ...groupTables(records),
+    ...shipped,
     overload,
+    ...extraRows(texts),
+    "### In-process and `deno bench` groups",
     "",
+    "These measure code in process (pool, codec, auth and log costs, the call core against a bare " +
+    "handler: bench/_rpc_in_process.ts) or, for `h3_bench.ts`, the service started in process " +
+    "without auth, request log or store (tests/_h3_service.ts); the rows above are the service " +
+    "as shipped.",
+    "",
+    ...failures,
+    ...groupTables(records),
     "The sections after this generated part are the owners' notes: how each benchmark works and " +
     "why; their tables are figures from earlier runs, the tables above are this run's.",
   ];

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { cpuTimeUs, median } from "./_proc.ts";
 import { requestFrame } from "../tests/_frames.ts";
 import { measureResponse, writeResponse } from "../rpc/envelope.ts";
 import { SystemEchoParamsCodec, SystemEchoResultCodec } from "../schema/system_capnp.ts";
@@ -80,29 +81,6 @@ async function writeScript(dir: string, name: string, body: Uint8Array) {
   return path;
 }
 
-/** Clock ticks per second of /proc/PID/stat's CPU times (USER_HZ). */
-const CLOCK_TICKS_PER_S = await (async () => {
-  const out = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
-  const ticks = Number(new TextDecoder().decode(out.stdout).trim());
-  return Number.isSafeInteger(ticks) && ticks > 0 ? ticks : 100;
-})();
-
-/**
- * CPU time (user + system) a process has used, in µs, from /proc/PID/stat; NaN off Linux. On a
- * shared box the server's CPU per request is steadier than req/s, which also depends on how much
- * CPU the other processes leave to the server and to wrk.
- */
-function cpuTimeUs(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS_PER_S;
-  } catch {
-    return NaN;
-  }
-}
-
 /** One wrk run: req/s, non-2xx count, and the server's CPU µs per request. */
 interface WrkRun {
   readonly rps: number;
@@ -132,11 +110,6 @@ async function poolAllocTotal(port: number): Promise<number> {
   let total = 0;
   for (const m of text.matchAll(/^pool_alloc_total\{[^}]*\} (\d+)/gm)) total += Number(m[1]);
   return total;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 const dir = await Deno.makeTempDir({ prefix: "rpc-wrk-" });

@@ -358,6 +358,8 @@ export class H2Connection implements Timeout, DispatcherOwner {
     const quiet = dispatcher.table.size === 0 && this.#partialSinceMs === 0 &&
       dispatcher.blocks.streamId === 0;
     if (quiet && due(this.#idleSinceMs, limits.idleTimeoutMs)) return this.#beginDrain();
+    const lingerDue = dispatcher.resetLingering(nowMs);
+    if (lingerDue > 0) next = Math.min(next, lingerDue);
     const oldest = dispatcher.sender.oldestBlockedSinceMs;
     if (due(oldest, limits.writeStallTimeoutMs)) {
       dispatcher.resetStalled(nowMs - limits.writeStallTimeoutMs);

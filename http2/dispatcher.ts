@@ -467,6 +467,11 @@ export class Dispatcher {
     this.sender.output.goaway(this.table.lastPeerStreamId, code, debug);
   }
 
+  /** Resets lingering early-answered streams whose upload did not end in time (lifecycle.ts). */
+  resetLingering(nowMs: number): number {
+    return this.#life.resetLingering(nowMs);
+  }
+
   /** Resets every stream whose response waited for a window since before `sinceMs`. */
   resetStalled(sinceMs: number): void {
     this.#life.resetStalled(sinceMs);

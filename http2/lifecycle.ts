@@ -44,10 +44,17 @@ export class StreamLifecycle implements SenderOwner {
   readonly flood: FloodGuard;
   readonly #clock: Clock;
   readonly #owner: LifecycleOwner;
+  readonly #lingerTimeoutMs: number;
+  /**
+   * Streams answered early whose short upload may still come (see `onResponseComplete`), with
+   * when they started to linger; bounded by the concurrent streams.
+   */
+  readonly #lingering = new Map<H2Stream, number>();
 
   constructor(conn: Deno.Conn, clock: Clock, limits: H2Limits, owner: LifecycleOwner) {
     this.#clock = clock;
     this.#owner = owner;
+    this.#lingerTimeoutMs = limits.lingerTimeoutMs;
     this.sender = new Sender(
       conn,
       clock,
@@ -61,6 +68,7 @@ export class StreamLifecycle implements SenderOwner {
 
   /** Removes a stream from the table; the last one makes the connection idle. */
   close(stream: H2Stream, how: number): void {
+    this.#lingering.delete(stream);
     this.table.close(stream, how);
     if (this.table.size === 0) this.#owner.onIdle();
   }
@@ -116,9 +124,38 @@ export class StreamLifecycle implements SenderOwner {
 
   onResponseComplete(stream: H2Stream): void {
     if (stream.remoteEnded) return this.close(stream, CLOSED.ENDED);
+    // The rest of a declared body that fits the window the peer already has will come without
+    // a WINDOW_UPDATE: it is let come (and dropped) for at most `lingerTimeoutMs`, instead of a
+    // reset. The reset goes in a write after the answer's (curl 7.88 fails an answer followed by
+    // RST_STREAM in the same read); that second small write per early answer, on a TLS socket
+    // without TCP_NODELAY (Deno offers none), meets the peer's delayed ACK: ~40 ms per call.
+    const rest = stream.contentLengthBytes - stream.receivedBytes;
+    if (stream.contentLengthBytes >= 0 && rest <= stream.recvWindow) {
+      const now = this.#clock.nowMs;
+      this.#lingering.set(stream, now);
+      this.#owner.deadlineAt(now + this.#lingerTimeoutMs);
+      return;
+    }
     // RFC 9113 §8.1: a complete response may end the upload with RST_STREAM(NO_ERROR).
     this.sender.resetAfterAnswer(stream.id);
     this.close(stream, CLOSED.OUR_RESET);
+  }
+
+  /**
+   * Resets (NO_ERROR) the lingering streams whose upload did not end in time; returns when the
+   * next one is due, 0 when none lingers. Bounded by the concurrent streams.
+   */
+  resetLingering(nowMs: number): number {
+    let next = 0;
+    for (const [stream, sinceMs] of this.#lingering) {
+      const dueMs = sinceMs + this.#lingerTimeoutMs;
+      if (dueMs <= nowMs) {
+        this.sender.output.rstStream(stream.id, H2_ERROR.NO_ERROR);
+        this.close(stream, CLOSED.OUR_RESET);
+        this.sender.scheduleFlush();
+      } else if (next === 0 || dueMs < next) next = dueMs;
+    }
+    return next;
   }
 
   onHandlerReset(stream: H2Stream, codeName: H2ErrorCodeName): void {

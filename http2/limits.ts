@@ -70,6 +70,11 @@ export interface H2Limits {
   readonly settingsAckTimeoutMs: number;
   /** A response that cannot progress (zero window) or a write that does not complete, this long, fails. */
   readonly writeStallTimeoutMs: number;
+  /**
+   * A stream answered early whose short upload still fits the peer's window may finish it for
+   * this long (dropped) before it is reset with NO_ERROR.
+   */
+  readonly lingerTimeoutMs: number;
   /** `shutdown` lets streams in flight finish for at most this long. */
   readonly drainTimeoutMs: number;
   /** The interval over which the flood counters below are counted. */
@@ -126,6 +131,7 @@ export const H2_LIMITS_DEFAULT: H2Limits = Object.freeze({
   headerBlockTimeoutMs: 10_000,
   settingsAckTimeoutMs: 10_000,
   writeStallTimeoutMs: 10_000,
+  lingerTimeoutMs: 2_000,
   drainTimeoutMs: 30_000,
   floodIntervalMs: 1000,
   resetsPerIntervalMax: 200,

@@ -22,7 +22,7 @@ import { parseRequestHead, type RequestHead, responseFieldLines } from "./reques
 import type { SectionCache } from "./section_cache.ts";
 import { H3Call, type RpcRouteContext, serveRpcRoute } from "./rpc_route.ts";
 import { matchRpcPath, TARGET_APP } from "../rpc/route.ts";
-import { frameBodyStream, type StallWatch, StreamInput } from "./stream_input.ts";
+import { frameBodyStream, StreamInput } from "./stream_input.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 
 /** Limits for one request stream. */

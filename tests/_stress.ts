@@ -160,6 +160,9 @@ export function echoCapnpBody(sizeBytes: number): Uint8Array<ArrayBuffer> {
   return encodeRequest("system.echo", 1, { payload: new Uint8Array(sizeBytes - 200) });
 }
 
+/** A `fetch`-shaped function: the global one, one bound to a `Deno.HttpClient`, an HTTP/3 client's. */
+export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
 /** What `runOverload` drives: a URL to POST the body to and the process to watch. */
 export interface OverloadTarget {
   /** Base URL (`/healthz` is polled under it). */
@@ -171,13 +174,20 @@ export interface OverloadTarget {
   readonly contentType: string;
   readonly concurrency: number;
   readonly seconds: number;
+  /** Headers every upload carries besides Content-Type (e.g. Authorization); default none. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The fetch of uploader `index` (0..concurrency-1) and of the `/healthz` poller (`index` =
+   * concurrency), e.g. one connection each over TLS or HTTP/3; default the global `fetch`.
+   */
+  readonly fetchOf?: (index: number) => FetchLike;
 }
 
 /** What an overload run saw. */
 export interface OverloadResult {
   /** HTTP status -> count. */
   readonly statuses: Map<number, number>;
-  /** 503s without a Retry-After header. */
+  /** 503s and 429s without a Retry-After header. */
   retryAfterMissing: number;
   /** Transport errors (first 20). */
   readonly errors: string[];
@@ -192,17 +202,25 @@ export interface OverloadResult {
 const HEALTH_TIMEOUT_MS = 5_000;
 
 /** One uploader: POSTs the body again and again until `untilMs`. */
-async function uploader(target: OverloadTarget, untilMs: number, result: OverloadResult) {
+async function uploader(
+  target: OverloadTarget,
+  index: number,
+  untilMs: number,
+  result: OverloadResult,
+) {
+  const send = target.fetchOf?.(index) ?? fetch;
+  const headers = { ...target.headers, "content-type": target.contentType };
   for (let i = 0; i < 1_000_000 && Date.now() < untilMs; i++) {
     try {
-      const response = await fetch(`${target.baseUrl}${target.path}`, {
+      const response = await send(`${target.baseUrl}${target.path}`, {
         method: "POST",
-        headers: { "content-type": target.contentType },
+        headers,
         body: target.body,
       });
       await response.arrayBuffer();
       result.statuses.set(response.status, (result.statuses.get(response.status) ?? 0) + 1);
-      if (response.status === 503 && response.headers.get("retry-after") === null) {
+      const refused = response.status === 503 || response.status === 429;
+      if (refused && response.headers.get("retry-after") === null) {
         result.retryAfterMissing++;
       }
     } catch (error) {
@@ -213,10 +231,11 @@ async function uploader(target: OverloadTarget, untilMs: number, result: Overloa
 
 /** Samples RSS and polls `/healthz` every 100 ms until `untilMs`. */
 async function watcher(target: OverloadTarget, untilMs: number, result: OverloadResult) {
+  const send = target.fetchOf?.(target.concurrency) ?? fetch;
   for (let i = 0; i < 100_000 && Date.now() < untilMs; i++) {
     result.rssPeakBytes = Math.max(result.rssPeakBytes, rssBytes(target.pid));
     try {
-      const response = await fetch(`${target.baseUrl}/healthz`, {
+      const response = await send(`${target.baseUrl}/healthz`, {
         signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
       });
       const text = await response.text();
@@ -255,7 +274,7 @@ export async function runOverload(target: OverloadTarget): Promise<OverloadResul
   const untilMs = Date.now() + target.seconds * 1000;
   const uploaders = Array.from(
     { length: target.concurrency },
-    () => uploader(target, untilMs, result),
+    (_, index) => uploader(target, index, untilMs, result),
   );
   await Promise.all([...uploaders, watcher(target, untilMs, result)]);
   result.rssPeakBytes = Math.max(result.rssPeakBytes, rssBytes(target.pid));
