@@ -1,7 +1,12 @@
 /**
- * `deno task call [--url URL] [--http 1|2|3] [--ca FILE] [--token T] [--timeout-ms N]
- * METHOD 'JSON'`: calls one method with JSON params and prints the result as JSON. An RPC error
- * prints `{"error":{...}}` and exits 1; bad arguments print one line and exit 2.
+ * `deno task call [--url URL] [--http 1|2|3] [--ca FILE] [--token T] [--timeout-ms N] [--get
+ * [--if-none-match TAG]] METHOD 'JSON'`: calls one method with JSON params and prints the
+ * result as JSON. An RPC error prints `{"error":{...}}` and exits 1; bad arguments print one
+ * line and exit 2. Answers may come compressed (the client decodes zstd and gzip).
+ *
+ * `--get` calls a side-effect-free method with GET: the answer's entity tag goes to stderr as
+ * `etag: <tag>`; with `--if-none-match TAG` (a tag printed before) an unchanged answer prints
+ * `{"notModified":true,"etag":TAG}` and exits 0.
  *
  * Defaults: `--url https://localhost:8443`, `--ca ./data/certs/ca.pem` and the token in
  * `./data/admin.token` when those files exist (`--data-dir` moves both).
@@ -22,6 +27,10 @@ export interface CallArgs {
   readonly timeoutMs: number | null;
   readonly method: string;
   readonly params: unknown;
+  /** Call with GET. */
+  readonly get: boolean;
+  /** GET only: sent as If-None-Match. */
+  readonly ifNoneMatch: string | null;
 }
 
 /** A bad command line; `main` prints its message and exits 2. */
@@ -34,7 +43,11 @@ export class UsageError extends Error {
 
 const USAGE =
   "usage: deno task call [--url URL] [--http 1|2|3] [--ca FILE] [--token T] [--timeout-ms N] " +
-  "[--data-dir DIR] METHOD 'JSON'";
+  "[--data-dir DIR] [--get [--if-none-match TAG]] METHOD 'JSON'";
+
+/** Flags with a value, and switches (no value). */
+const VALUE_FLAGS = ["url", "http", "ca", "token", "timeout-ms", "data-dir", "if-none-match"];
+const SWITCHES = ["get"];
 
 async function readIfExists(path: string): Promise<string | null> {
   try {
@@ -65,9 +78,11 @@ export async function parseCallArgs(args: readonly string[]): Promise<CallArgs> 
     }
     const eq = a.indexOf("=");
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    if (!["url", "http", "ca", "token", "timeout-ms", "data-dir"].includes(name)) {
-      throw new UsageError(`unknown flag --${name}; ${USAGE}`);
+    if (SWITCHES.includes(name) && eq < 0) {
+      flags.set(name, "true");
+      continue;
     }
+    if (!VALUE_FLAGS.includes(name)) throw new UsageError(`unknown flag --${name}; ${USAGE}`);
     const value = eq < 0 ? args[++i] : a.slice(eq + 1);
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     flags.set(name, value);
@@ -87,6 +102,8 @@ export async function parseCallArgs(args: readonly string[]): Promise<CallArgs> 
   if (timeout !== undefined && !/^[0-9]{1,9}$/.test(timeout)) {
     throw new UsageError(`--timeout-ms must be a positive integer`);
   }
+  const get = flags.has("get");
+  if (flags.has("if-none-match") && !get) throw new UsageError("--if-none-match needs --get");
   const dataDir = flags.get("data-dir") ?? "data";
   const defaultCa = join(dataDir, "certs", "ca.pem");
   const caPath = flags.get("ca") ?? ((await readIfExists(defaultCa)) === null ? null : defaultCa);
@@ -100,6 +117,8 @@ export async function parseCallArgs(args: readonly string[]): Promise<CallArgs> 
     timeoutMs: timeout === undefined ? null : Number(timeout),
     method: positional[0],
     params,
+    get,
+    ifNoneMatch: flags.get("if-none-match") ?? null,
   };
 }
 
@@ -108,6 +127,20 @@ async function http3Transport(args: CallArgs, caCerts: string[]): Promise<Transp
   // Loaded only for --http 3, so HTTP/1.1 and HTTP/2 calls never load the QUIC stack.
   const { createHttp3Transport } = await import("../http3/client.ts");
   return createHttp3Transport({ url: args.url, caCerts });
+}
+
+/** A GET call: the result (its tag to stderr), or the notice that the held tag is current. */
+async function printGet(client: RpcClient, args: CallArgs): Promise<number> {
+  const outcome = await client.get(args.method, args.params, {
+    ifNoneMatch: args.ifNoneMatch ?? undefined,
+  });
+  if (outcome.status === 304) {
+    console.log(JSON.stringify({ notModified: true, etag: outcome.etag ?? args.ifNoneMatch }));
+    return 0;
+  }
+  if (outcome.etag !== null) console.error(`etag: ${outcome.etag}`);
+  console.log(JSON.stringify(outcome.result, null, 2));
+  return 0;
 }
 
 /** Runs the CLI and returns the exit code (0 ok, 1 RPC error, 2 usage). */
@@ -126,6 +159,7 @@ export async function main(args: readonly string[]): Promise<number> {
       transport: parsed.http === 3 ? await http3Transport(parsed, caCerts) : undefined,
     };
     client = new RpcClient(options);
+    if (parsed.get) return await printGet(client, parsed);
     const result = await client.callJson(parsed.method, parsed.params);
     console.log(JSON.stringify(result, null, 2));
     return 0;

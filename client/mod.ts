@@ -1,7 +1,9 @@
 /**
  * The typed RPC client: binary (Cap'n Proto) by default, JSON optional; deadlines, batches;
  * HTTP/1.1 and HTTP/2 through `fetch` with a `Deno.HttpClient` (HTTP/3 plugs in through the
- * `transport` option).
+ * `transport` option). Answers may come compressed (zstd, gzip: answer_body.ts); a
+ * side-effect-free method may be called with GET (`{ get: true }`), and the client then sends
+ * If-None-Match for the answer it holds and takes a 304 from its tag cache (get_form.ts).
  *
  * @module
  */
@@ -9,6 +11,8 @@
 import { ERROR_CODES, type ErrorCode, isErrorCode, RpcError } from "../errors/rpc_error.ts";
 import { type ClientMethod, codecsOf, type ParamsOf, type ResultOf } from "./codecs.ts";
 import { decodeBatch, decodeResponse, encodeRequest } from "./envelope.ts";
+import { ANSWER_BYTES_MAX_DEFAULT, CLIENT_ACCEPT_ENCODING, readAnswerBody } from "./answer_body.ts";
+import { getTarget, TagCache } from "./get_form.ts";
 
 /** A transport: sends one request, returns its response (e.g. `fetch` bound to a client). */
 export type Transport = (request: Request) => Promise<Response>;
@@ -29,12 +33,37 @@ export interface RpcClientOptions {
   readonly timeoutMs?: number;
   /** A replacement transport (the HTTP/3 client); when given, `http` and `caCerts` are unused. */
   readonly transport?: Transport;
+  /** The largest decoded answer accepted; default 64 MiB. */
+  readonly answerBytesMax?: number;
+  /** GET answers remembered with their tags (for If-None-Match); default 256, 0 = none. */
+  readonly tagCacheEntries?: number;
 }
 
 /** Per-call options. */
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Call with GET (side-effect-free methods only; the server answers 405 otherwise): the
+   * client sends If-None-Match for the answer it holds and returns that one on a 304.
+   */
+  readonly get?: boolean;
+}
+
+/** What a GET call answered (`RpcClient.get`). */
+export interface GetOutcome<R> {
+  /** 200: a fresh answer; 304: the held one is current. */
+  readonly status: 200 | 304;
+  /** The answer's entity tag, if it had one. */
+  readonly etag: string | null;
+  /** The result; on a 304 the one the client held, or undefined when it held none. */
+  readonly result: R | undefined;
+}
+
+/** Per-call options of a GET. */
+export interface GetOptions extends CallOptions {
+  /** Sent as If-None-Match instead of the tag the client holds for this call. */
+  readonly ifNoneMatch?: string;
 }
 
 /** One call of a batch: the method name and its params (TS values). */
@@ -81,6 +110,8 @@ export class RpcClient {
   readonly #timeoutMs: number | undefined;
   readonly #httpClient: Deno.HttpClient | null;
   readonly #transport: Transport;
+  readonly #answerBytesMax: number;
+  readonly #tags: TagCache;
   #nextRequestId = 1;
 
   constructor(options: RpcClientOptions) {
@@ -95,6 +126,8 @@ export class RpcClient {
     this.#wire = options.wire ?? "capnp";
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs;
+    this.#answerBytesMax = options.answerBytesMax ?? ANSWER_BYTES_MAX_DEFAULT;
+    this.#tags = new TagCache(options.tagCacheEntries ?? 256);
     if (options.transport) {
       this.#httpClient = null;
       this.#transport = options.transport;
@@ -112,6 +145,7 @@ export class RpcClient {
 
   /** Calls `method` with `params` (TS values) and returns its result, or throws RpcError. */
   async call<R = unknown>(method: string, params: unknown, options: CallOptions = {}): Promise<R> {
+    if (options.get) return (await this.get<R>(method, params, options)).result as R;
     if (this.#wire === "json") return await this.callJson(method, params, options) as R;
     return await this.#callBinary(method, params, options) as R;
   }
@@ -133,14 +167,85 @@ export class RpcClient {
     options: CallOptions = {},
   ): Promise<ResultOf<M>> {
     codecsOf(method);
+    if (options.get) {
+      return (await this.#get(method, params, { ...options, wire: "capnp" })).result as ResultOf<M>;
+    }
     return await this.#callBinary(method, params, options) as ResultOf<M>;
+  }
+
+  /**
+   * Calls a side-effect-free `method` with GET in the client's wire: a 200 (whose tag the
+   * client keeps with its answer), or a 304 when the answer the client held (or
+   * `ifNoneMatch`) is current. Throws RpcError like `call`.
+   *
+   * @example
+   * ```ts
+   * const first = await client.get("worknode.get", { id: "n1" }); // status 200
+   * const again = await client.get("worknode.get", { id: "n1" }); // 304 unless it changed
+   * ```
+   */
+  async get<R = unknown>(
+    method: string,
+    params: unknown,
+    options: GetOptions = {},
+  ): Promise<GetOutcome<R>> {
+    return await this.#get(method, params, { ...options, wire: this.#wire }) as GetOutcome<R>;
+  }
+
+  async #get(
+    method: string,
+    params: unknown,
+    options: GetOptions & { readonly wire: "json" | "capnp" },
+  ): Promise<GetOutcome<unknown>> {
+    // Request id 0: the same call is the same URL, so caches (and the tag cache) can hit.
+    const message = options.wire === "json"
+      ? new TextEncoder().encode(JSON.stringify(params ?? {}))
+      : encodeRequest(method, 0, params);
+    const url = this.#url + getTarget(method, message, options.wire);
+    const held = this.#tags.get(url);
+    const headers = this.#headers(null, options);
+    const ifNoneMatch = options.ifNoneMatch ?? held?.etag;
+    if (ifNoneMatch !== undefined) headers.set("if-none-match", ifNoneMatch);
+    const response = await this.#transport(
+      new Request(url, { method: "GET", headers, signal: options.signal }),
+    );
+    const etag = response.headers.get("etag");
+    if (response.status === 304) {
+      await response.body?.cancel();
+      const current = held !== undefined && held.etag === (etag ?? held.etag) ? held : undefined;
+      const result = current === undefined
+        ? undefined
+        : this.#decode(method, current.contentType, current.body, 200, options.wire);
+      return { status: 304, etag, result };
+    }
+    const body = await readAnswerBody(response, this.#answerBytesMax);
+    const contentType = response.headers.get("content-type") ?? "";
+    const result = this.#decode(method, contentType, body, response.status, options.wire);
+    if (etag !== null) this.#tags.set(url, { etag, contentType, body });
+    return { status: 200, etag, result };
+  }
+
+  /** A result from an answer's body, or throws its RpcError. */
+  #decode(
+    method: string,
+    contentType: string,
+    body: Uint8Array,
+    status: number,
+    wire: "json" | "capnp",
+  ): unknown {
+    if (wire === "capnp" && contentType.startsWith("application/capnp")) {
+      return decodeResponse(method, body, status);
+    }
+    const value = parseJsonOrNull(body);
+    if (status !== 200 || wire === "capnp") throw rpcErrorFromJson(value, status);
+    return value;
   }
 
   /** Calls `method` over JSON with the params' JSON form; returns the result's JSON form. */
   async callJson(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     const body = new TextEncoder().encode(JSON.stringify(params ?? {}));
     const response = await this.#post(`/rpc/${method}`, "application/json", body, options);
-    const value = parseJsonOrNull(new Uint8Array(await response.arrayBuffer()));
+    const value = parseJsonOrNull(await readAnswerBody(response, this.#answerBytesMax));
     if (!response.ok) throw rpcErrorFromJson(value, response.status);
     return value;
   }
@@ -151,7 +256,7 @@ export class RpcClient {
     const body = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
     frames.reduce((at, f) => (body.set(f, at), at + f.length), 0);
     const response = await this.#post("/rpc", "application/capnp", body, options);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readAnswerBody(response, this.#answerBytesMax);
     if (!(response.headers.get("content-type") ?? "").startsWith("application/capnp")) {
       throw rpcErrorFromJson(parseJsonOrNull(bytes), response.status);
     }
@@ -169,7 +274,7 @@ export class RpcClient {
     const requestId = this.#nextRequestId++;
     const body = encodeRequest(method, requestId, params);
     const response = await this.#post(`/rpc/${method}`, "application/capnp", body, options);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readAnswerBody(response, this.#answerBytesMax);
     if (!(response.headers.get("content-type") ?? "").startsWith("application/capnp")) {
       throw rpcErrorFromJson(parseJsonOrNull(bytes), response.status);
     }
@@ -182,17 +287,26 @@ export class RpcClient {
     body: Uint8Array<ArrayBuffer>,
     options: CallOptions,
   ): Promise<Response> {
-    const headers = new Headers({ "content-type": contentType });
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    if (timeoutMs !== undefined) headers.set("rpc-timeout-ms", String(Math.ceil(timeoutMs)));
-    if (this.#token !== undefined) headers.set("authorization", `Bearer ${this.#token}`);
     const request = new Request(this.#url + path, {
       method: "POST",
-      headers,
+      headers: this.#headers(contentType, options),
       body,
       signal: options.signal,
     });
     return await this.#transport(request);
+  }
+
+  /**
+   * A request's fields: the media type, the deadline, the token, and the codings the client
+   * decodes itself (so `fetch` leaves coded bodies as they are: answer_body.ts).
+   */
+  #headers(contentType: string | null, options: CallOptions): Headers {
+    const headers = new Headers({ "accept-encoding": CLIENT_ACCEPT_ENCODING });
+    if (contentType !== null) headers.set("content-type", contentType);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    if (timeoutMs !== undefined) headers.set("rpc-timeout-ms", String(Math.ceil(timeoutMs)));
+    if (this.#token !== undefined) headers.set("authorization", `Bearer ${this.#token}`);
+    return headers;
   }
 }
 

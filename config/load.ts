@@ -86,11 +86,20 @@ function readConfigFile(
       raw.set(key, { text: String(value), label: `${label} = ${JSON.stringify(value)}` });
     } else if (value === null) {
       raw.set(key, { text: "off", label: `${label} = null` });
+    } else if (known.get(key)!.repeatable === true && isStringList(value)) {
+      raw.set(key, { text: value.join(","), label: `${label} = ${JSON.stringify(value)}` });
     } else {
-      errors.push(`Cannot use ${label}: must be a string, a number or a boolean`);
+      const list = known.get(key)!.repeatable === true ? ", a list of strings" : "";
+      errors.push(`Cannot use ${label}: must be a string, a number${list} or a boolean`);
     }
   }
   return raw;
+}
+
+/** Whether `value` is an array of at most 256 strings, none holding a comma. */
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= 256 &&
+    value.every((item) => typeof item === "string" && !item.includes(","));
 }
 
 /** Picks one option's raw value by precedence: flag, then env, then the file. */

@@ -45,6 +45,9 @@ Deno.test("defaults when nothing is given, frozen", () => {
     publicRead: false,
     logLevel: "info",
     shutdownTimeoutMs: 10000,
+    corsOrigins: [],
+    cacheControl: "private, no-cache",
+    compressMinBytes: 1024,
     dryRun: false,
     help: false,
     configFile: undefined,
@@ -269,4 +272,49 @@ Deno.test("--public-read alone means true; a value, the env and the file also se
   assert.deepEqual([fromFile.publicRead, fromFile.shutdownTimeoutMs], [true, 2500]);
   assert.throws(() => loadConfig(["--public-read=maybe"], NONE), /must be true or false/);
   assert.throws(() => loadConfig(["--shutdown-timeout-ms", "-1"], NONE), /0\.\.600000/);
+});
+
+Deno.test("--cors-origin repeats; the env lists origins; the file takes a list or a string", () => {
+  const flags = loadConfig(
+    ["--cors-origin", "https://app.example.com", "--cors-origin=http://localhost:3000"],
+    NONE,
+  );
+  assert.deepEqual(flags.corsOrigins, ["https://app.example.com", "http://localhost:3000"]);
+  const env = loadConfig([], {
+    env: { WORKNODE_CORS_ORIGIN: "https://a.example, https://b.example:8443" },
+  });
+  assert.deepEqual(env.corsOrigins, ["https://a.example", "https://b.example:8443"]);
+  const file = (text: string) =>
+    loadConfig(["--config", "c.json"], { env: {}, readFile: () => text }).corsOrigins;
+  assert.deepEqual(file('{"corsOrigins": ["https://a.example", "https://b.example"]}'), [
+    "https://a.example",
+    "https://b.example",
+  ]);
+  assert.deepEqual(file('{"corsOrigins": "https://a.example"}'), ["https://a.example"]);
+  assert.deepEqual(file('{"corsOrigins": null}'), []);
+  // Matching is byte for byte: only the serialized form a browser sends is accepted.
+  for (const bad of ["https://a.example/", "HTTPS://A.example", "https://a.example:443", "*"]) {
+    assert.throws(() => loadConfig(["--cors-origin", bad], NONE), /not an origin/, bad);
+  }
+  assert.throws(
+    () => loadConfig(["--config", "c.json"], { env: {}, readFile: () => '{"corsOrigins": [1]}' }),
+    /a list of strings/,
+  );
+  assert.throws(() => loadConfig(["--port", "1", "--port", "2"], NONE), /--port twice/);
+});
+
+Deno.test("--cache-control and --compress-min-bytes", () => {
+  const config = loadConfig(
+    ["--cache-control", "public, max-age=60", "--compress-min-bytes", "4KiB"],
+    NONE,
+  );
+  assert.equal(config.cacheControl, "public, max-age=60");
+  assert.equal(config.compressMinBytes, 4096);
+  assert.equal(loadConfig(["--compress-min-bytes=off"], NONE).compressMinBytes, null);
+  assert.equal(
+    loadConfig([], { env: { WORKNODE_COMPRESS_MIN_BYTES: "0" } }).compressMinBytes,
+    0,
+  );
+  assert.throws(() => loadConfig(["--cache-control", "no\ncache"], NONE), /visible ASCII/);
+  assert.throws(() => loadConfig(["--compress-min-bytes", "soon"], NONE), /byte size/);
 });

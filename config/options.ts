@@ -7,6 +7,13 @@
  */
 
 import { type Profile, PROFILES } from "../pool/plan.ts";
+import {
+  CACHE_CONTROL_DEFAULT,
+  COMPRESS_MIN_BYTES_DEFAULT,
+  CORS_ORIGINS_MAX,
+  parseCacheControl,
+  parseCorsOrigin,
+} from "../rpc/web_config.ts";
 import { parseByteSize } from "./byte_size.ts";
 
 /** Log levels, least to most severe. */
@@ -41,6 +48,12 @@ export interface ConfigValues {
   readonly logLevel: LogLevel;
   /** On SIGTERM/SIGINT, the longest wait for in-flight calls before exiting anyway. */
   readonly shutdownTimeoutMs: number;
+  /** Exact origins granted CORS; empty = none (same-origin only). */
+  readonly corsOrigins: readonly string[];
+  /** Cache-Control of GET answers. */
+  readonly cacheControl: string;
+  /** Answers of at least this many bytes are compressed when the client accepts it; null = off. */
+  readonly compressMinBytes: number | null;
 }
 
 /** One option of the table. */
@@ -59,6 +72,11 @@ export interface OptionSpec {
   readonly parse: (text: string) => unknown;
   /** The value a bare flag means (`--public-read` alone = `"true"`); absent = a value is needed. */
   readonly bareValue?: string;
+  /**
+   * The flag may be given more than once: its values are joined with commas (as the
+   * environment variable lists them), and the config file may hold an array of strings.
+   */
+  readonly repeatable?: boolean;
 }
 
 /** The pool budget given by flag may not exceed 64 GiB (libpool's block count limits). */
@@ -136,6 +154,24 @@ function parseBoolean(text: string): boolean {
   if (text === "true" || text === "1" || text === "yes") return true;
   if (text === "false" || text === "0" || text === "no") return false;
   throw new RangeError("must be true or false");
+}
+
+/** A comma-separated list of origins (`off` or empty: none). */
+function parseCorsOrigins(text: string): readonly string[] {
+  const items = text.split(",").map((item) => item.trim()).filter((item) => item !== "");
+  if (text.trim() === "off") return Object.freeze([]);
+  if (items.length > CORS_ORIGINS_MAX) {
+    throw new RangeError(`must name at most ${CORS_ORIGINS_MAX} origins`);
+  }
+  return Object.freeze([...new Set(items.map(parseCorsOrigin))]);
+}
+
+/** A byte size, or `off` for never. */
+function parseCompressMinBytes(text: string): number | null {
+  if (text === "off") return null;
+  const bytes = parseByteSize(text);
+  if (bytes > 2 ** 31) throw new RangeError(`must be at most 2GiB (or "off")`);
+  return bytes;
 }
 
 function parseLogLevel(text: string): LogLevel {
@@ -287,6 +323,38 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     defaultText: "10000",
     description: "On SIGTERM/SIGINT, how long in-flight calls may take to finish",
     parse: (text: string) => parseIntegerIn(text, 0, SHUTDOWN_TIMEOUT_MS_LIMIT),
+  },
+  {
+    key: "corsOrigins",
+    flag: "--cors-origin",
+    env: "WORKNODE_CORS_ORIGIN",
+    valueName: "ORIGIN",
+    defaultValue: Object.freeze([]),
+    defaultText: "none",
+    description: "Grant CORS to this exact origin (https://app.example.com); repeatable, env: a " +
+      "comma-separated list",
+    parse: parseCorsOrigins,
+    repeatable: true,
+  },
+  {
+    key: "cacheControl",
+    flag: "--cache-control",
+    env: "WORKNODE_CACHE_CONTROL",
+    valueName: "VALUE",
+    defaultValue: CACHE_CONTROL_DEFAULT,
+    defaultText: CACHE_CONTROL_DEFAULT,
+    description: "Cache-Control of answers to GET calls (errors are no-store)",
+    parse: parseCacheControl,
+  },
+  {
+    key: "compressMinBytes",
+    flag: "--compress-min-bytes",
+    env: "WORKNODE_COMPRESS_MIN_BYTES",
+    valueName: "SIZE|off",
+    defaultValue: COMPRESS_MIN_BYTES_DEFAULT,
+    defaultText: String(COMPRESS_MIN_BYTES_DEFAULT),
+    description: "Answers of at least this size are sent zstd- or gzip-compressed when accepted",
+    parse: parseCompressMinBytes,
   },
 ].map((spec) => Object.freeze(spec as OptionSpec)));
 

@@ -28,9 +28,14 @@ const BARE_VALUES: ReadonlyMap<string, string> = new Map(
   ),
 );
 const SWITCH_FLAGS: ReadonlySet<string> = new Set([...Object.keys(SWITCHES), "-h"]);
+/** Value flags that may be given more than once (their values are joined with commas). */
+const REPEATABLE_FLAGS: ReadonlySet<string> = new Set(
+  OPTIONS.filter((option) => option.repeatable === true).map((option) => option.flag),
+);
 
 /**
- * Splits `args` (`--flag value`, `--flag=value`, switches) without validating values.
+ * Splits `args` (`--flag value`, `--flag=value`, switches) without validating values; a
+ * repeatable flag's values are joined with commas.
  *
  * @example
  * ```ts
@@ -72,8 +77,10 @@ export function parseArgs(args: readonly string[]): ParsedArgs {
       errors.push(`Cannot use ${flag}: it needs a value`);
       continue;
     }
-    if (values.has(flag)) errors.push(`Cannot use ${flag} twice`);
-    else values.set(flag, value);
+    const held = values.get(flag);
+    if (held === undefined) values.set(flag, value);
+    else if (REPEATABLE_FLAGS.has(flag)) values.set(flag, `${held},${value}`);
+    else errors.push(`Cannot use ${flag} twice`);
   }
   return { values, switches, errors };
 }

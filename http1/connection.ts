@@ -361,7 +361,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     const buf = this.#buf;
     const end = matchRpcTarget(buf, head.targetStart, head.targetEnd);
     if (end === TARGET_APP) return serveFetch(this, ctx);
-    head.setTarget(buf, head.targetStart, end);
+    head.setTarget(buf, head.targetStart, head.targetEnd, end);
     head.contentLengthBytes = head.chunked ? -1 : Math.max(0, head.contentLength);
     this.#answer = null;
     const call = ctx.core.open(head, this);

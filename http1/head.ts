@@ -1,8 +1,9 @@
 /**
  * Strict, bounded HTTP/1.1 request-head parsing (RFC 9112 sections 2–6) over bytes in the
  * connection's read buffer, without a string per header: only the values the call path needs
- * (content-type, authorization, rpc-timeout-ms, host) become strings, and framing headers
- * (content-length, transfer-encoding, connection, expect) are read as bytes.
+ * (content-type, authorization, rpc-timeout-ms, host; origin, if-none-match, accept-encoding,
+ * content-encoding and access-control-request-method for browsers and caches) become strings,
+ * and framing headers (content-length, transfer-encoding, connection, expect) are read as bytes.
  *
  * Two passes: `findHeadEnd` scans new bytes for the empty line that ends the head (and refuses a
  * bare LF at once, so a client using LF line ends gets a 400 instead of waiting for a timeout),
@@ -12,7 +13,7 @@
  */
 
 import { type ErrorCode, RpcError } from "../errors/rpc_error.ts";
-import { CallHead } from "../rpc/call_head.ts";
+import { CallHead, joinListField } from "../rpc/call_head.ts";
 import { httpMethodCodeOf } from "../rpc/route.ts";
 
 /** The RPC error code each refusal status is answered with (the body is the core's error). */
@@ -89,6 +90,12 @@ const KNOWN_NAMES = [
   "content-length",
   "rpc-timeout-ms",
   "transfer-encoding",
+  // Browsers and caches (docs/design.md, "Browsers and caches").
+  "origin",
+  "if-none-match",
+  "accept-encoding",
+  "content-encoding",
+  "access-control-request-method",
 ] as const;
 const KNOWN_BYTES = KNOWN_NAMES.map((n) => new TextEncoder().encode(n));
 const NAME_HOST = 0;
@@ -99,6 +106,14 @@ const NAME_AUTHORIZATION = 4;
 const NAME_CONTENT_LENGTH = 5;
 const NAME_RPC_TIMEOUT = 6;
 const NAME_TRANSFER_ENCODING = 7;
+const NAME_ORIGIN = 8;
+const NAME_IF_NONE_MATCH = 9;
+const NAME_ACCEPT_ENCODING = 10;
+const NAME_CONTENT_ENCODING = 11;
+const NAME_PREFLIGHT_METHOD = 12;
+/** The shortest and longest known names (a cheap refusal of every other length). */
+const KNOWN_NAME_BYTES_MIN = Math.min(...KNOWN_NAMES.map((n) => n.length));
+const KNOWN_NAME_BYTES_MAX = Math.max(...KNOWN_NAMES.map((n) => n.length));
 
 const CHUNKED = new TextEncoder().encode("chunked");
 const CLOSE = new TextEncoder().encode("close");
@@ -162,8 +177,14 @@ export class RequestHead extends CallHead {
   expectContinue = false;
   connectionClose = false;
   connectionKeepAlive = false;
-  /** The last host, content-type and authorization values (see ValueText). */
-  readonly texts = [new ValueText(), new ValueText(), new ValueText()] as const;
+  /** The last host, content-type, authorization, origin and accept-encoding (see ValueText). */
+  readonly texts = [
+    new ValueText(),
+    new ValueText(),
+    new ValueText(),
+    new ValueText(),
+    new ValueText(),
+  ] as const;
 
   /** Clears the per-request fields. */
   reset(): void {
@@ -238,7 +259,7 @@ function equalsLower(buf: Uint8Array, s: number, e: number, lower: Uint8Array): 
 /** The index into KNOWN_NAMES of the header name `buf[s, e)`, or -1. */
 function knownName(buf: Uint8Array, s: number, e: number): number {
   const length = e - s;
-  if (length < 4 || length > 17) return -1;
+  if (length < KNOWN_NAME_BYTES_MIN || length > KNOWN_NAME_BYTES_MAX) return -1;
   for (let k = 0; k < KNOWN_BYTES.length; k++) {
     if (KNOWN_BYTES[k].length === length && equalsLower(buf, s, e, KNOWN_BYTES[k])) return k;
   }
@@ -391,6 +412,31 @@ function readKnown(buf: Uint8Array, known: number, s: number, e: number, head: R
       break;
     case NAME_CONNECTION:
       readConnection(buf, s, e, head);
+      break;
+    default:
+      readWebField(buf, known, s, e, head);
+  }
+}
+
+/** Stores one of the fields browsers and caches send (CORS, validators, content codings). */
+function readWebField(buf: Uint8Array, known: number, s: number, e: number, head: RequestHead) {
+  switch (known) {
+    case NAME_ORIGIN:
+      head.origin = head.texts[3].of(buf, s, e);
+      head.originCount++;
+      break;
+    case NAME_IF_NONE_MATCH:
+      head.ifNoneMatch = joinListField(head.ifNoneMatch, latin1(buf, s, e));
+      break;
+    case NAME_ACCEPT_ENCODING:
+      head.acceptEncoding = joinListField(head.acceptEncoding, head.texts[4].of(buf, s, e));
+      break;
+    case NAME_CONTENT_ENCODING:
+      head.contentEncoding = latin1(buf, s, e);
+      head.contentEncodingCount++;
+      break;
+    case NAME_PREFLIGHT_METHOD:
+      head.preflightMethod = latin1(buf, s, e);
       break;
   }
 }

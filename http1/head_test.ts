@@ -185,3 +185,27 @@ Deno.test("head: random mutations of a valid head either parse or throw HeadErro
     }
   }
 });
+
+Deno.test("head: the fields of browsers and caches; list fields joined, singletons counted", () => {
+  const head = parse(
+    "GET /rpc/worknode.get?message=e30 HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\n" +
+      'If-None-Match: W/"j.1"\r\nif-none-match: "x"\r\nAccept-Encoding: gzip\r\n' +
+      "ACCEPT-ENCODING: zstd\r\nContent-Encoding: gzip\r\n" +
+      "Access-Control-Request-Method: POST\r\n\r\n",
+  );
+  assert.equal(head.methodCode, METHOD_CODES.get);
+  assert.equal(head.origin, "https://app.example");
+  assert.equal(head.originCount, 1);
+  assert.equal(head.ifNoneMatch, 'W/"j.1", "x"');
+  assert.equal(head.acceptEncoding, "gzip, zstd");
+  assert.equal(head.contentEncoding, "gzip");
+  assert.equal(head.contentEncodingCount, 1);
+  assert.equal(head.preflightMethod, "POST");
+  // The next request on the connection starts clean.
+  const bytes = encoder.encode("POST /rpc/x HTTP/1.1\r\nHost: a\r\n\r\n");
+  parseHead(bytes, 0, { headEnd: bytes.length, head });
+  assert.deepEqual(
+    [head.origin, head.ifNoneMatch, head.acceptEncoding, head.contentEncoding, head.originCount],
+    [null, null, null, null, 0],
+  );
+});

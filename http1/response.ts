@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CallAnswer, HeaderPairs } from "../rpc/answer.ts";
+import { answerHasContent, type CallAnswer, type HeaderPairs } from "../rpc/answer.ts";
 
 /** Reason phrases for the statuses this server sends (others get "Status"). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = Object.freeze({
@@ -165,15 +165,18 @@ export class ResponseEncoder {
 
   /**
    * Writes an RPC answer's head into `out` (status line, content-type, content-length, the
-   * answer's fields, the extra headers, date, connection) and returns its length. `out` must
-   * hold `callHeadBytesMax(answer)` bytes.
+   * answer's fields, the extra headers, date, connection) and returns its length; a 204 or 304
+   * has neither content-type nor content-length. `out` must hold `callHeadBytesMax(answer)`
+   * bytes.
    */
   encodeCallHead(out: Uint8Array, answer: AnswerHeadLike, options: HeadOptions): number {
     let p = put(out, 0, this.statusLine(answer.status));
-    p = put(out, p, this.#contentTypeLine(answer.contentType));
-    p = put(out, p, CONTENT_LENGTH);
-    p = writeDecimal(out, p, answer.body.length);
-    p = put(out, p, CRLF);
+    if (answer.contentType !== "") p = put(out, p, this.#contentTypeLine(answer.contentType));
+    if (answerHasContent(answer.status)) {
+      p = put(out, p, CONTENT_LENGTH);
+      p = writeDecimal(out, p, answer.body.length);
+      p = put(out, p, CRLF);
+    }
     if (answer.fields.length > 0) p = put(out, p, this.#fieldLines(answer.fields));
     p = put(out, p, this.#extra);
     return this.#finish(out, p, options);

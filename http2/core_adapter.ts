@@ -13,7 +13,12 @@
  */
 
 import { RpcError } from "../errors/rpc_error.ts";
-import type { AnswerSink, CallAnswer, HeaderPairs } from "../rpc/answer.ts";
+import {
+  answerHasContent,
+  type AnswerSink,
+  type CallAnswer,
+  type HeaderPairs,
+} from "../rpc/answer.ts";
 import { CallHead } from "../rpc/call_head.ts";
 import type { CallBody, CallCore } from "../rpc/core.ts";
 import type { ShareAccount } from "../rpc/fair_share.ts";
@@ -69,10 +74,11 @@ class CallStream implements AnswerSink, H2StreamHandler {
   }
 
   answer(answer: CallAnswer): void {
-    const fields: [string, string][] = [
-      ["content-type", answer.contentType],
-      ["content-length", String(answer.body.length)],
-    ];
+    const fields: [string, string][] = [];
+    if (answer.contentType !== "") fields.push(["content-type", answer.contentType]);
+    if (answerHasContent(answer.status)) {
+      fields.push(["content-length", String(answer.body.length)]);
+    }
     for (const field of answer.fields) fields.push([field[0], field[1]]);
     for (const field of this.#extra) fields.push([field[0], field[1]]);
     this.#stream.respond(answer.status, fields, answer.body, () => answer.release());
@@ -140,7 +146,7 @@ export class H2CoreAdapter implements H2Handler {
     callHead = new CallHead(this.#options.transport);
     callHead.share = this.#share;
     callHead.methodCode = httpMethodCode(head.method);
-    callHead.setTargetFromPath(matched);
+    callHead.setTargetFromPath(matched, head.path.length);
     for (const [name, value] of head.fields) callHead.readField(name, value);
     callHead.contentLengthBytes = head.contentLengthBytes;
     this.#heads.set(head.fields, callHead);

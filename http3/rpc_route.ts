@@ -15,7 +15,7 @@
  */
 
 import { RpcError } from "../errors/rpc_error.ts";
-import type { AnswerSink, CallAnswer } from "../rpc/answer.ts";
+import { answerHasContent, type AnswerSink, type CallAnswer } from "../rpc/answer.ts";
 import { CallHead } from "../rpc/call_head.ts";
 import type { CallBody, CallCore } from "../rpc/core.ts";
 import type { ShareAccount } from "../rpc/fair_share.ts";
@@ -56,7 +56,7 @@ function callHeadOf(head: RequestHead, nameEnd: number, share: ShareAccount): Ca
   // A request head is cached per connection (its section cache), so its call head is too.
   callHead.share = share;
   callHead.methodCode = httpMethodCode(head.method);
-  callHead.setTargetFromPath(nameEnd);
+  callHead.setTargetFromPath(nameEnd, head.path.length);
   for (const [name, value] of head.headers) callHead.readField(name, value);
   callHead.contentLengthBytes = head.contentLengthBytes ?? -1;
   callHeads.set(head, callHead);
@@ -266,6 +266,15 @@ const SPARE_OUTPUT_COUNT_MAX = 64;
  */
 const spareOutputs: Uint8Array[] = [];
 
+/** One HEADERS frame of `section`: an answer without content (204, 304) has no DATA frame. */
+function headersOnly(section: Uint8Array): Uint8Array {
+  const start = varintLength(FRAME_TYPE.HEADERS) + varintLength(section.length);
+  const out = new Uint8Array(start + section.length);
+  writeVarint(out, writeVarint(out, 0, FRAME_TYPE.HEADERS), section.length);
+  out.set(section, start);
+  return out;
+}
+
 /** Bounds the cached answer heads (statuses x content types seen). */
 const ANSWER_HEAD_COUNT_MAX = 64;
 
@@ -294,10 +303,12 @@ export class AnswerHeadEncoder {
 
   /**
    * HEADERS (with content-length) + one DATA frame holding a copy of the answer's body: a view
-   * of `spare` when they fit in it, else a new buffer.
+   * of `spare` when they fit in it, else a new buffer. An answer without content (204, 304)
+   * is its HEADERS alone.
    */
   headersAndData(answer: CallAnswer, spare: Uint8Array | null = null): Uint8Array {
     const fixed = this.#fixedSection(answer);
+    if (!answerHasContent(answer.status)) return headersOnly(fixed);
     const body = answer.body;
     const lengthDigits = String(body.length);
     // The content-length line: 0101 index(4) (fits: 4 < 15), then a 7-bit-prefixed plain
@@ -342,10 +353,8 @@ export class AnswerHeadEncoder {
   }
 
   #encode(answer: CallAnswer): Uint8Array {
-    const lines: [string, string][] = [
-      [":status", String(answer.status)],
-      ["content-type", answer.contentType],
-    ];
+    const lines: [string, string][] = [[":status", String(answer.status)]];
+    if (answer.contentType !== "") lines.push(["content-type", answer.contentType]);
     for (const [name, value] of answer.fields) lines.push([name, value]);
     for (const [name, value] of this.#extraHeaders) lines.push([name, value]);
     return encodeFieldSection(lines);

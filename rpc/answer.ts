@@ -14,15 +14,30 @@ export type HeaderPairs = readonly (readonly [string, string])[];
 /** No header field. */
 export const NO_HEADERS: HeaderPairs = Object.freeze([]);
 
+/**
+ * Whether an answer of `status` has content: a 204 (a preflight) or a 304 (a validated GET)
+ * has none, and a transport then writes neither Content-Length nor a body (RFC 9110 sections
+ * 8.6, 15.3.5 and 15.4.5). Their `contentType` is "" (no Content-Type either).
+ *
+ * @example
+ * ```ts
+ * answerHasContent(304); // false
+ * ```
+ */
+export function answerHasContent(status: number): boolean {
+  return status !== 204 && status !== 304;
+}
+
 /** A call's answer: write `status`, `contentType`, `fields` and `body`, then `release()`. */
 export interface CallAnswer {
   /** HTTP status: 200, or the error's status. */
   readonly status: number;
-  /** `application/capnp` or `application/json`. */
+  /** `application/capnp` or `application/json`; "" for an answer without content (204, 304). */
   readonly contentType: string;
   /**
-   * Fields besides content-type and content-length (retry-after, allow): a shared frozen array,
-   * so a transport may cache what it encodes per array.
+   * Fields besides content-type and content-length (retry-after, allow, etag, vary, the CORS
+   * grant, content-encoding): a frozen array, often shared, so a transport may cache what it
+   * encodes per array.
    */
   readonly fields: HeaderPairs;
   /** Heap bytes or a view of a pool lease; valid until `release()`. Never mutate or detach it. */
@@ -61,6 +76,26 @@ export class Answer implements CallAnswer {
     this.fields = options.fields ?? NO_HEADERS;
     this.body = body;
     this.#lease = options.lease ?? null;
+  }
+
+  /** Whether the body views a pool block this answer holds (not yet released). */
+  get leased(): boolean {
+    return this.#lease !== null;
+  }
+
+  /**
+   * The same answer with `fields`, holding this one's block from now on (this one then holds
+   * none: releasing it does nothing).
+   *
+   * @example
+   * ```ts
+   * const tagged = answer.withFields(Object.freeze([["etag", 'W/"j.1"'] as const]));
+   * ```
+   */
+  withFields(fields: HeaderPairs): Answer {
+    const lease = this.#lease;
+    this.#lease = null;
+    return new Answer(this.status, this.contentType, this.body, { fields, lease });
   }
 
   release(): void {

@@ -3,7 +3,8 @@
  * transport pushes goes into the call's lease (`body_sink.ts`), then the params are decoded, the
  * handler runs (raced against the deadline and the client going away), the result is encoded
  * into a lease and the answer handed to the transport's sink. A batch (`batch.ts`) takes the same
- * path with its own run step.
+ * path with its own run step. A gzip-coded body is inflated into a block of its own once it is
+ * all in (`inflate_body.ts`); a GET's result is answered with its tag, or 304 (`get_answer.ts`).
  *
  * Timing: the call is its own `Timeout` on the service's clock, armed once when the call opens.
  * While the body arrives it fires at the earlier of the deadline and the body-stall limit (each
@@ -22,65 +23,21 @@
 import type { Timeout } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
 import { Answer, type AnswerSink, type CallAnswer } from "./answer.ts";
-import type { Principal } from "./auth.ts";
 import { runBatch } from "./batch.ts";
 import { LeaseBody } from "./body_sink.ts";
 import { decodeCallParams, encodeResultAnswer, toRpcError } from "./call_codec.ts";
 import type { CallHost } from "./call_host.ts";
 import type { ShareCharge } from "./fair_share.ts";
+import { encodeGetAnswer } from "./get_answer.ts";
+import { inflateBody } from "./inflate_body.ts";
+import type { CallBody, CallPlan } from "./call_plan.ts";
 import { MEDIA_TYPES, type WireKind } from "./media_type.ts";
-import type { AnyMethodSpec, HandlerContext, LeaseLike, Services } from "./method.ts";
+import type { AnyMethodSpec, LeaseLike, Services } from "./method.ts";
+import { LazyHandlerContext } from "./handler_context.ts";
 import { METHOD_ID_NONE } from "./registry.ts";
 import type { Transport } from "./request_log.ts";
 
-/** What the core admitted: everything a call needs before its body. */
-export interface CallPlan {
-  /** The method, or METHOD_ID_NONE for a batch. */
-  readonly methodId: number;
-  readonly wire: WireKind;
-  /** The request block (null for an empty body). */
-  readonly lease: LeaseLike | null;
-  /** The block charged to the call's connection and principal (given back with the lease). */
-  readonly charge: ShareCharge;
-  /** A JSON call's heap allowance (json_budget.ts), given back once the call and its handler end. */
-  readonly jsonCharge: number;
-  readonly limitBytes: number;
-  /** The declared body length, or -1. */
-  readonly declaredBytes: number;
-  readonly timeoutMs: number;
-  /** A batch's principal (its calls' scopes are checked one by one); null otherwise. */
-  readonly principal: Principal | null;
-  readonly authorization: string | null;
-  readonly transport: Transport;
-}
-
-/** The body side of an open call, as a transport drives it. */
-export interface CallBody {
-  /** More body bytes the call takes (the declared rest, or up to the limit). */
-  readonly wantBytes: number;
-  /** Whether the call still takes body bytes (not answered, not aborted). */
-  readonly accepting: boolean;
-  /** Whether the body was read to its end (the connection may then serve another request). */
-  readonly bodyDone: boolean;
-  /** Copies a chunk into the lease; false when the call takes no more body (it was answered). */
-  push(chunk: Uint8Array): boolean;
-  /**
-   * The lease's room for the rest of the body, to read into directly; `commit` (or `abort`)
-   * must follow, and until then the lease is not released.
-   */
-  room(): Uint8Array;
-  /** Counts bytes read into `room()`; false when the call takes no more body. */
-  commit(n: number): boolean;
-  /** The body is complete: the call runs (its answer reaches the sink, maybe at once). */
-  end(): void;
-  /**
-   * The transport found the body malformed (e.g. bad chunked framing): the call is answered
-   * with `error` (a 400) and takes no more body.
-   */
-  fail(error: RpcError): void;
-  /** The client went away: the call is canceled and never answered. Idempotent. */
-  abort(reason?: unknown): void;
-}
+export type { CallBody, CallPlan } from "./call_plan.ts";
 
 const STATE = { body: 0, running: 1, done: 2 } as const;
 
@@ -107,6 +64,10 @@ export class Call implements CallBody, Timeout {
   readonly #body: LeaseBody;
   readonly #callDeadlineAtMs: number;
   #lease: LeaseLike | null;
+  /** The charge of `#lease` (another once an inflated body replaced the compressed one). */
+  #charge: ShareCharge;
+  /** The inflated body of a gzip-coded request (a view of `#lease`), or null. */
+  #inflated: Uint8Array | null = null;
   #state: number = STATE.body;
   #bodyDone = false;
   #progressAtMs: number;
@@ -130,6 +91,7 @@ export class Call implements CallBody, Timeout {
     this.transport = plan.transport;
     this.startMs = startMs;
     this.#lease = plan.lease;
+    this.#charge = plan.charge;
     this.#jsonCharge = plan.jsonCharge;
     this.#body = new LeaseBody(plan.lease, {
       limitBytes: plan.limitBytes,
@@ -199,7 +161,7 @@ export class Call implements CallBody, Timeout {
 
   end(): void {
     if (this.#state !== STATE.body) return;
-    const error = this.#body.finish();
+    const error = this.#body.finish() ?? (this.#plan.gzip ? this.#inflate() : null);
     if (error !== null) {
       this.#failBody(error);
       return;
@@ -233,6 +195,49 @@ export class Call implements CallBody, Timeout {
     this.#releaseRequest();
     this.#releaseJson();
     this.#core.record(this, "canceled", CANCELED_ANSWER);
+  }
+
+  /**
+   * Inflates a gzip-coded body into a block of its own (inflate_body.ts) and lets the
+   * compressed one go; the refusal when it cannot.
+   */
+  #inflate(): RpcError | null {
+    const core = this.#core;
+    const shares = core.deps.shares;
+    let inflated;
+    try {
+      inflated = inflateBody(this.#body.bytes(), {
+        limitBytes: this.#plan.limitBytes,
+        what: core.nameOf(this.methodId),
+        take: (sizeBytes) => core.takeBlock(sizeBytes, this.#plan),
+        give: (block) => {
+          block.lease?.release();
+          shares.release(block.charge);
+        },
+      });
+    } catch (thrown) {
+      return toRpcError(thrown, false);
+    }
+    this.#lease?.release();
+    shares.release(this.#charge);
+    this.#lease = inflated.lease;
+    this.#charge = inflated.charge;
+    this.#inflated = inflated.lease?.bytes.subarray(0, inflated.lengthBytes) ?? EMPTY;
+    // The JSON allowance was taken for the compressed length: now for what will be parsed.
+    if (this.wire !== "json") return null;
+    core.deps.jsonBudget.give(this.#jsonCharge);
+    this.#jsonCharge = 0;
+    try {
+      this.#jsonCharge = core.takeJson(inflated.lengthBytes, this.methodId);
+    } catch (thrown) {
+      return toRpcError(thrown, false);
+    }
+    return null;
+  }
+
+  /** The body the params are decoded from: the inflated one, or the body as it came. */
+  #paramsBytes(): Uint8Array {
+    return this.#inflated ?? this.#body.bytes();
   }
 
   /** Called by the clock: the deadline passed, or the body stalled. */
@@ -321,7 +326,7 @@ export class Call implements CallBody, Timeout {
     const spec = deps.registry.get(this.methodId);
     let params: unknown;
     try {
-      params = decodeCallParams(this.#body.bytes(), {
+      params = decodeCallParams(this.#paramsBytes(), {
         wire: this.wire,
         spec,
         methodId: this.methodId,
@@ -367,7 +372,7 @@ export class Call implements CallBody, Timeout {
   #runBatch(): void {
     this.#handlerHolds = true;
     this.#handlerRunning = true;
-    runBatch(this.#body.bytes(), {
+    runBatch(this.#paramsBytes(), {
       core: this.#core,
       call: this,
       principal: this.#plan.principal,
@@ -400,13 +405,16 @@ export class Call implements CallBody, Timeout {
     let answer: CallAnswer;
     try {
       const deps = this.#core.deps;
-      answer = encodeResultAnswer(result, {
+      const options = {
         wire: this.wire,
         spec,
         requestId: this.requestId,
         binary: deps.binary,
         services: deps.services,
-      });
+      };
+      answer = this.#plan.get
+        ? encodeGetAnswer(result, { ...options, ifNoneMatch: this.#plan.ifNoneMatch })
+        : encodeResultAnswer(result, options);
     } catch (thrown) {
       this.#fail(toRpcError(thrown, false));
       return;
@@ -447,26 +455,6 @@ export class Call implements CallBody, Timeout {
     if (lease === null) return;
     this.#lease = null;
     lease.release();
-    this.#core.deps.shares.release(this.#plan.charge);
-  }
-}
-
-/**
- * A handler's context whose `signal` getter makes the call's AbortController only when a handler
- * asks for it. A class: an object literal with a getter takes a slow runtime path per call.
- */
-class LazyHandlerContext implements HandlerContext {
-  readonly deadlineAtMs: number;
-  readonly services: Services;
-  readonly #call: Call;
-
-  constructor(call: Call) {
-    this.#call = call;
-    this.deadlineAtMs = call.callDeadlineAtMs;
-    this.services = call.services;
-  }
-
-  get signal(): AbortSignal {
-    return this.#call.signal();
+    this.#core.deps.shares.release(this.#charge);
   }
 }

@@ -10,7 +10,13 @@
  * @module
  */
 
-import { HTTP_METHOD, type HttpMethodCode, rpcTargetScratch, TARGET_BATCH } from "./route.ts";
+import {
+  HTTP_METHOD,
+  type HttpMethodCode,
+  rpcTargetScratch,
+  TARGET_BATCH,
+  TARGET_BYTES_MAX,
+} from "./route.ts";
 import type { Transport } from "./request_log.ts";
 import type { ShareAccount } from "./fair_share.ts";
 
@@ -36,6 +42,25 @@ export class CallHead {
   authorizationCount = 0;
   rpcTimeoutMs: string | null = null;
   rpcTimeoutMsCount = 0;
+  /**
+   * Where the query (the bytes after the first `?`) lies in `targetBytes`: `[queryStart,
+   * queryEnd)`, or -1 when the target has no `?`. Nothing of it is decoded here.
+   */
+  queryStart = -1;
+  queryEnd = 0;
+  /** The whole target's length (HTTP/2 and HTTP/3 copy at most TARGET_BYTES_MAX of it). */
+  targetLengthBytes = 0;
+  /** `Origin` (CORS); a second one is counted, and such a request gets no grant. */
+  origin: string | null = null;
+  originCount = 0;
+  /** `Access-Control-Request-Method` (a preflight's), the last value. */
+  preflightMethod: string | null = null;
+  /** `If-None-Match` and `Accept-Encoding`: lists, so repeated fields are joined with ", ". */
+  ifNoneMatch: string | null = null;
+  acceptEncoding: string | null = null;
+  /** `Content-Encoding` of the body, and how many fields carried one. */
+  contentEncoding: string | null = null;
+  contentEncodingCount = 0;
 
   constructor(transport: Transport = "h1") {
     this.transport = transport;
@@ -54,31 +79,48 @@ export class CallHead {
     this.authorizationCount = 0;
     this.rpcTimeoutMs = null;
     this.rpcTimeoutMsCount = 0;
+    this.queryStart = -1;
+    this.queryEnd = this.targetLengthBytes = 0;
+    this.origin =
+      this.preflightMethod =
+      this.ifNoneMatch =
+      this.acceptEncoding =
+        null;
+    this.originCount = 0;
+    this.contentEncoding = null;
+    this.contentEncodingCount = 0;
   }
 
   /**
-   * Sets the target from what `matchRpcTarget` said of `bytes[start, ...)` (TARGET_BATCH, or
-   * the end of the name). The bytes must stay as they are until the call is opened.
+   * Sets the target `bytes[start, end)` from what `matchRpcTarget` said of it (TARGET_BATCH,
+   * or the end of the name), and where its query lies. The bytes must stay as they are until
+   * the call is opened.
    *
    * @example
    * ```ts
-   * head.setTarget(buf, targetStart, matchRpcTarget(buf, targetStart, targetEnd));
+   * head.setTarget(buf, targetStart, targetEnd, matchRpcTarget(buf, targetStart, targetEnd));
    * ```
    */
-  setTarget(bytes: Uint8Array, start: number, matched: number): void {
+  setTarget(bytes: Uint8Array, start: number, end: number, matched: number): void {
     this.targetBytes = bytes;
     this.nameStart = start + 5;
     this.batch = matched === TARGET_BATCH;
     this.nameEnd = this.batch ? this.nameStart : matched;
+    // The name ends at the first `?` ("/rpc?" has it at index 4): the query starts after it.
+    const mark = this.batch ? start + 4 : matched;
+    this.queryStart = mark < end && bytes[mark] === 0x3f ? mark + 1 : -1;
+    this.queryEnd = end;
+    this.targetLengthBytes = end - start;
   }
 
   /**
-   * Sets the target from the last `matchRpcPath` (a `:path` string), keeping its own copy of
-   * the bytes (the scratch is reused by the next match).
+   * Sets the target from the last `matchRpcPath` of a `:path` of `pathLength` chars, keeping
+   * its own copy of the bytes matched (the scratch is reused by the next match).
    */
-  setTargetFromPath(matched: number): void {
-    const end = matched === TARGET_BATCH ? 5 : matched;
-    this.setTarget(rpcTargetScratch().slice(0, end), 0, matched);
+  setTargetFromPath(matched: number, pathLength: number): void {
+    const copied = Math.min(pathLength, TARGET_BYTES_MAX);
+    this.setTarget(rpcTargetScratch().slice(0, copied), 0, copied, matched);
+    this.targetLengthBytes = pathLength;
   }
 
   /**
@@ -105,8 +147,38 @@ export class CallHead {
         this.rpcTimeoutMs = value;
         this.rpcTimeoutMsCount++;
         break;
+      case "origin":
+        this.origin = value;
+        this.originCount++;
+        break;
+      case "access-control-request-method":
+        this.preflightMethod = value;
+        break;
+      case "if-none-match":
+        this.ifNoneMatch = joinListField(this.ifNoneMatch, value);
+        break;
+      case "accept-encoding":
+        this.acceptEncoding = joinListField(this.acceptEncoding, value);
+        break;
+      case "content-encoding":
+        this.contentEncoding = value;
+        this.contentEncodingCount++;
+        break;
     }
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A list field's value with one more field line (RFC 9110 section 5.3: the same as one field
+ * of the values joined by commas).
+ *
+ * @example
+ * ```ts
+ * joinListField("gzip", "zstd"); // "gzip, zstd"
+ * ```
+ */
+export function joinListField(held: string | null, value: string): string {
+  return held === null ? value : `${held}, ${value}`;
+}

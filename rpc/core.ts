@@ -7,20 +7,41 @@
  * and hands the answer to the transport's sink (`call.ts`). A transport only turns its bytes into
  * a `CallHead` plus body chunks, and the answer back into its bytes (docs/design.md).
  *
+ * Browsers and caches (docs/design.md, "Browsers and caches") are the core's too: an `OPTIONS`
+ * preflight is answered here from shared bytes, a `GET` of a side-effect-free method becomes the
+ * call its query's message stands for (`get_form.ts`), and a call whose answers get CORS or
+ * caching fields, or may be compressed, answers through a web sink (`web_sink.ts`).
+ *
  * @module
  */
 
 import { type Clock } from "../clock/mod.ts";
 import { RpcError } from "../errors/rpc_error.ts";
-import type { AnswerSink, CallAnswer } from "./answer.ts";
+import type { AnswerSink, CallAnswer, HeaderPairs } from "./answer.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { FairShares, ShareCharge } from "./fair_share.ts";
 import type { JsonBudget } from "./json_budget.ts";
 import type { BinaryWire } from "./binary_wire.ts";
+import { tooLarge } from "./body_sink.ts";
 import { Call, type CallBody, type CallPlan } from "./call.ts";
+import type { AdmittedCall } from "./call_plan.ts";
 import type { CallHead } from "./call_head.ts";
-import type { CallHost } from "./call_host.ts";
-import { ErrorAnswers } from "./error_answer.ts";
+import type { BlockOwner, CallHost } from "./call_host.ts";
+import { bodyCodingOf } from "./content_coding.ts";
+import {
+  DRAINING,
+  GET_WITH_BODY,
+  internalError,
+  isShared,
+  NOT_GET,
+  NOT_POST,
+  NOT_POST_OR_GET,
+  RefusalCache,
+  repeatedField,
+  UNKNOWN_METHOD,
+  UNSUPPORTED_CODING,
+} from "./core_refusals.ts";
+import { ALLOW_GET_POST, ErrorAnswers } from "./error_answer.ts";
 import { parseDecimalHeader } from "./header_values.ts";
 import { type WireKind, wireKindOf } from "./media_type.ts";
 import type { LeaseLike, MethodReadLimits, Services } from "./method.ts";
@@ -29,6 +50,9 @@ import { METHOD_ID_NONE, type MethodRegistry } from "./registry.ts";
 import type { RequestLog } from "./request_log.ts";
 import { HTTP_METHOD } from "./route.ts";
 import type { RpcTracer } from "./tracing.ts";
+import { decodeMessageInto, GET_TARGET_BYTES_MAX, parseGetQuery } from "./get_form.ts";
+import { WebPolicy } from "./web_policy.ts";
+import { WebSink } from "./web_sink.ts";
 
 export type { CallBody } from "./call.ts";
 
@@ -72,12 +96,6 @@ export interface CoreDeps {
 /** The charge of a call that takes no block. */
 const NO_CHARGE: ShareCharge = Object.freeze({ classIndex: -1, connection: null, principal: null });
 
-const NOT_POST = new RpcError("unimplemented", "Cannot call: /rpc takes POST", {
-  httpStatus: 405,
-});
-const UNKNOWN_METHOD = new RpcError("unimplemented", "Cannot call: unknown method");
-const DRAINING = new RpcError("unavailable", "Cannot call: the server is shutting down");
-
 /**
  * The call core of one service.
  *
@@ -92,6 +110,8 @@ export class CallCore implements CallHost {
   readonly deps: CoreDeps;
   readonly limits: CoreLimits;
   readonly errors: ErrorAnswers;
+  /** CORS, Cache-Control and compression, from the configuration (web_policy.ts). */
+  readonly web: WebPolicy;
   /** True once shutdown began: new calls are answered 503 with Retry-After. */
   draining = false;
   readonly #refusals = new RefusalCache();
@@ -107,6 +127,7 @@ export class CallCore implements CallHost {
       throw new RangeError(`Cannot build core: bodyStallTimeoutMs ${stall} is not positive`);
     }
     this.errors = new ErrorAnswers(deps.binary);
+    this.web = new WebPolicy(deps.services.config);
   }
 
   /**
@@ -118,25 +139,110 @@ export class CallCore implements CallHost {
   open(head: CallHead, sink: AnswerSink): CallBody | null {
     const wire = wireKindOf(head.contentType);
     if (this.draining) return this.#refuse(sink, DRAINING, wire);
-    if (head.methodCode !== HTTP_METHOD.post) return this.#refuse(sink, NOT_POST, wire);
+    if (head.methodCode !== HTTP_METHOD.post) return this.#openOther(head, sink);
+    const out = this.#sinkFor(head, sink, false);
     const deps = this.deps;
     let methodId = METHOD_ID_NONE;
     if (!head.batch) {
-      methodId = deps.registry.lookupBytes(
-        head.targetBytes,
-        head.nameStart,
-        head.nameEnd - head.nameStart,
-      );
+      methodId = this.#lookup(head);
       if (methodId === METHOD_ID_NONE) {
         deps.metrics.recordRejected("unknown_method");
-        sink.answer(this.errors.shared(UNKNOWN_METHOD, wire));
+        out.answer(this.errors.shared(UNKNOWN_METHOD, wire));
         return null;
       }
     }
     const startMs = performance.now();
     try {
-      const plan = this.#admit(head, methodId, wire);
-      return new Call(this, sink, plan, startMs);
+      const principal = this.#check(head, methodId);
+      const plan = this.#admit(head, {
+        methodId,
+        wire,
+        principal,
+        declaredBytes: head.contentLengthBytes,
+        get: false,
+      });
+      return new Call(this, out, plan, startMs);
+    } catch (thrown) {
+      const error = thrown instanceof RpcError ? thrown : internalError(thrown);
+      this.#answerRefused(out, error, { methodId, wire, startMs, transport: head.transport });
+      return null;
+    }
+  }
+
+  /** The method id the target names, or METHOD_ID_NONE. */
+  #lookup(head: CallHead): number {
+    return this.deps.registry.lookupBytes(
+      head.targetBytes,
+      head.nameStart,
+      head.nameEnd - head.nameStart,
+    );
+  }
+
+  /**
+   * The answer sink of a call: the transport's own, or a web sink when the call's answers get
+   * web fields or may be compressed (web_sink.ts).
+   */
+  #sinkFor(head: CallHead, sink: AnswerSink, get: boolean): AnswerSink {
+    const web = this.web;
+    const fields = web.fieldsOf(head, get);
+    const coding = web.codingOf(head);
+    if (fields === null && coding === null) return sink;
+    const pool = this.deps.services.pool;
+    return new WebSink(sink, { fields, get, coding, minBytes: web.compressMinBytes, pool });
+  }
+
+  /**
+   * A method other than POST: OPTIONS (a preflight, answered from shared bytes without a token
+   * or a block), GET (a side-effect-free method's GET form), anything else 405.
+   */
+  #openOther(head: CallHead, sink: AnswerSink): CallBody | null {
+    const methodId = head.batch ? METHOD_ID_NONE : this.#lookup(head);
+    const safe = methodId !== METHOD_ID_NONE &&
+      this.deps.registry.get(methodId).sideEffectFree === true;
+    if (head.methodCode === HTTP_METHOD.options) {
+      sink.answer(this.web.preflight(head, safe));
+      return null;
+    }
+    const get = head.methodCode === HTTP_METHOD.get;
+    const out = this.#sinkFor(head, sink, get);
+    if (!get) {
+      if (safe) return this.#refuse(out, NOT_POST_OR_GET, null, ALLOW_GET_POST);
+      return this.#refuse(out, NOT_POST, null);
+    }
+    if (methodId === METHOD_ID_NONE && !head.batch) {
+      this.deps.metrics.recordRejected("unknown_method");
+      return this.#refuse(out, UNKNOWN_METHOD, null);
+    }
+    return safe ? this.#openGet(head, out, methodId) : this.#refuse(out, NOT_GET, null);
+  }
+
+  /**
+   * A GET: the URL's bound (414), the token, then the query (get_form.ts); the message is
+   * decoded into the call's block and the call runs as a POST of that body would.
+   */
+  #openGet(head: CallHead, sink: AnswerSink, methodId: number): CallBody | null {
+    const startMs = performance.now();
+    let wire: WireKind | null = null;
+    try {
+      if (head.targetLengthBytes > GET_TARGET_BYTES_MAX) {
+        this.recordRejected("bad_request");
+        throw new RpcError(
+          "invalid_argument",
+          `Cannot call with GET: a target of ${head.targetLengthBytes} bytes exceeds ` +
+            `${GET_TARGET_BYTES_MAX}; POST it`,
+          { httpStatus: 414 },
+        );
+      }
+      if (head.contentLengthBytes > 0) throw GET_WITH_BODY;
+      const principal = this.#check(head, methodId);
+      const query = parseGetQuery(head.targetBytes, head.queryStart, head.queryEnd);
+      wire = query.wire;
+      const declaredBytes = query.decodedBytes;
+      const plan = this.#admit(head, { methodId, wire, principal, declaredBytes, get: true });
+      const call = new Call(this, sink, plan, startMs);
+      if (declaredBytes > 0) call.commit(decodeMessageInto(head.targetBytes, query, call.room()));
+      call.end();
+      return call;
     } catch (thrown) {
       const error = thrown instanceof RpcError ? thrown : internalError(thrown);
       this.#answerRefused(sink, error, { methodId, wire, startMs, transport: head.transport });
@@ -167,50 +273,57 @@ export class CallCore implements CallHost {
     this.deps.metrics.recordRejected(reason);
   }
 
-  #refuse(sink: AnswerSink, error: RpcError, wire: WireKind | null): null {
-    sink.answer(this.errors.shared(error, wire));
+  #refuse(
+    sink: AnswerSink,
+    error: RpcError,
+    wire: WireKind | null,
+    fields?: HeaderPairs,
+  ): null {
+    sink.answer(this.errors.shared(error, wire, fields));
     return null;
   }
 
-  /** Everything checked before a body byte is read; throws the refusal. */
-  #admit(head: CallHead, methodId: number, wire: WireKind | null): CallPlan {
-    const deps = this.deps;
-    const batch = methodId === METHOD_ID_NONE;
+  /** The singleton fields and the token, checked first; returns who calls. */
+  #check(head: CallHead, methodId: number): Principal | null {
     if (head.authorizationCount > 1 || head.contentTypeCount > 1 || head.rpcTimeoutMsCount > 1) {
       this.recordRejected("bad_request");
       throw new RpcError("invalid_argument", `Cannot call: ${repeatedField(head)} appears twice`);
     }
-    const principal = this.#authorize(head, methodId);
+    return this.#authorize(head, methodId);
+  }
+
+  /** Everything else checked before a body byte is read; throws the refusal. */
+  #admit(head: CallHead, call: AdmittedCall): CallPlan {
+    const deps = this.deps;
+    const { methodId, wire } = call;
+    const batch = methodId === METHOD_ID_NONE;
     if (
       wire === null || (wire === "capnp" && deps.binary === null) || (batch && wire !== "capnp")
     ) {
       this.recordRejected("unsupported_media_type");
+      const what = call.get ? `encoding ${wire}` : `media type ${head.contentType}`;
       throw new RpcError(
         "invalid_argument",
-        `Cannot call: unsupported media type ${head.contentType}${
-          batch ? " (a batch is capnp)" : ""
-        }`,
+        `Cannot call: unsupported ${what}${batch ? " (a batch is capnp)" : ""}`,
         { httpStatus: 415 },
       );
     }
+    const gzip = !call.get && this.#gzipBody(head);
     const limitBytes = batch ? deps.batchBytesMax : deps.requestBytesMax[methodId];
-    const declared = head.contentLengthBytes;
+    const declared = call.declaredBytes;
     if (declared > limitBytes) {
       this.recordRejected(batch ? "batch_too_large" : "too_large");
-      throw new RpcError(
-        "resource_exhausted",
-        `Cannot call ${this.nameOf(methodId)}: request of ${declared} bytes exceeds ${limitBytes}`,
-        { httpStatus: 413 },
-      );
+      throw tooLarge(this.nameOf(methodId), declared, limitBytes);
     }
     const asked = parseDecimalHeader("Rpc-Timeout-Ms", head.rpcTimeoutMs);
     const timeoutMax = deps.services.config.rpcTimeoutMsMax;
     const timeoutMs = Math.max(1, Math.min(asked ?? timeoutMax, timeoutMax));
     const sizeBytes = declared >= 0 ? declared : limitBytes;
-    const jsonCharge = wire === "json" ? this.#takeJson(sizeBytes, methodId) : 0;
+    const principal = call.principal;
+    const jsonCharge = wire === "json" ? this.takeJson(sizeBytes, methodId) : 0;
     let taken: { lease: LeaseLike | null; charge: ShareCharge };
     try {
-      taken = this.#take(sizeBytes, { head, principal, methodId });
+      taken = this.takeBlock(sizeBytes, { share: head.share, principal, methodId });
     } catch (error) {
       deps.jsonBudget.give(jsonCharge);
       throw error;
@@ -227,11 +340,26 @@ export class CallCore implements CallHost {
       principal,
       authorization: head.authorization,
       transport: head.transport,
+      share: head.share,
+      gzip,
+      get: call.get,
+      ifNoneMatch: call.get ? head.ifNoneMatch : null,
     };
   }
 
-  /** A JSON call's heap allowance (json_budget.ts), or the 503 refusing it. */
-  #takeJson(sizeBytes: number, methodId: number): number {
+  /** Whether the body is gzip-coded (inflated once it is in); throws 415 for another coding. */
+  #gzipBody(head: CallHead): boolean {
+    const coding = bodyCodingOf(head.contentEncoding, head.contentEncodingCount);
+    if (coding !== "unsupported") return coding === "gzip";
+    this.recordRejected("unsupported_media_type");
+    throw UNSUPPORTED_CODING;
+  }
+
+  /**
+   * A JSON call's heap allowance (json_budget.ts) for a body of `sizeBytes`, or the 503
+   * refusing it (also for an inflated body: call.ts).
+   */
+  takeJson(sizeBytes: number, methodId: number): number {
     const charge = this.deps.jsonBudget.tryTake(sizeBytes);
     if (charge > 0) return charge;
     this.recordRejected("json_budget");
@@ -245,15 +373,13 @@ export class CallCore implements CallHost {
 
   /**
    * The share and the lease come last: nothing after them can refuse the call, so neither is
-   * ever taken in vain. Throws 429 (over a share) or 503 (pool exhausted).
+   * ever taken in vain (but for an inflated body's block: call.ts). Throws 429 (over a share)
+   * or 503 (pool exhausted).
    */
-  #take(
-    sizeBytes: number,
-    call: { head: CallHead; principal: Principal | null; methodId: number },
-  ): { lease: LeaseLike | null; charge: ShareCharge } {
+  takeBlock(sizeBytes: number, call: BlockOwner): { lease: LeaseLike | null; charge: ShareCharge } {
     if (sizeBytes === 0) return { lease: null, charge: NO_CHARGE };
     const deps = this.deps;
-    const charge = this.#charge(sizeBytes, call.head, call.principal, call.methodId);
+    const charge = this.#charge(sizeBytes, call);
     const lease = deps.services.pool.tryAcquire(sizeBytes);
     if (lease === null) {
       deps.shares.release(charge);
@@ -292,18 +418,15 @@ export class CallCore implements CallHost {
   }
 
   /** Charges the call's block to its connection and principal, or refuses it (429). */
-  #charge(
-    sizeBytes: number,
-    head: CallHead,
-    principal: Principal | null,
-    methodId: number,
-  ): ShareCharge {
+  #charge(sizeBytes: number, call: BlockOwner): ShareCharge {
     const shares = this.deps.shares;
-    const charge = shares.tryCharge(sizeBytes, head.share, shares.principalAccount(principal));
+    const principal = call.principal;
+    const charge = shares.tryCharge(sizeBytes, call.share, shares.principalAccount(principal));
     if (typeof charge !== "string") return charge;
     this.recordRejected(charge === "connection" ? "share_connection" : "share_principal");
     const classIndex = shares.classOf(sizeBytes);
     const who = charge === "connection" ? "this connection" : `token "${principal!.name}"`;
+    const methodId = call.methodId;
     throw this.#refusals.get(`${methodId} ${classIndex} ${who}`, () => {
       const cap = shares.caps[classIndex];
       const held = charge === "connection" ? cap.connectionBlocksMax : cap.principalBlocksMax;
@@ -367,43 +490,4 @@ export class CallCore implements CallHost {
       transport: call.transport,
     });
   }
-}
-
-/** Errors made once and reused (auth's 401s and 403s): their answers are shared too. */
-/**
- * Errors made once and reused: their answers are shared too (built once per wire). Refusing
- * under load (a spent pool, a client over its share) is the path a flood keeps hot, so those
- * refusals cost no error object, no encoding and no answer per call.
- */
-const SHARED_ERRORS = new WeakSet<RpcError>();
-
-function isShared(error: RpcError): boolean {
-  return error.code === "unauthenticated" || error.code === "permission_denied" ||
-    SHARED_ERRORS.has(error);
-}
-
-/** A reused refusal per key (bounded: methods x classes x two scopes, or methods). */
-class RefusalCache {
-  readonly #errors = new Map<string, RpcError>();
-
-  get(key: string, make: () => RpcError): RpcError {
-    let error = this.#errors.get(key);
-    if (error === undefined) {
-      error = make();
-      SHARED_ERRORS.add(error);
-      this.#errors.set(key, error);
-    }
-    return error;
-  }
-}
-
-function repeatedField(head: CallHead): string {
-  if (head.authorizationCount > 1) return "Authorization";
-  if (head.contentTypeCount > 1) return "Content-Type";
-  return "Rpc-Timeout-Ms";
-}
-
-function internalError(thrown: unknown): RpcError {
-  console.error("rpc: opening a call failed:", thrown);
-  return new RpcError("internal", "Internal error", { cause: thrown });
 }

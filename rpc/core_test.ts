@@ -130,7 +130,7 @@ Deno.test("core: refusals in order, each before any block is taken", async () =>
       assert.equal(answer.status, status, answer.text);
       assert.equal(answer.code, code);
       assert.equal(t.pool.inUseCount(), 0);
-      if (status === 405) assert.equal(answer.fields.get("allow"), "POST");
+      if (status === 405) assert.equal(answer.fields.get("allow"), "GET, POST, OPTIONS");
     }
   } finally {
     await t.close();

@@ -41,8 +41,13 @@ export function errorFields(error: RpcError): HeaderPairs {
   return fields;
 }
 
-/** `Allow: POST`, on a 405 for a method other than POST under /rpc. */
-const ALLOW_POST: HeaderPairs = Object.freeze([Object.freeze(["allow", "POST"] as const)]);
+/** `Allow` on a 405 under /rpc: what a method (or a batch) with side effects takes. */
+const ALLOW_POST: HeaderPairs = Object.freeze([Object.freeze(["allow", "POST, OPTIONS"] as const)]);
+
+/** `Allow` on a 405 for a side-effect-free method (it takes GET too). */
+export const ALLOW_GET_POST: HeaderPairs = Object.freeze([
+  Object.freeze(["allow", "GET, POST, OPTIONS"] as const),
+]);
 
 /**
  * Encodes errors for one service (the binary wire, or JSON only when it is null).
@@ -75,30 +80,33 @@ export class ErrorAnswers {
     return textEncoder.encode(errorJson(error));
   }
 
-  /** A fresh answer to `error` (its release does nothing: heap bytes). */
-  answer(error: RpcError, wire: WireKind | null, requestId = 0): CallAnswer {
+  /**
+   * A fresh answer to `error` (its release does nothing: heap bytes), with the fields its code
+   * asks for unless `fields` are given.
+   */
+  answer(
+    error: RpcError,
+    wire: WireKind | null,
+    requestId = 0,
+    fields: HeaderPairs = errorFields(error),
+  ): CallAnswer {
     const effective = this.wireFor(wire);
-    return new Answer(
-      error.httpStatus,
-      MEDIA_TYPES[effective],
-      this.body(error, effective, requestId),
-      {
-        fields: errorFields(error),
-      },
-    );
+    const body = this.body(error, effective, requestId);
+    return new Answer(error.httpStatus, MEDIA_TYPES[effective], body, { fields });
   }
 
   /**
    * The shared answer of an error object that is reused (a module-level constant or one cached
-   * per principal): built once per wire. Never for errors carrying a request id.
+   * per principal): built once per wire (with `fields`, when given, the first time). Never for
+   * errors carrying a request id.
    */
-  shared(error: RpcError, wire: WireKind | null): CallAnswer {
+  shared(error: RpcError, wire: WireKind | null, fields?: HeaderPairs): CallAnswer {
     const effective = this.wireFor(wire);
     let byWire = this.#shared.get(error);
     if (byWire === undefined) {
       byWire = {};
       this.#shared.set(error, byWire);
     }
-    return byWire[effective] ??= this.answer(error, effective);
+    return byWire[effective] ??= this.answer(error, effective, 0, fields);
   }
 }

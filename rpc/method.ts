@@ -65,6 +65,12 @@ export interface PoolPlanLike {
 /** The configuration fields the RPC layer reads. */
 export interface RpcConfigLike {
   readonly rpcTimeoutMsMax: number;
+  /** Exact origins granted CORS (rpc/web_policy.ts); absent = none. */
+  readonly corsOrigins?: readonly string[];
+  /** Cache-Control of GET answers; absent = `private, no-cache`. */
+  readonly cacheControl?: string;
+  /** Answers of at least this many bytes are compressed; null = never; absent = 1024. */
+  readonly compressMinBytes?: number | null;
 }
 
 /** The store (`store/mod.ts`); null when a service runs without one (tests, benches). */
@@ -124,6 +130,18 @@ export interface MethodSpec<P, R> {
    * otherwise be a 1 MiB heap copy per call, garbage that drives RSS under load). Default false.
    */
   readonly paramsDataViews?: boolean;
+  /**
+   * The method has no side effect (it reads the store or computes from its params only), so it
+   * may also be called with GET (docs/design.md, "Read-only calls over GET"). Never together
+   * with `mutating`. Default false: GET is answered 405.
+   */
+  readonly sideEffectFree?: boolean;
+  /**
+   * The opaque part of a GET answer's entity tag, derived from the result (letters, digits,
+   * `.`, `-` and `_` only), so a matching If-None-Match is answered 304 before the result is
+   * encoded. Absent: the tag is a hash of the encoded answer (rpc/etag.ts).
+   */
+  readonly etag?: (result: R) => string;
   readonly handle: (params: P, ctx: HandlerContext) => R | Promise<R>;
 }
 

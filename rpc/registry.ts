@@ -75,6 +75,9 @@ export class MethodRegistry {
     if (this.#byName.has(spec.name)) {
       throw new TypeError(`Cannot add method ${spec.name}: the name is already registered`);
     }
+    if (spec.mutating && spec.sideEffectFree === true) {
+      throw new TypeError(`Cannot add method ${spec.name}: a mutating method has side effects`);
+    }
     if (this.#specs.length >= METHOD_COUNT_MAX) {
       throw new RangeError(`Cannot add method ${spec.name}: more than ${METHOD_COUNT_MAX}`);
     }

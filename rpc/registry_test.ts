@@ -68,3 +68,12 @@ Deno.test("registry refuses duplicate and malformed names at build", () => {
   assert.throws(() => createRegistry([spec("a/b")]), RangeError);
   assert.throws(() => createRegistry([spec("é")]), RangeError);
 });
+
+Deno.test("registry refuses a mutating method marked side-effect-free", () => {
+  const registry = new MethodRegistry();
+  assert.throws(
+    () => registry.add({ ...spec("worknode.bad"), mutating: true, sideEffectFree: true }),
+    /a mutating method has side effects/,
+  );
+  registry.add({ ...spec("system.fine"), sideEffectFree: true });
+});

@@ -64,3 +64,25 @@ Deno.test("route: HTTP methods are case-sensitive", () => {
   assert.equal(of("OPTIONS"), HTTP_METHOD.options);
   assert.equal(of("DELETE"), HTTP_METHOD.other);
 });
+
+Deno.test("route: the call head keeps where the query lies, undecoded", async () => {
+  const { CallHead } = await import("./call_head.ts");
+  const head = new CallHead();
+  const bytes = encoder.encode("xx/rpc/worknode.get?message=e30&encoding=json");
+  head.setTarget(bytes, 2, bytes.length, matchRpcTarget(bytes, 2, bytes.length));
+  assert.equal(decoder.decode(bytes.subarray(head.nameStart, head.nameEnd)), "worknode.get");
+  assert.equal(
+    decoder.decode(bytes.subarray(head.queryStart, head.queryEnd)),
+    "message=e30&encoding=json",
+  );
+  assert.equal(head.targetLengthBytes, bytes.length - 2);
+  const bare = encoder.encode("/rpc/system.config");
+  head.setTarget(bare, 0, bare.length, matchRpcTarget(bare, 0, bare.length));
+  assert.equal(head.queryStart, -1);
+  // A :path string: the copy holds at most TARGET_BYTES_MAX bytes, the length is the path's.
+  const path = "/rpc/system.echo?message=" + "A".repeat(9000);
+  head.setTargetFromPath(matchRpcPath(path), path.length);
+  assert.equal(head.targetLengthBytes, path.length);
+  assert.equal(head.targetBytes.length, 8192);
+  assert.equal(head.queryStart, 17);
+});

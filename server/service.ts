@@ -48,6 +48,12 @@ export interface ServiceConfig {
   readonly rpcTimeoutMsMax: number;
   /** `"sqlite"` (default, under dataDir) or a `postgres://` URL. */
   readonly store?: string;
+  /** Browsers and caches (rpc/web_policy.ts): CORS origins; none by default. */
+  readonly corsOrigins?: readonly string[];
+  /** Cache-Control of GET answers; default `private, no-cache`. */
+  readonly cacheControl?: string;
+  /** Answers of at least this many bytes are compressed; null = never; default 1024. */
+  readonly compressMinBytes?: number | null;
 }
 
 /** A started service. */

@@ -21,6 +21,7 @@ import {
   h2Client,
   h3Client,
 } from "./_contract_clients.ts";
+import { ALLOWED_ORIGIN, WEB_ROWS } from "./_contract_web_rows.ts";
 import { fixedPlan } from "./_plan.ts";
 import { eventually, SMALL_CLASSES } from "./_rpc_harness.ts";
 
@@ -156,7 +157,7 @@ const ROWS: readonly Row[] = [
     },
   },
   {
-    name: "a method other than POST (post included) is 405 with Allow: POST",
+    name: "a method other than POST or GET (post included) is 405 with Allow",
     async run(client) {
       const response = await call(
         client,
@@ -166,7 +167,7 @@ const ROWS: readonly Row[] = [
         "post",
       );
       assert.equal(response.status, 405);
-      assert.equal(response.fields.get("allow"), "POST");
+      assert.equal(response.fields.get("allow"), "GET, POST, OPTIONS", "system.echo takes GET");
     },
   },
   {
@@ -379,7 +380,14 @@ Deno.test("contract: every row gives the same answer on plaintext h1, TLS h1, h2
     { name: "reader", scope: "read", sha256: hashToken(TOKENS.reader) },
   ]);
   const svc = await startService(
-    { port: 0, hostname: "127.0.0.1", dataDir, plaintextPort: 0, rpcTimeoutMsMax: 5000 },
+    {
+      port: 0,
+      hostname: "127.0.0.1",
+      dataDir,
+      plaintextPort: 0,
+      rpcTimeoutMsMax: 5000,
+      corsOrigins: [ALLOWED_ORIGIN],
+    },
     fixedPlan(SMALL_CLASSES),
     {
       pool,
@@ -404,7 +412,7 @@ Deno.test("contract: every row gives the same answer on plaintext h1, TLS h1, h2
   ];
   const ctx: Context = { svc, pool, lines };
   try {
-    for (const row of ROWS) {
+    for (const row of [...ROWS, ...WEB_ROWS]) {
       await t.step(row.name, async (t) => {
         for (const client of clients) {
           await t.step(client.name, async () => {

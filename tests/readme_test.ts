@@ -18,7 +18,7 @@ Deno.test("README's table has a row per option with its env variable, default an
     if (row === undefined) throw new Error(`README has no row for ${option.flag}`);
     const cells = row.split(/(?<!\\)\|/).map((cell) => cell.trim());
     assert.equal(cells[2], `\`${option.env}\``, option.flag);
-    assert.equal(cells[3], option.defaultText.split(" ")[0], option.flag);
+    assert.equal(cells[3], option.defaultText.split(" (")[0], option.flag);
     assert.equal(cells[4], `\`${option.key}\``, option.flag);
   }
   assert.ok(rows.some((row) => row.includes(CONFIG_FILE_ENV)));

@@ -73,6 +73,7 @@ function checkOverlapSize(properties: readonly Property[], ctx: HandlerContext):
 export const sheafOverlap = defineMethod({
   name: "sheaf.overlap",
   mutating: false,
+  sideEffectFree: true,
   requestBytesMax: overlapRequestBytesMax,
   readLimits: overlapReadLimits,
   params: SheafOverlapMessageCodec,

@@ -35,6 +35,7 @@ const smallRequest = () => SYSTEM_REQUEST_BYTES_MAX;
 export const systemMethods = defineMethod({
   name: "system.methods",
   mutating: false,
+  sideEffectFree: true,
   requestBytesMax: smallRequest,
   params: SystemMethodsParamsCodec,
   result: SystemMethodsResultCodec,
@@ -55,6 +56,7 @@ export const systemMethods = defineMethod({
 export const systemPool = defineMethod({
   name: "system.pool",
   mutating: false,
+  sideEffectFree: true,
   requestBytesMax: smallRequest,
   params: SystemPoolParamsCodec,
   result: SystemPoolResultCodec,
@@ -74,6 +76,7 @@ export const systemPool = defineMethod({
 export const systemConfig = defineMethod({
   name: "system.config",
   mutating: false,
+  sideEffectFree: true,
   requestBytesMax: smallRequest,
   params: SystemConfigParamsCodec,
   result: SystemConfigResultCodec,
@@ -96,6 +99,7 @@ export const systemConfig = defineMethod({
 export const systemEcho = defineMethod({
   name: "system.echo",
   mutating: false,
+  sideEffectFree: true,
   // The payload is answered as is: a view of the request block is enough (no 1 MiB copy).
   paramsDataViews: true,
   requestBytesMax: (plan: PoolPlanLike) => Math.min(ECHO_REQUEST_BYTES_MAX, plan.messageBytesMax),

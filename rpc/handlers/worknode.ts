@@ -20,6 +20,7 @@ import {
   WorknodeUpdateResultCodec,
 } from "../../schema/worknode_capnp.ts";
 import { DOMAIN_LIMITS } from "../../domain/limits.ts";
+import { hashTextHex } from "../etag.ts";
 import { propertyRequestBytesMax, SMALL_REQUEST_BYTES_MAX, storeOf } from "./_store_context.ts";
 
 const smallRequest = () => SMALL_REQUEST_BYTES_MAX;
@@ -39,10 +40,15 @@ export const worknodeCreate = defineMethod({
     storeOf(ctx).create({ kind: params.kind, properties: params.properties, id: params.id }),
 });
 
-/** `worknode.get {id} -> {worknode}`. */
+/**
+ * `worknode.get {id} -> {worknode}`; over GET its tag is the worknode's version and a hash of
+ * its id, so a client holding the current version gets a 304 without the result being encoded.
+ */
 export const worknodeGet = defineMethod({
   name: "worknode.get",
   mutating: false,
+  sideEffectFree: true,
+  etag: (result) => `wn.${result.worknode.version}.${hashTextHex(result.worknode.id)}`,
   requestBytesMax: smallRequest,
   params: WorknodeGetParamsCodec,
   result: WorknodeGetResultCodec,
@@ -88,6 +94,7 @@ export const worknodeDelete = defineMethod({
 export const worknodeList = defineMethod({
   name: "worknode.list",
   mutating: false,
+  sideEffectFree: true,
   requestBytesMax: smallRequest,
   params: WorknodeListParamsCodec,
   result: WorknodeListResultCodec,
