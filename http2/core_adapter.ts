@@ -27,6 +27,9 @@ import type { Transport } from "../rpc/request_log.ts";
 import { H2Error } from "./errors.ts";
 import type { H2Handler, H2RequestHead, H2ServerStream, H2StreamHandler } from "./handler.ts";
 
+/** The window kept open past a body's last byte, for a later empty DATA with END_STREAM. */
+const END_STREAM_WINDOW_BYTES = 1;
+
 /** What the adapter of one connection serves with. */
 export interface H2AdapterOptions {
   readonly core: CallCore;
@@ -69,7 +72,12 @@ class CallStream implements AnswerSink, H2StreamHandler {
       body.end();
       return;
     }
-    const more = body.wantBytes - options.initialWindowBytes;
+    // One byte more than the body needs: a client that sends its last DATA without END_STREAM
+    // and ends the stream later (Node's `write()` then `end()`) must still have window for that
+    // empty frame — nghttp2 sends no DATA at all, not even an empty one, on a window of 0. The
+    // byte cannot let a body past its bound: a content-length is checked against what came,
+    // and a body past the lease's room is refused.
+    const more = body.wantBytes + END_STREAM_WINDOW_BYTES - options.initialWindowBytes;
     if (more > 0) this.#stream.grant(more);
   }
 
