@@ -40,6 +40,7 @@ const BENCH_FILES: readonly { file: string; env?: Record<string, string> }[] = [
   { file: "bench/auth_log_bench.ts" },
   { file: "bench/h3_bench.ts", env: { H3_BENCH_ROUNDS: H3_ROUNDS } },
   { file: "bench/rpc_h1_bench.ts", env: { RPC_BENCH_ROUNDS: RPC_ROUNDS } },
+  { file: "bench/compression_bench.ts" },
 ];
 
 /** The wrk summary lines of rpc_h1_bench.ts as table rows. */
@@ -142,6 +143,20 @@ function extraRows(texts: Map<string, string>): string[] {
       "### Extra rows: HTTP/1.1 without auth, log or store (`rpc_h1_bench.ts`, wrk)",
       "",
       ...wrkRows(texts.get("bench/rpc_h1_bench.ts") ?? ""),
+      "",
+    );
+  }
+  // compression_bench.ts prints its size table (Markdown) at load time; its times are groups.
+  const sizes = (texts.get("bench/compression_bench.ts") ?? "").split("\n")
+    .filter((line) => line.startsWith("|"));
+  if (sizes.length > 0) {
+    lines.push(
+      "### Answer compression: size and cost per KiB (`compression_bench.ts`)",
+      "",
+      "A 1,000-property verdict encoded, then compressed into a pool block as the service does; " +
+        "the times are the `compression json` / `compression capnp` groups below.",
+      "",
+      ...sizes,
       "",
     );
   }
