@@ -63,6 +63,7 @@ export class SqliteConnection {
   readonly path: string;
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
+  #arrayStatements = new Map<string, StatementSync>();
   #closed = false;
   readonly #busyTimeoutMs: number;
   readonly #health: StoreHealth;
@@ -132,6 +133,25 @@ export class SqliteConnection {
     return statement;
   }
 
+  /**
+   * A prepared statement whose rows come back as arrays of column values, cached by its text.
+   * node:sqlite builds an object per row otherwise, about a third of a short query's time.
+   */
+  arrayStatement(sql: string): StatementSync {
+    let statement = this.#arrayStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      // Present at run time since Deno 2.3, missing from Deno's node:sqlite types.
+      const arrays = statement as StatementSync & { setReturnArrays?(enabled: boolean): void };
+      if (typeof arrays.setReturnArrays !== "function") {
+        throw new TypeError("Cannot prepare a statement: node:sqlite lacks setReturnArrays");
+      }
+      arrays.setReturnArrays(true);
+      this.#arrayStatements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** The error a caller gets; a store condition is also recorded (and logged) as a failure. */
   #mapped(error: unknown): unknown {
     const found = sqliteFault(error);
@@ -185,6 +205,19 @@ export class SqliteConnection {
       throw this.#mapped(error);
     }
     return result;
+  }
+
+  /**
+   * Runs `body`, one statement, in SQLite's own implicit transaction (a read transaction less
+   * than `read`'s BEGIN … COMMIT); its errors are mapped as `read`'s are.
+   */
+  readOnce<T>(body: () => T): T {
+    this.#checkOpen();
+    try {
+      return body();
+    } catch (error) {
+      throw this.#mapped(error);
+    }
   }
 
   /** A trivial query: throws `unavailable` when closed. */

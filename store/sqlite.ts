@@ -64,6 +64,16 @@ export interface SqliteStoreOptions extends SqliteConnectionOptions {
   readonly tombstonesMax?: number;
 }
 
+/** A row of `get`'s join: the worknode's columns, then one property (null for none). */
+type WorknodeJoinRow = [
+  kind: string,
+  version: number,
+  createdAtMs: number,
+  updatedAtMs: number,
+  key: string | null,
+  value: string | null,
+];
+
 /** A worknodes row as SQLite returns it (integers as numbers). */
 interface SqliteWorknodeRow extends WorknodeRow {
   version: number;
@@ -154,14 +164,20 @@ export class SqliteStore implements Store {
   get(id: string): Promise<Worknode> {
     return Promise.resolve().then(() => {
       validateName("id", id);
-      return this.#db.read(() => {
-        const row = this.#worknodeRow(id);
-        if (row === undefined) throw notFound(id);
-        const properties = this.#db.statement(
-          "SELECT key, value FROM properties WHERE worknode_id = ? ORDER BY key",
-        ).all(id) as unknown as Property[];
-        return toWorknode(row, properties.map((p) => ({ key: p.key, value: p.value })));
-      });
+      // One statement is one read transaction, a consistent snapshot by itself: each SQLite
+      // read transaction costs two fcntl locks and an fstat (docs/benchmarks.md, the store).
+      const rows = this.#db.readOnce(() =>
+        this.#db.arrayStatement(
+          `SELECT w.kind, w.version, w.created_at_ms, w.updated_at_ms, p.key, p.value
+           FROM worknodes w LEFT JOIN properties p ON p.worknode_id = w.id
+           WHERE w.id = ? ORDER BY p.key`,
+        ).all(id) as unknown as WorknodeJoinRow[]
+      );
+      if (rows.length === 0) throw notFound(id);
+      const properties: Property[] = [];
+      for (const row of rows) if (row[4] !== null) properties.push({ key: row[4], value: row[5]! });
+      const [kind, version, createdAtMs, updatedAtMs] = rows[0];
+      return { id, kind, properties, version, createdAtMs, updatedAtMs };
     });
   }
 
