@@ -10,9 +10,22 @@
 
 import { START_FLAGS } from "../tests/_service_process.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const SEED_SCRIPT = new URL("./store_http_seed.ts", import.meta.url).pathname;
+/**
+ * The checkout whose service is measured: this one, or BENCH_SERVICE_ROOT (another checkout's
+ * directory, e.g. an older commit's worktree, to compare it with the same loads and baselines).
+ */
+const ROOT = serviceRoot();
+const SEED_SCRIPT = `${ROOT}bench/store_http_seed.ts`;
 const READY_WAIT_MS = 30_000;
+
+function serviceRoot(): string {
+  const root = Deno.env.get("BENCH_SERVICE_ROOT");
+  if (root === undefined || root === "") return new URL("../", import.meta.url).pathname;
+  if (!Deno.statSync(`${root}/main.ts`).isFile) {
+    throw new TypeError(`Invalid BENCH_SERVICE_ROOT: ${root}/main.ts is not a file`);
+  }
+  return root.endsWith("/") ? root : `${root}/`;
+}
 
 /** Options of {@link startShippedService}. */
 export interface ShippedOptions {

@@ -14,7 +14,8 @@
  * and each row's ratio is the median over rounds of row / its baseline in that round. Before the
  * rounds every load runs once for one second (the servers' JIT warm-up, not counted).
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_LOAD_SECONDS (default 3).
+ * Environment: BENCH_ROUNDS (default 3), BENCH_LOAD_SECONDS (default 3), BENCH_SERVICE_ROOT (another
+ * checkout to measure instead of this one, e.g. an older commit's worktree; default: this one).
  *
  * @module
  */
