@@ -135,8 +135,15 @@ export class RpcMetrics {
     lines.push(`rpc_request_duration_seconds_count ${this.#durationCount}`);
     // The process's resident set, under the name Prometheus client libraries use, so an
     // operator can compare it with the pool's fixed size (RSS = pool + runtime + garbage).
+    // The V8 heap and the memory V8 accounts outside it (ArrayBuffer backing stores) split the
+    // runtime's share, so growth under load can be told from garbage awaiting a collection.
+    const memory = Deno.memoryUsage();
     lines.push("# TYPE process_resident_memory_bytes gauge");
-    lines.push(`process_resident_memory_bytes ${Deno.memoryUsage().rss}`);
+    lines.push(`process_resident_memory_bytes ${memory.rss}`);
+    lines.push("# TYPE process_heap_used_bytes gauge");
+    lines.push(`process_heap_used_bytes ${memory.heapUsed}`);
+    lines.push("# TYPE process_heap_external_bytes gauge");
+    lines.push(`process_heap_external_bytes ${memory.external}`);
     return lines.join("\n") + "\n";
   }
 }

@@ -25,4 +25,7 @@ Deno.test("metrics report the process's resident memory", () => {
   const match = text.match(/^process_resident_memory_bytes (\d+)$/m);
   const rssBytes = Number(match?.[1] ?? 0);
   assert.ok(rssBytes > 1024 * 1024, `process_resident_memory_bytes missing or ${rssBytes}`);
+  const heapUsed = Number(text.match(/^process_heap_used_bytes (\d+)$/m)?.[1] ?? 0);
+  assert.ok(heapUsed > 1024 * 1024, `process_heap_used_bytes missing or ${heapUsed}`);
+  assert.match(text, /^process_heap_external_bytes \d+$/m);
 });
