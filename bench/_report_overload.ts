@@ -9,8 +9,10 @@
  * `runOverload` (RSS from /proc every 100 ms between `/healthz` polls). Reported: the answers by
  * status (only 200, and 503 or 429 with Retry-After, are acceptable), peak RSS minus the pool's
  * bytes against issue 13/14's bound (96 MiB), and the pool's in-use count after the load (it
- * must return to 0). The same plaintext load against a plain Hono app that buffers bodies with
- * `arrayBuffer()` is the comparison of old.
+ * must return to 0). The same plaintext load runs against two comparison processes: the
+ * runtime's floor (`_bare_listen_server.ts`, a bare `Deno.listen` server with shared buffers:
+ * what Deno itself holds under this load) and a plain Hono app that buffers bodies with
+ * `arrayBuffer()` (the comparison of old).
  *
  * @module
  */
@@ -39,6 +41,7 @@ const RSS_OVER_POOL_BYTES_MAX = 96 * 1024 * 1024;
 const MIB = 1024 * 1024;
 const POOL_DRAIN_WAIT_MS = 10_000;
 const HONO_SCRIPT = new URL("./_hono_buffering_server.ts", import.meta.url).pathname;
+const BARE_SCRIPT = new URL("./_bare_listen_server.ts", import.meta.url).pathname;
 
 /** One measured process. */
 interface Row {
@@ -139,8 +142,9 @@ async function measureService(transport: TransportName): Promise<Row> {
   }
 }
 
-async function measureHono(): Promise<Row> {
-  const child = await spawnJsonChild(HONO_SCRIPT, {});
+/** The same plaintext load against a comparison process (no pool) run from `script`. */
+async function measureComparison(script: string, label: string): Promise<Row> {
+  const child = await spawnJsonChild(script, {});
   try {
     const result = await runOverload({
       baseUrl: `http://127.0.0.1:${child.ready.port}`,
@@ -151,12 +155,7 @@ async function measureHono(): Promise<Row> {
       concurrency: CONCURRENCY,
       seconds: seconds(),
     });
-    return {
-      label: "plain Hono app, `arrayBuffer()`, plaintext h1",
-      result,
-      poolBytes: 0,
-      inUseAfter: null,
-    };
+    return { label, result, poolBytes: 0, inUseAfter: null };
   } finally {
     await child.stop();
   }
@@ -198,8 +197,9 @@ function rowLine(row: Row): string {
     (row.result.healthFailures.length > 0
       ? `, **${row.result.healthFailures.length} failed**`
       : "");
+  const growth = row.result.rssPeakBytes - row.result.rssIdleBytes;
   return `| ${row.label} | ${statusText(row)} | ${health} | ${mib(row.result.rssIdleBytes)} | ` +
-    `${mib(row.result.rssPeakBytes)} | ${bound} | ${row.inUseAfter ?? "-"} |`;
+    `${mib(row.result.rssPeakBytes)} | ${mib(growth)} | ${bound} | ${row.inUseAfter ?? "-"} |`;
 }
 
 /**
@@ -213,7 +213,14 @@ function rowLine(row: Row): string {
 export async function buildOverloadSection(): Promise<string> {
   const rows: Row[] = [];
   for (const transport of TRANSPORTS) rows.push(await measureService(transport));
-  const hono = await measureHono();
+  const bare = await measureComparison(
+    BARE_SCRIPT,
+    "runtime floor: bare `Deno.listen` server, shared buffers, plaintext h1",
+  );
+  const hono = await measureComparison(
+    HONO_SCRIPT,
+    "plain Hono app, `arrayBuffer()`, plaintext h1",
+  );
   const plain = rows[0];
   const ratio = hono.result.rssPeakBytes / plain.result.rssPeakBytes;
   const lines = [
@@ -231,11 +238,16 @@ export async function buildOverloadSection(): Promise<string> {
     "(others in bold). Bound (issues 13 and 14): peak RSS - pool bytes <= 96 MiB; the pool's " +
     "in-use count must be back to 0 after the load (`/metrics`).",
     "",
-    "| transport (client) | answers | `/healthz` | idle RSS | peak RSS | peak - pool (<= 96 MiB) | pool blocks in use after |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| transport (client) | answers | `/healthz` | idle RSS | peak RSS | peak - idle | peak - pool (<= 96 MiB) | pool blocks in use after |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map(rowLine),
+    rowLine(bare),
     rowLine(hono),
     "",
+    "The runtime floor is `bench/_bare_listen_server.ts`: a Deno server that reads every body " +
+    "into one process-wide buffer and answers as many bytes from another, with no pool and no " +
+    "framework, so its growth (peak - idle) is what Deno itself (sockets, ops, V8) holds under " +
+    "this load; the service's growth can approach it but not go below it. " +
     `The plain Hono app's peak RSS / the service's over plaintext h1: **${ratio.toFixed(2)}x**. ` +
     `Unacceptable answers on: ${
       rows.filter((r) => !answersAcceptable(r)).map((r) => r.label).join("; ") || "none"

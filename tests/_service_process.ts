@@ -16,7 +16,7 @@ export const START_FLAGS: readonly string[] = (() => {
   const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
   const command: string = denoJson.tasks.start.command;
   return command.split(/\s+/).filter((word) =>
-    word.startsWith("--allow-") || word === "--unstable-net"
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=") || word === "--unstable-net"
   );
 })();
 
