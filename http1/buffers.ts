@@ -9,6 +9,9 @@
  * @module
  */
 
+/** The shared drain buffer's size: a few socket reads' worth of a refused upload. */
+const DRAIN_BYTES = 64 * 1024;
+
 /** A connection's two buffers. */
 export interface BufferPair {
   readonly read: Uint8Array;
@@ -26,6 +29,12 @@ export interface BufferPair {
  * ```
  */
 export class ConnectionBuffers {
+  /**
+   * Where lingering connections read the bytes they drop (one per server). Several may read
+   * into it at once: nothing ever reads from it, so what the reads leave there does not matter,
+   * and one buffer larger than a connection's read buffer takes a refused upload in fewer reads.
+   */
+  readonly drain: Uint8Array = new Uint8Array(DRAIN_BYTES);
   readonly #readBytes: number;
   readonly #outBytes: number;
   readonly #spareCountMax: number;

@@ -30,7 +30,7 @@ import { HEAD_CLOSE, HEAD_KEEP_ALIVE, HEAD_PLAIN, type HeadOptions } from "./res
 import { BODY_STATE, type ConnectionIo, writeAll } from "./_private.ts";
 
 /** Where a connection is; the timeout that applies depends on it. */
-export const PHASES = { idle: 0, head: 1, busy: 2, write: 3 } as const;
+export const PHASES = { idle: 0, head: 1, busy: 2, write: 3, linger: 4 } as const;
 
 /** The most requests one connection serves before it closes (bounds the loop). */
 export const REQUESTS_PER_CONNECTION_MAX = 2 ** 31;
@@ -198,23 +198,22 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
    * answer it was sent (seen as "fetch failed" on early 503s over TLS).
    */
   async #linger(): Promise<void> {
-    const clock = this.#ctx.clock;
     try {
       await this.#conn.closeWrite();
     } catch {
       return; // Closed already.
     }
-    const untilMs = clock.nowMs + LINGER_MS;
+    // One timeout for the whole linger, the connection's own: when it fires it closes the
+    // socket and the pending read rejects. A race per read (a promise, closures and a timer
+    // entry for each of the ~40 reads a refused 700 KB upload takes) was most of the garbage a
+    // refusal made, and the overload's RSS growth with it.
+    this.#enter(PHASES.linger, LINGER_MS);
+    const drain = this.#ctx.buffers.drain;
     let dropped = 0;
-    // Each pass reads at least one byte or ends; bounded by the bytes and the time.
+    // Each pass reads at least one byte or ends; bounded by the bytes, and by the timeout.
     while (dropped < LINGER_BYTES_MAX) {
-      const leftMs = untilMs - clock.nowMs;
-      if (leftMs <= 0) return;
-      const reading = this.#conn.read(this.#buf);
-      this.#pendingRead = reading;
-      const n = await clock.within(reading.catch(() => null), leftMs, null);
+      const n = await this.#conn.read(drain).catch(() => null);
       if (n === null) return;
-      this.#pendingRead = null;
       dropped += n;
     }
   }
@@ -245,19 +244,25 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     }
   }
 
-  /** Whether the connection waits for a next request (the listener's idle eviction). */
+  /**
+   * Whether the connection waits for a next request, or only lingers before its close (the
+   * listener's idle eviction may close either at once).
+   */
   get idle(): boolean {
     if (this.#h2 !== null) return this.#h2.idle;
-    return this.#phase === PHASES.idle && !this.#closing;
+    return (this.#phase === PHASES.idle || this.#phase === PHASES.linger) && !this.#closing;
   }
 
   /**
-   * Called by the clock: past the deadline of an idle, head or write phase the connection
-   * closes, after a 408 when no byte of an answer was sent yet.
+   * Called by the clock: past the deadline of an idle, head, write or linger phase the
+   * connection closes, after a 408 when no byte of an answer was sent yet.
    */
   onTimeout(nowMs: number): void {
     if (this.#closed || this.#phase === PHASES.busy) return;
-    if (this.#closing || this.#phase === PHASES.idle || this.#writer.answerStarted) {
+    if (
+      this.#closing || this.#phase === PHASES.idle || this.#phase === PHASES.linger ||
+      this.#writer.answerStarted
+    ) {
       this.destroy();
       return;
     }
