@@ -15,13 +15,16 @@ DENO="${DENO:-deno}"
 command -v "$DENO" >/dev/null 2>&1 || DENO="$PWD/.tools/node_modules/.bin/deno"
 OUTPUT="${WORKNODE_OUTPUT:-dist/worknode}"
 
-# The executable gets exactly the --allow-* flags of `deno task start` (read from deno.json, so the
-# two cannot drift apart): the data directory, certificates, /proc and cgroup files; sockets; FFI
-# for libpool; WORKNODE_* variables; memory info; openssl for development certificates.
+# The executable gets exactly the --allow-* and --v8-flags= flags of `deno task start` (read from
+# deno.json, so the two cannot drift apart): the data directory, certificates, /proc and cgroup
+# files; sockets; FFI for libpool; WORKNODE_* variables; memory info; openssl for development
+# certificates; and the V8 young generation's bound (docs/design.md, "Memory outside the pool").
 mapfile -t PERMISSIONS < <("$DENO" eval --quiet '
   const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start;
   const command = typeof task === "string" ? task : task.command;
-  for (const word of command.split(/\s+/)) if (word.startsWith("--allow-")) console.log(word);
+  for (const word of command.split(/\s+/)) {
+    if (word.startsWith("--allow-") || word.startsWith("--v8-flags=")) console.log(word);
+  }
 ')
 if [ "${#PERMISSIONS[@]}" -eq 0 ]; then
   echo "compile: found no --allow-* flags in the start task of deno.json" >&2

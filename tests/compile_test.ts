@@ -13,12 +13,14 @@ const COMPILE_SCRIPT = new URL("../scripts/compile.sh", import.meta.url).pathnam
 /** How long the service may take to boot (dev certificates, a prefaulted pool) on a loaded box. */
 const BOOT_TIMEOUT_MS = 60_000;
 
-/** The `--allow-*` flags of a deno.json task's command. */
+/** The `--allow-*` and `--v8-flags=` flags of a deno.json task's command. */
 async function taskPermissions(task: string): Promise<string[]> {
   const denoJson = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
   const entry = denoJson.tasks[task];
   const command: string = typeof entry === "string" ? entry : entry.command;
-  return command.split(/\s+/).filter((word) => word.startsWith("--allow-")).sort();
+  return command.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
+  ).sort();
 }
 
 function compileScript(args: string[], env: Record<string, string>) {
@@ -46,7 +48,7 @@ async function waitHealthy(url: string, child: Deno.ChildProcess): Promise<void>
   throw new Error(exited ? "the service exited during boot" : `no 200 from ${url} in time`);
 }
 
-Deno.test("compile: the executable gets exactly the permissions of `deno task start`", async () => {
+Deno.test("compile: the executable gets exactly the permissions and V8 flags of `deno task start`", async () => {
   const printed = await compileScript(["--print-permissions"], {});
   assert.equal(printed.code, 0, printed.stderr);
   const baked = printed.stdout.trim().split(/\s+/).sort();

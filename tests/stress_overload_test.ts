@@ -1,6 +1,6 @@
 /**
- * Overload: the real service in a child process (64 MiB pool, mapped and prefaulted, default V8
- * flags) receives concurrent 1 MiB Cap'n Proto `system.echo` uploads at 4x the block count of the
+ * Overload: the real service in a child process (64 MiB pool, mapped and prefaulted, the start
+ * task's V8 flags) receives concurrent 1 MiB Cap'n Proto `system.echo` uploads at 4x the block count of the
  * size class that holds them, over the plaintext HTTP/1.1 port, for `STRESS_SECONDS` (10 s in CI;
  * `deno task stress` runs 30 s). Only 200s and 503s with Retry-After may come back, `/healthz`
  * keeps answering, the child's peak RSS stays <= pool bytes + 96 MiB, and the pool's in-use count
@@ -15,6 +15,7 @@ import {
   runOverload,
   startStressChild,
 } from "./_stress.ts";
+import { START_FLAGS } from "./_service_process.ts";
 
 const POOL_BYTES = 64 * 1024 * 1024;
 const UPLOAD_BYTES = 1024 * 1024;
@@ -34,7 +35,8 @@ function stressSeconds(): number {
 
 Deno.test("overload: 1 MiB uploads at 4x capacity get 200 or 503 + Retry-After, RSS bounded", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "stress-overload-" });
-  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir });
+  const v8Flags = START_FLAGS.filter((flag) => flag.startsWith("--v8-flags="));
+  const child = await startStressChild({ poolBytes: POOL_BYTES, dataDir }, v8Flags);
   let inUseAtExit = -1;
   try {
     const body = echoCapnpBody(UPLOAD_BYTES);
