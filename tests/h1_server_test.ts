@@ -297,6 +297,27 @@ Deno.test("h1: a lingering close is bounded: an endless upload is cut within sec
   });
 });
 
+Deno.test("h1: a lingering close is bounded: a client that goes silent is closed by the timeout", async () => {
+  await withConnection({}, async (t, conn) => {
+    await conn.write(encoder.encode(
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        "Content-Length: 100000\r\n\r\n",
+    ));
+    const responses = new Responses(conn);
+    assert.equal((await responses.next()).status, 501);
+    assert.equal(await responses.closed(), true, "the server shuts its side at once");
+    // The client neither sends the body nor closes: only the linger's timeout (2 s) ends the
+    // drain, and with it the server's connection. Polled for at most 120 x 50 ms = 6 s.
+    const startedMs = Date.now();
+    for (let i = 0; i < 120 && t.listener.connectionCount > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const elapsedMs = Date.now() - startedMs;
+    assert.equal(t.listener.connectionCount, 0, "still lingering after 6 s");
+    assert.ok(elapsedMs >= 1500, `closed after ${elapsedMs} ms, before the linger's 2 s`);
+  });
+});
+
 Deno.test("h1: an unknown method whose body is buffered is skipped; the connection stays", async () => {
   await withConnection({}, async (_t, conn) => {
     const body = '{"a":1}';
