@@ -81,6 +81,8 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   #done: Promise<void> | null = null;
   /** The connection ends after an answer whose request body was not read (see `#linger`). */
   #lingerOnClose = false;
+  /** Bytes of a refused request's body still to be read and dropped before the next head. */
+  #discardLeft = 0;
   /** The HTTP/2 connection this one became (h2c prior knowledge), or null. */
   #h2: ServedConnection | null = null;
 
@@ -167,7 +169,11 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
         } finally {
           this.#ctx.requestEnded();
         }
-        if (!keep || this.#ctx.draining) break;
+        if (!keep || this.#ctx.draining) {
+          if (this.#discardLeft > 0) this.#lingerOnClose = true;
+          break;
+        }
+        if (this.#discardLeft > 0 && !(await this.#discardBody())) break;
       }
     } catch (error) {
       if (error === H2C_PREFACE) {
@@ -188,6 +194,38 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
       await this.#pendingRead?.catch(() => {});
       this.#ctx.buffers.give(this.#buffers);
     }
+  }
+
+  /**
+   * Reads and drops the rest of a refused request's body (nginx's discarded body), so the
+   * connection serves the next request instead of closing: under overload every refused upload
+   * would otherwise cost the client a new connection (and a TLS handshake), and the server the
+   * churn of one. At most DISCARD_BYTES_MAX and LINGER_MS: the phase's timeout closes the
+   * socket. Reads never go past the body, so the next request's bytes stay in the buffer.
+   * False when the connection must end (the client left, or the timeout fired).
+   */
+  async #discardBody(): Promise<boolean> {
+    this.#enter(PHASES.linger, LINGER_MS);
+    const drain = this.#ctx.buffers.drain;
+    // Each pass drops at least one byte or ends; bounded by DISCARD_BYTES_MAX and the timeout.
+    while (this.#discardLeft > 0) {
+      let n: number | null;
+      if (this.#end > this.#start) {
+        n = Math.min(this.#discardLeft, this.#end - this.#start);
+        this.#start += n;
+      } else if (this.#pendingRead !== null) {
+        n = await this.#pendingRead.catch(() => null);
+        this.#pendingRead = null;
+        if (n !== null) this.#end += n;
+        continue;
+      } else {
+        const want = Math.min(this.#discardLeft, drain.length);
+        n = await this.#conn.read(drain.subarray(0, want)).catch(() => null);
+      }
+      if (n === null || this.#closing) return false;
+      this.#discardLeft -= n;
+    }
+    return true;
   }
 
   /**
@@ -469,15 +507,29 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     return this.bodyState !== BODY_STATE.broken;
   }
 
-  /** Skips an unread Content-Length body when it is all buffered; false when it is not. */
+  /**
+   * Skips an unread Content-Length body: at once when it is all buffered, else by reading and
+   * dropping the rest before the next head (`#discardBody`) when it is at most
+   * DISCARD_BYTES_MAX and the client is not waiting for a 100 (Continue) it will never get.
+   * False when the connection must close after the answer instead (chunked, larger, or an
+   * `Expect: 100-continue` body).
+   */
   skipBufferedBody(): boolean {
     const head = this.#head;
     if (this.bodyState !== BODY_STATE.unread) return this.bodyState !== BODY_STATE.broken;
-    if (head.chunked || this.#end - this.#start < head.contentLength) {
+    const buffered = this.#end - this.#start;
+    if (buffered >= head.contentLength && !head.chunked) {
+      this.#start += head.contentLength;
+      this.bodyState = BODY_STATE.done;
+      return true;
+    }
+    const rest = head.contentLength - buffered;
+    if (head.chunked || head.expectContinue || rest > DISCARD_BYTES_MAX) {
       this.bodyState = BODY_STATE.broken;
       return false;
     }
-    this.#start += head.contentLength;
+    this.#start += buffered;
+    this.#discardLeft = rest;
     this.bodyState = BODY_STATE.done;
     return true;
   }
@@ -549,6 +601,13 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
 }
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * The largest rest of a refused body that is read and dropped to keep the connection (see
+ * `#discardBody`); a larger one closes it (after a lingering close). 1 MiB: the size of the
+ * uploads an overloaded service refuses most, and at loopback speed under a millisecond to read.
+ */
+const DISCARD_BYTES_MAX = 1024 * 1024;
 
 /** A lingering close drops what the client still sends for at most this long... */
 const LINGER_MS = 2000;

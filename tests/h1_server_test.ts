@@ -236,11 +236,11 @@ Deno.test("h1: two pipelined requests in one write are answered in order", async
   });
 });
 
-Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (close)", async () => {
+Deno.test("h1: an unknown method is 501 at once; an unsent body over 1 MiB is never read (close)", async () => {
   await withConnection({}, async (t, conn) => {
     const allocs = allocTotal(t.pool);
     const head = "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\n" +
-      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+      "Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n";
     await conn.write(encoder.encode(head));
     const responses = new Responses(conn);
     const response = await responses.next();
@@ -252,11 +252,73 @@ Deno.test("h1: an unknown method is 501 at once; an unsent body is never read (c
   });
 });
 
-Deno.test("h1: an early answer with the body still coming: the upload is drained, not reset", async () => {
+Deno.test("h1: an early answer to a body of at most 1 MiB: it is read and dropped, the connection stays", async () => {
+  await withConnection({}, async (t, conn) => {
+    const allocs = allocTotal(t.pool);
+    const bodyBytes = 1024 * 1024;
+    const head = "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\n" +
+      `Content-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n`;
+    await conn.write(encoder.encode(head));
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 501);
+    assert.equal(response.headers.get("connection"), undefined, "kept");
+    assert.equal(allocTotal(t.pool), allocs, "no block taken for the refused call");
+    // The body after the answer, its last bytes in the same write as the next request: the
+    // server drops exactly the body and must not swallow the request behind it.
+    const body = new Uint8Array(bodyBytes).fill(0x20);
+    const tail = 1000;
+    for (let at = 0; at < bodyBytes - tail;) {
+      at += await conn.write(body.subarray(at, bodyBytes - tail));
+    }
+    const next = echoRequest("after the dropped body");
+    const last = new Uint8Array(tail + next.length);
+    last.set(body.subarray(bodyBytes - tail));
+    last.set(next, tail);
+    for (let at = 0; at < last.length;) at += await conn.write(last.subarray(at));
+    assert.equal(echoed(await responses.next()), "after the dropped body");
+  });
+});
+
+Deno.test("h1: a dropped body that stops coming is cut by the timeout, and the connection closes", async () => {
+  await withConnection({}, async (t, conn) => {
+    await conn.write(encoder.encode(
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        "Content-Length: 100000\r\n\r\nonly this much",
+    ));
+    const response = await new Responses(conn).next();
+    assert.equal(response.status, 501);
+    assert.equal(response.headers.get("connection"), undefined);
+    // Polled for at most 120 x 50 ms = 6 s; the drop waits LINGER_MS (2 s) at most.
+    const startedMs = Date.now();
+    for (let i = 0; i < 120 && t.listener.connectionCount > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const elapsedMs = Date.now() - startedMs;
+    assert.equal(t.listener.connectionCount, 0, "still open after 6 s");
+    assert.ok(elapsedMs >= 1500, `closed after ${elapsedMs} ms, before the 2 s timeout`);
+  });
+});
+
+Deno.test("h1: an early answer to a refused Expect: 100-continue upload closes (no body is coming)", async () => {
+  await withConnection({}, async (_t, conn) => {
+    await conn.write(encoder.encode(
+      "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+        "Expect: 100-continue\r\nContent-Length: 100000\r\n\r\n",
+    ));
+    const responses = new Responses(conn);
+    const response = await responses.next();
+    assert.equal(response.status, 501);
+    assert.equal(response.headers.get("connection"), "close");
+    assert.equal(await responses.closed(), true);
+  });
+});
+
+Deno.test("h1: an early answer with a body over 1 MiB still coming: drained, not reset", async () => {
   await withConnection({}, async (t, conn) => {
     const allocs = allocTotal(t.pool);
     const chunkBytes = 64 * 1024;
-    const chunkCount = 16;
+    const chunkCount = 24;
     const head =
       "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
       `Content-Length: ${chunkBytes * chunkCount}\r\n\r\n`;
@@ -301,7 +363,7 @@ Deno.test("h1: a lingering close is bounded: a client that goes silent is closed
   await withConnection({}, async (t, conn) => {
     await conn.write(encoder.encode(
       "POST /rpc/no.such.method HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
-        "Content-Length: 100000\r\n\r\n",
+        "Content-Length: 2000000\r\n\r\n",
     ));
     const responses = new Responses(conn);
     assert.equal((await responses.next()).status, 501);
