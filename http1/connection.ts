@@ -173,7 +173,11 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
           if (this.#discardLeft > 0) this.#lingerOnClose = true;
           break;
         }
-        if (this.#discardLeft > 0 && !(await this.#discardBody())) break;
+        if (this.#discardLeft > 0) {
+          const count = this.#discardLeft;
+          this.#discardLeft = 0;
+          if (!(await this.#drop(count))) break;
+        }
       }
     } catch (error) {
       if (error === H2C_PREFACE) {
@@ -197,21 +201,26 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
   }
 
   /**
-   * Reads and drops the rest of a refused request's body (nginx's discarded body), so the
-   * connection serves the next request instead of closing: under overload every refused upload
-   * would otherwise cost the client a new connection (and a TLS handshake), and the server the
-   * churn of one. At most DISCARD_BYTES_MAX and LINGER_MS: the phase's timeout closes the
-   * socket. Reads never go past the body, so the next request's bytes stay in the buffer.
-   * False when the connection must end (the client left, or the timeout fired).
+   * Reads and drops the next `count` bytes the client sends: the rest of a refused request's
+   * body (nginx's discarded body), so the connection serves the next request instead of closing
+   * — under overload every refused upload would otherwise cost the client a new connection (and
+   * a TLS handshake), and the server the churn of one — or, in a lingering close, whatever still
+   * comes. Bytes already buffered count first. Reads never go past `count`, so the next request's
+   * bytes stay in the buffer. One timeout for the whole drop, the connection's own (LINGER_MS):
+   * when it fires it closes the socket and the pending read rejects; a race per read (a promise,
+   * closures and a timer entry for each of the ~40 reads a refused 700 KB upload takes) was most
+   * of the garbage a refusal made. False when the connection must end (the client left, or the
+   * timeout fired).
    */
-  async #discardBody(): Promise<boolean> {
+  async #drop(count: number): Promise<boolean> {
     this.#enter(PHASES.linger, LINGER_MS);
     const drain = this.#ctx.buffers.drain;
-    // Each pass drops at least one byte or ends; bounded by DISCARD_BYTES_MAX and the timeout.
-    while (this.#discardLeft > 0) {
+    let left = count;
+    // Each pass drops at least one byte or ends; bounded by `count` and the timeout.
+    while (left > 0) {
       let n: number | null;
       if (this.#end > this.#start) {
-        n = Math.min(this.#discardLeft, this.#end - this.#start);
+        n = Math.min(left, this.#end - this.#start);
         this.#start += n;
       } else if (this.#pendingRead !== null) {
         n = await this.#pendingRead.catch(() => null);
@@ -219,11 +228,11 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
         if (n !== null) this.#end += n;
         continue;
       } else {
-        const want = Math.min(this.#discardLeft, drain.length);
-        n = await this.#conn.read(drain.subarray(0, want)).catch(() => null);
+        n = await this.#conn.read(drain.subarray(0, Math.min(left, drain.length)))
+          .catch(() => null);
       }
       if (n === null || this.#closing) return false;
-      this.#discardLeft -= n;
+      left -= n;
     }
     return true;
   }
@@ -241,19 +250,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
     } catch {
       return; // Closed already.
     }
-    // One timeout for the whole linger, the connection's own: when it fires it closes the
-    // socket and the pending read rejects. A race per read (a promise, closures and a timer
-    // entry for each of the ~40 reads a refused 700 KB upload takes) was most of the garbage a
-    // refusal made, and the overload's RSS growth with it.
-    this.#enter(PHASES.linger, LINGER_MS);
-    const drain = this.#ctx.buffers.drain;
-    let dropped = 0;
-    // Each pass reads at least one byte or ends; bounded by the bytes, and by the timeout.
-    while (dropped < LINGER_BYTES_MAX) {
-      const n = await this.#conn.read(drain).catch(() => null);
-      if (n === null) return;
-      dropped += n;
-    }
+    await this.#drop(LINGER_BYTES_MAX);
   }
 
   /** Hands the connection to HTTP/2 with what was read so far, and serves it there. */
@@ -509,7 +506,7 @@ export class Connection implements AnswerSink, WriterHost, Timeout, ServedConnec
 
   /**
    * Skips an unread Content-Length body: at once when it is all buffered, else by reading and
-   * dropping the rest before the next head (`#discardBody`) when it is at most
+   * dropping the rest before the next head (`#drop`) when it is at most
    * DISCARD_BYTES_MAX and the client is not waiting for a 100 (Continue) it will never get.
    * False when the connection must close after the answer instead (chunked, larger, or an
    * `Expect: 100-continue` body).
@@ -604,7 +601,7 @@ const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 /**
  * The largest rest of a refused body that is read and dropped to keep the connection (see
- * `#discardBody`); a larger one closes it (after a lingering close). 1 MiB: the size of the
+ * `#drop`); a larger one closes it (after a lingering close). 1 MiB: the size of the
  * uploads an overloaded service refuses most, and at loopback speed under a millisecond to read.
  */
 const DISCARD_BYTES_MAX = 1024 * 1024;
