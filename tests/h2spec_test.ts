@@ -1,7 +1,7 @@
 /**
  * Conformance: h2spec (the HTTP/2 conformance suite, a static binary kept outside the
  * repository) against the engine behind a small TLS listener. H2SPEC_BIN names the binary (CI:
- * ../shared/tools/h2spec); when it is unset nothing is installed and the test is reported as
+ * `.ci/run` sets it when the binary is there); when it is unset nothing is installed and the test is reported as
  * ignored, like the compile test. H2SPEC_RUNS runs it that many times in a row (default 1).
  */
 
