@@ -4,19 +4,20 @@
  * or `debug`): with `warn` or `error` the app holds no log at all and dispatch skips the whole
  * step with one null check, so no object or string is made per request.
  *
- * A call pays for concatenating its line's known fields (no object, no `JSON.stringify` unless a
- * string field needs escaping; the ISO timestamp is made once per millisecond) and appending it to
- * the pending text. The pending text is written to the sink (default: stdout) when it reaches half
- * the byte budget, when {@link REQUEST_LOG_FLUSH_INTERVAL_MS} has passed since its first line, and
- * on `flush()`/`close()`. One write is in flight at a time, from one buffer allocated at
- * construction; meanwhile lines keep collecting in the pending half. When both halves are full
- * (the sink has not caught up), a new line is dropped and counted (`request_log_dropped_total`):
- * a call never waits for the sink and the log never holds more than its budget.
+ * A call pays for writing its line's bytes into the pending half of the buffer
+ * (request_log_line.ts: no string, no object; the ISO timestamp is made once per millisecond).
+ * The pending half is written to the sink (default: stdout) when the next line does not fit, when
+ * {@link REQUEST_LOG_FLUSH_INTERVAL_MS} has passed since its first line, and on
+ * `flush()`/`close()`. The two halves are one buffer allocated at construction; one is written
+ * at a time while lines collect in the other. When both are full (the sink has not caught up), a
+ * new line is dropped and counted (`request_log_dropped_total`): a call never waits for the sink
+ * and the log never holds more than its budget.
  *
  * @module
  */
 
 import type { LogLevel } from "../config/mod.ts";
+import { LINE_NO_ROOM, writeRequestLine } from "./request_log_line.ts";
 
 /**
  * How a request arrived: HTTP/1.1 in the clear (`h1`) or over TLS (`h1-tls`), HTTP/2 over TLS
@@ -77,27 +78,7 @@ export interface RequestLogOptions {
 }
 
 const encoder = new TextEncoder();
-/** Strings JSON.stringify leaves as they are: printable ASCII other than `"` and `\`. */
-const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** `n` as JSON.stringify writes a number (null for NaN and infinities). */
-function jsonNumber(n: number): string {
-  return Number.isFinite(n) ? "" + n : "null";
-}
-
-/** UTF-8 bytes of a well-formed string (JSON.stringify escapes lone surrogates). */
-function utf8Bytes(s: string): number {
-  let bytes = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
-      i++;
-    } else if (c >= 0x800) bytes += 2;
-    else if (c >= 0x80) bytes += 1;
-  }
-  return bytes;
-}
+const decoder = new TextDecoder();
 
 /** Builds and buffers request lines; writes them to its sink in batches. */
 export class RequestLog {
@@ -106,10 +87,11 @@ export class RequestLog {
   readonly #each: ((line: string) => void) | null;
   readonly #halfBytes: number;
   readonly #flushIntervalMs: number;
-  /** The buffer being written; allocated once. */
-  readonly #out: Uint8Array;
-  /** Lines not yet handed to the sink, as one string, with their UTF-8 size and count. */
-  #pending = "";
+  /** The two halves of the budget, allocated once: lines collect in one, the other is written. */
+  readonly #halves: readonly [Uint8Array, Uint8Array];
+  /** Which half collects lines. */
+  #fill = 0;
+  /** Bytes of whole lines in the collecting half. */
   #pendingBytes = 0;
   #inFlightBytes = 0;
   #writing: Promise<void> | null = null;
@@ -120,7 +102,8 @@ export class RequestLog {
   #dropped = 0;
   #sinkFailed = false;
   #tsMs = Number.NaN;
-  #ts = "";
+  /** The ISO timestamp of #tsMs, as bytes (always 24 ASCII characters within years 0–9999). */
+  #ts: Uint8Array = new Uint8Array(0);
 
   /**
    * @example
@@ -131,8 +114,8 @@ export class RequestLog {
    * ```
    *
    * The former form, `new RequestLog((line) => lines.push(line))`, still works: the function gets
-   * each line (without its newline) as it is recorded, with no buffer, timer or sink; tests that
-   * read the lines of a call right after it use it.
+   * each line (without its newline) as it is recorded, with no timer or sink; tests that read the
+   * lines of a call right after it use it.
    */
   constructor(options: RequestLogOptions | ((line: string) => void) = {}) {
     this.#each = typeof options === "function" ? options : null;
@@ -157,7 +140,11 @@ export class RequestLog {
     this.#sink = given.sink ?? Deno.stdout;
     this.#halfBytes = Math.floor(bufferBytes / 2);
     this.#flushIntervalMs = intervalMs;
-    this.#out = new Uint8Array(this.#each === null ? this.#halfBytes : 0);
+    const budget = new ArrayBuffer(this.#halfBytes * 2);
+    this.#halves = [
+      new Uint8Array(budget, 0, this.#halfBytes),
+      new Uint8Array(budget, this.#halfBytes, this.#halfBytes),
+    ];
   }
 
   /** Lines dropped because the sink had not caught up (or failed, or the log was closed). */
@@ -172,21 +159,44 @@ export class RequestLog {
 
   /** Buffers one line: `{"ts":...,"level":"info","msg":"rpc",...entry}`. Never waits. */
   record(entry: RequestLogEntry): void {
-    const { method, code, transport } = entry;
-    // Registered method names, codes and transports never need escaping: the line is ASCII, its
-    // length is its size. Anything else goes through JSON.stringify, as before.
-    if (JSON_PLAIN.test(method) && JSON_PLAIN.test(code) && JSON_PLAIN.test(transport)) {
-      const line = this.#line('"' + method + '"', '"' + code + '"', '"' + transport + '"', entry);
-      this.#append(line, line.length);
-    } else {
-      const line = this.#line(
-        JSON.stringify(method),
-        JSON.stringify(code),
-        JSON.stringify(transport),
-        entry,
-      );
-      this.#append(line, utf8Bytes(line));
+    if (this.#closed) {
+      this.#dropped++;
+      return;
     }
+    const ts = this.#isoNow();
+    if (this.#each !== null) {
+      // Unbuffered: the line is made in the collecting half and handed over as text at once.
+      const end = writeRequestLine(this.#halves[0], 0, this.#halfBytes, ts, entry);
+      if (end === LINE_NO_ROOM) this.#dropped++;
+      else this.#each(decoder.decode(this.#halves[0].subarray(0, end - 1)));
+      return;
+    }
+    let end = this.#writeLine(ts, entry);
+    if (end === LINE_NO_ROOM) {
+      if (this.#pendingBytes === 0) {
+        this.#dropped++; // longer than a whole half: it can never be written
+        return;
+      }
+      if (this.#writing !== null) {
+        this.#dropped++;
+        this.#due = true;
+        return;
+      }
+      this.#startWrite();
+      end = this.#writeLine(ts, entry);
+      if (end === LINE_NO_ROOM) {
+        this.#dropped++;
+        return;
+      }
+    }
+    this.#pendingBytes = end;
+    if (this.#timer === null && !this.#due) this.#armTimer();
+  }
+
+  /** The line at the end of the collecting half; LINE_NO_ROOM when it does not fit there. */
+  #writeLine(ts: Uint8Array, entry: RequestLogEntry): number {
+    const half = this.#halves[this.#fill];
+    return writeRequestLine(half, this.#pendingBytes, this.#halfBytes, ts, entry);
   }
 
   /** Writes every buffered line; resolves when the sink has taken them. */
@@ -209,51 +219,14 @@ export class RequestLog {
     await this.flush();
   }
 
-  /** The line, keys in the order JSON.stringify of the former object wrote them. */
-  #line(method: string, code: string, transport: string, entry: RequestLogEntry): string {
-    return '{"ts":"' + this.#isoNow() + '","level":"info","msg":"rpc","method":' + method +
-      ',"code":' + code + ',"httpStatus":' + jsonNumber(entry.httpStatus) +
-      ',"durationMs":' + jsonNumber(Math.round(entry.durationMs * 1000) / 1000) +
-      ',"bytesIn":' + jsonNumber(entry.bytesIn) + ',"bytesOut":' + jsonNumber(entry.bytesOut) +
-      ',"leasesHeld":' + jsonNumber(entry.leasesHeld) + ',"transport":' + transport + "}\n";
-  }
-
-  /** The ISO timestamp, made once per millisecond. */
-  #isoNow(): string {
+  /** The ISO timestamp's bytes, made once per millisecond. */
+  #isoNow(): Uint8Array {
     const nowMs = Date.now();
     if (nowMs !== this.#tsMs) {
       this.#tsMs = nowMs;
-      this.#ts = new Date(nowMs).toISOString();
+      this.#ts = encoder.encode(new Date(nowMs).toISOString());
     }
     return this.#ts;
-  }
-
-  /** Adds a line to the pending half, starting a write when it is full; drops it when the
-   * in-flight half is still being written too. */
-  #append(line: string, bytes: number): void {
-    if (this.#closed) {
-      this.#dropped++;
-      return;
-    }
-    if (this.#each !== null) {
-      this.#each(line.slice(0, -1));
-      return;
-    }
-    if (bytes > this.#halfBytes) {
-      this.#dropped++;
-      return;
-    }
-    if (this.#pendingBytes + bytes > this.#halfBytes) {
-      if (this.#writing !== null) {
-        this.#dropped++;
-        this.#due = true;
-        return;
-      }
-      this.#startWrite();
-    }
-    this.#pending += line;
-    this.#pendingBytes += bytes;
-    if (this.#timer === null && !this.#due) this.#armTimer();
   }
 
   /** One timer per pending batch, unref'd: it never keeps the process alive. */
@@ -267,7 +240,7 @@ export class RequestLog {
     this.#timer = timer;
   }
 
-  /** Moves the pending lines into the write buffer and hands them to the sink. */
+  /** Hands the collecting half to the sink; lines collect in the other half meanwhile. */
   #startWrite(): void {
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
@@ -275,12 +248,12 @@ export class RequestLog {
     }
     this.#due = false;
     if (this.#pendingBytes === 0) return;
-    // Fits: pending never exceeds a half, and #out is a half.
-    const { written } = encoder.encodeInto(this.#pending, this.#out);
-    this.#pending = "";
+    const batch = this.#halves[this.#fill];
+    const length = this.#pendingBytes;
+    this.#fill = 1 - this.#fill;
     this.#pendingBytes = 0;
-    this.#inFlightBytes = written;
-    this.#writing = this.#writeOut(written).then(() => {
+    this.#inFlightBytes = length;
+    this.#writing = this.#writeOut(batch, length).then(() => {
       this.#writing = null;
       this.#inFlightBytes = 0;
       // Lines that waited behind this write: the next batch starts now if they are overdue
@@ -289,13 +262,13 @@ export class RequestLog {
     });
   }
 
-  /** Writes `#out[0, length)` fully, counting the lines the sink did not take as dropped. */
-  async #writeOut(length: number): Promise<void> {
+  /** Writes `batch[0, length)` fully, counting the lines the sink did not take as dropped. */
+  async #writeOut(batch: Uint8Array, length: number): Promise<void> {
     let at = 0;
     try {
       // Bounded by `length`: every pass moves at least one byte (a zero-byte write ends it).
       while (at < length) {
-        const n = await this.#sink.write(this.#out.subarray(at, length));
+        const n = await this.#sink.write(batch.subarray(at, length));
         if (!(n > 0)) break;
         at += Math.min(n, length - at);
       }
@@ -303,7 +276,7 @@ export class RequestLog {
       this.#reportSinkFailure(error);
     }
     // A line cut short counts as dropped: its newline is in the part not written.
-    for (let i = at; i < length; i++) if (this.#out[i] === NEWLINE) this.#dropped++;
+    for (let i = at; i < length; i++) if (batch[i] === NEWLINE) this.#dropped++;
   }
 
   /** Says once on stderr that the sink failed; later failures only count. */
