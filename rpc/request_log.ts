@@ -17,33 +17,9 @@
  */
 
 import type { LogLevel } from "../config/mod.ts";
-import { LINE_NO_ROOM, writeRequestLine } from "./request_log_line.ts";
+import { LINE_NO_ROOM, type RequestLogEntry, writeRequestLine } from "./request_log_line.ts";
 
-/**
- * How a request arrived: HTTP/1.1 in the clear (`h1`) or over TLS (`h1-tls`), HTTP/2 over TLS
- * (`h2`) or in the clear by prior knowledge (`h2c`), HTTP/3 (`h3`).
- */
-export const TRANSPORTS = ["h1", "h1-tls", "h2", "h2c", "h3"] as const;
-
-/** A transport label. */
-export type Transport = typeof TRANSPORTS[number];
-
-/** The fields of one request line. */
-export interface RequestLogEntry {
-  /** The method name, `"batch"` for `POST /rpc`. */
-  readonly method: string;
-  /** `ok` or the RPC error code. */
-  readonly code: string;
-  readonly httpStatus: number;
-  readonly durationMs: number;
-  /** Request body bytes read (0 when rejected before reading). */
-  readonly bytesIn: number;
-  /** Response body bytes. */
-  readonly bytesOut: number;
-  /** Pool blocks leased process-wide when the response was ready. */
-  readonly leasesHeld: number;
-  readonly transport: Transport;
-}
+export { type RequestLogEntry, type Transport, TRANSPORTS } from "./request_log_line.ts";
 
 /**
  * Where batches of lines go: `Deno.stdout`, a `Deno.FsFile`, a pipe's writer. Like Deno's

@@ -11,16 +11,30 @@
  * @module
  */
 
-/** What a line says (request_log.ts's RequestLogEntry; documented there). */
-export interface RequestLineFields {
+/**
+ * How a request arrived: HTTP/1.1 in the clear (`h1`) or over TLS (`h1-tls`), HTTP/2 over TLS
+ * (`h2`) or in the clear by prior knowledge (`h2c`), HTTP/3 (`h3`).
+ */
+export const TRANSPORTS = ["h1", "h1-tls", "h2", "h2c", "h3"] as const;
+
+/** A transport label. */
+export type Transport = typeof TRANSPORTS[number];
+
+/** The fields of one request line. */
+export interface RequestLogEntry {
+  /** The method name, `"batch"` for `POST /rpc`. */
   readonly method: string;
+  /** `ok` or the RPC error code. */
   readonly code: string;
   readonly httpStatus: number;
   readonly durationMs: number;
+  /** Request body bytes read (0 when rejected before reading). */
   readonly bytesIn: number;
+  /** Response body bytes. */
   readonly bytesOut: number;
+  /** Pool blocks leased process-wide when the response was ready. */
   readonly leasesHeld: number;
-  readonly transport: string;
+  readonly transport: Transport;
 }
 
 /** Returned when the line does not fit before `end`. */
@@ -69,7 +83,7 @@ export function writeRequestLine(
   at: number,
   end: number,
   ts: Uint8Array,
-  entry: RequestLineFields,
+  entry: RequestLogEntry,
 ): number {
   let p = bytes(out, at, end, PART.ts);
   p = bytes(out, p, end, ts);

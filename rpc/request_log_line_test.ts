@@ -1,11 +1,12 @@
 import assert from "@std/assert";
-import { LINE_NO_ROOM, type RequestLineFields, writeRequestLine } from "./request_log_line.ts";
+import { Rng } from "../tests/_fuzz.ts";
+import { LINE_NO_ROOM, type RequestLogEntry, writeRequestLine } from "./request_log_line.ts";
 
 const TS = "2026-12-04T11:36:13.123Z";
 const TS_BYTES = new TextEncoder().encode(TS);
 
 /** The line as JSON.stringify of the former object writes it. */
-function stringified(fields: RequestLineFields): string {
+function stringified(fields: RequestLogEntry): string {
   return JSON.stringify({
     ts: TS,
     level: "info",
@@ -21,13 +22,13 @@ function stringified(fields: RequestLineFields): string {
   }) + "\n";
 }
 
-function written(fields: RequestLineFields, room = 4096): string | null {
+function written(fields: RequestLogEntry, room = 4096): string | null {
   const out = new Uint8Array(room);
   const end = writeRequestLine(out, 0, room, TS_BYTES, fields);
   return end === LINE_NO_ROOM ? null : new TextDecoder().decode(out.subarray(0, end));
 }
 
-const BASE: RequestLineFields = {
+const BASE: RequestLogEntry = {
   method: "worknode.get",
   code: "ok",
   httpStatus: 200,
@@ -39,14 +40,9 @@ const BASE: RequestLineFields = {
 };
 
 Deno.test("writeRequestLine: 20,000 random numbers, byte for byte JSON.stringify's line", () => {
-  // Deterministic: a fixed-seed xorshift, so a failure names a reproducible case.
-  let state = 0x9e3779b9;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  // Deterministic: a fixed seed, so a failure names a reproducible case.
+  const rng = new Rng(20261204);
+  const next = () => rng.int(2 ** 32) / 2 ** 32;
   const number = (): number => {
     const kind = Math.floor(next() * 6);
     if (kind === 0) return Math.floor(next() * 1000);
@@ -82,7 +78,9 @@ Deno.test("writeRequestLine: strings JSON escapes take its form", () => {
   for (
     const method of ['a"b', "back\\slash", "line\nbreak", "\u0000", "é", "\u{1f600}", "\ud800"]
   ) {
-    const fields = { ...BASE, method, code: method, transport: method };
+    // The transport is typed as one of TRANSPORTS; the writer escapes it as any string.
+    const transport = method as RequestLogEntry["transport"];
+    const fields = { ...BASE, method, code: method, transport };
     assert.equal(written(fields), stringified(fields));
   }
 });
