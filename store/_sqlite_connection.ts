@@ -36,6 +36,11 @@ export const WRITE_PROBE_DATABASE_BYTES = 64 * 1024;
 /** How long the write probe waits for another handle's write lock (it blocks the thread). */
 const PROBE_BUSY_TIMEOUT_MS = 50;
 const BUSY_TIMEOUT_MS_DEFAULT = 5000;
+/**
+ * How old a read snapshot may be when a read joins it: the bound on how late another
+ * process's commit is seen (`read`).
+ */
+export const READ_SNAPSHOT_AGE_MS_MAX = 2;
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split("\n")[0] : String(error);
@@ -65,6 +70,9 @@ export class SqliteConnection {
   #statements = new Map<string, StatementSync>();
   #arrayStatements = new Map<string, StatementSync>();
   #closed = false;
+  /** When the open read snapshot began (`performance.now()`), -1 when none is open. */
+  #snapshotStartMs = -1;
+  #snapshotTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #busyTimeoutMs: number;
   readonly #health: StoreHealth;
 
@@ -174,6 +182,7 @@ export class SqliteConnection {
   /** Runs `body` in `BEGIN IMMEDIATE` … `COMMIT`; a commit is a successful write for health. */
   transaction<T>(body: () => T): T {
     this.#checkOpen();
+    this.#endSnapshot();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
     } catch (error) {
@@ -191,32 +200,55 @@ export class SqliteConnection {
     return result;
   }
 
-  /** Runs `body` in a deferred transaction: one consistent snapshot for several reads. */
+  /**
+   * Runs `body`'s reads in the connection's read snapshot: one consistent snapshot for all of
+   * them. A snapshot is shared by every read of the next {@link READ_SNAPSHOT_AGE_MS_MAX} ms
+   * instead of one read transaction per call: starting one costs two fcntl locks and an fstat
+   * (~9 µs on the benchmark machine, half of a `worknode.get`), reusing it ~0.5 µs. This
+   * connection's own writes end the snapshot first, so a read always sees them; another
+   * process's commits are seen within {@link READ_SNAPSHOT_AGE_MS_MAX} ms.
+   */
   read<T>(body: () => T): T {
     this.#checkOpen();
-    let result: T;
     try {
-      this.#db.exec("BEGIN");
-      result = body();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      // The body's error is the one to report (a COMMIT after it would repeat its message).
-      this.#rollback();
-      throw this.#mapped(error);
-    }
-    return result;
-  }
-
-  /**
-   * Runs `body`, one statement, in SQLite's own implicit transaction (a read transaction less
-   * than `read`'s BEGIN … COMMIT); its errors are mapped as `read`'s are.
-   */
-  readOnce<T>(body: () => T): T {
-    this.#checkOpen();
-    try {
+      this.#openSnapshot();
       return body();
     } catch (error) {
+      // The body's error is the one to report (a COMMIT after it would repeat its message).
+      this.#endSnapshot();
       throw this.#mapped(error);
+    }
+  }
+
+  /** Starts a read snapshot unless a young enough one is open. */
+  #openSnapshot(): void {
+    const nowMs = performance.now();
+    if (this.#snapshotStartMs >= 0) {
+      if (nowMs - this.#snapshotStartMs <= READ_SNAPSHOT_AGE_MS_MAX) return;
+      // The timer is late (a long synchronous stretch): the age is checked here as well.
+      this.#endSnapshot();
+    }
+    // Deferred: SQLite takes the snapshot at the first read, which follows at once.
+    this.#db.exec("BEGIN");
+    this.#snapshotStartMs = nowMs;
+    const timer = setTimeout(this.#endSnapshotBound, READ_SNAPSHOT_AGE_MS_MAX);
+    // An idle process must not be kept alive by an open snapshot.
+    Deno.unrefTimer(timer);
+    this.#snapshotTimer = timer;
+  }
+
+  readonly #endSnapshotBound = () => this.#endSnapshot();
+
+  /** Ends the read snapshot, if one is open (before a write, a probe, at close and on age). */
+  #endSnapshot(): void {
+    if (this.#snapshotStartMs < 0) return;
+    this.#snapshotStartMs = -1;
+    clearTimeout(this.#snapshotTimer);
+    try {
+      this.#db.exec("COMMIT");
+    } catch {
+      // Nothing was written in it; a failed COMMIT of reads leaves only a rollback to do.
+      this.#rollback();
     }
   }
 
@@ -242,6 +274,7 @@ export class SqliteConnection {
     if (this.#closed) {
       return { rpcCode: "unavailable", problem: "the store is closed", sticky: false };
     }
+    this.#endSnapshot();
     try {
       this.#db.exec(`PRAGMA busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
       this.#db.exec("BEGIN IMMEDIATE");
@@ -275,6 +308,7 @@ export class SqliteConnection {
   /** Closes the connection; idempotent. */
   close(): void {
     if (this.#closed) return;
+    this.#endSnapshot();
     this.#closed = true;
     this.#statements.clear();
     this.#db.close();

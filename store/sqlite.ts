@@ -164,9 +164,9 @@ export class SqliteStore implements Store {
   get(id: string): Promise<Worknode> {
     return Promise.resolve().then(() => {
       validateName("id", id);
-      // One statement is one read transaction, a consistent snapshot by itself: each SQLite
-      // read transaction costs two fcntl locks and an fstat (docs/benchmarks.md, the store).
-      const rows = this.#db.readOnce(() =>
+      // In the connection's shared read snapshot (`read`): a read transaction of its own would
+      // cost two fcntl locks and an fstat (docs/operations.md, SQLite reads).
+      const rows = this.#db.read(() =>
         this.#db.arrayStatement(
           `SELECT w.kind, w.version, w.created_at_ms, w.updated_at_ms, p.key, p.value
            FROM worknodes w LEFT JOIN properties p ON p.worknode_id = w.id
