@@ -64,9 +64,9 @@ function seconds(): number {
 /** Per transport: the base URL, the client that reaches it, and how it is named. */
 const CLIENTS: Record<TransportName, { label: string; scheme: "plain" | "tls" | "h3" }> = {
   h1: { label: "plaintext h1 (Deno fetch)", scheme: "plain" },
-  "tls-h1": { label: "TLS h1 (Deno fetch, one connection per upload)", scheme: "tls" },
-  h2: { label: "TLS h2 (Deno fetch, one connection per upload)", scheme: "tls" },
-  h3: { label: "h3 (H3Client, one QUIC connection per upload)", scheme: "h3" },
+  "tls-h1": { label: "TLS h1 (Deno fetch, one connection per uploader)", scheme: "tls" },
+  h2: { label: "TLS h2 (Deno fetch, one connection per uploader)", scheme: "tls" },
+  h3: { label: "h3 (H3Client, one QUIC connection per uploader)", scheme: "h3" },
 };
 
 /** One fetch per uploader (and one for the `/healthz` poller), and how to close them. */
