@@ -73,6 +73,8 @@ export class SqliteConnection {
   /** When the open read snapshot began (`performance.now()`), -1 when none is open. */
   #snapshotStartMs = -1;
   #snapshotTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The timer's callback, made once rather than per snapshot. */
+  readonly #endSnapshotBound = () => this.#endSnapshot();
   readonly #busyTimeoutMs: number;
   readonly #health: StoreHealth;
 
@@ -236,8 +238,6 @@ export class SqliteConnection {
     Deno.unrefTimer(timer);
     this.#snapshotTimer = timer;
   }
-
-  readonly #endSnapshotBound = () => this.#endSnapshot();
 
   /** Ends the read snapshot, if one is open (before a write, a probe, at close and on age). */
   #endSnapshot(): void {
