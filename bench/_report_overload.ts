@@ -249,6 +249,9 @@ export async function buildOverloadSection(): Promise<string> {
     "framework, so its growth (peak - idle) is what Deno itself (sockets, ops, V8) holds under " +
     "this load; the service's growth can approach it but not go below it. " +
     `The plain Hono app's peak RSS / the service's over plaintext h1: **${ratio.toFixed(2)}x**. ` +
+    "On h3 an admitted upload shares the QUIC path with every refused one (which still sends " +
+    "what fits in quinn's default stream window before the refusal reaches it), so few complete: " +
+    'docs/reliability.md, "HTTP/3: a refused upload still costs its bytes". ' +
     `Unacceptable answers on: ${
       rows.filter((r) => !answersAcceptable(r)).map((r) => r.label).join("; ") || "none"
     }.`,
